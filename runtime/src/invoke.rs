@@ -1,0 +1,119 @@
+//! `--invoke`: calling one export of a component with arguments written in WAVE
+//! (<https://github.com/bytecodealliance/wasm-tools/tree/main/crates/wasm-wave>), the syntax
+//! `wasmtime run --invoke` uses, and printing its results in WAVE too.
+
+use crate::host::Host;
+use anyhow::{bail, Context, Result};
+use wasmtime::component::types::{ComponentFunc, ComponentItem};
+use wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
+use wasmtime::component::wasm_wave::wasm::{DisplayFuncResults, WasmFunc};
+use wasmtime::component::{Component, ComponentExportIndex, Instance, Val};
+use wasmtime::Store;
+
+/// A parsed `--invoke` call, resolved against a component's exports.
+pub struct Call {
+    export: ComponentExportIndex,
+    params: Vec<Val>,
+    result_count: usize,
+    /// The name as the user wrote it, for messages.
+    pub name: String,
+}
+
+impl Call {
+    /// Parses `call` (e.g. `echo-u8(7)`, `pkg:ns/iface.f("x")`) and type-checks its arguments against
+    /// the export it names. Bare names are looked up at the root and then in every exported instance,
+    /// and must be unambiguous.
+    pub fn resolve(engine: &wasmtime::Engine, component: &Component, call: &str) -> Result<Self> {
+        let untyped = UntypedFuncCall::parse(call).map_err(|e| {
+            anyhow::anyhow!("cannot parse `--invoke {call}`: {e} (expected a WAVE call such as `f(1, \"x\")`)")
+        })?;
+        let name = untyped.name().to_string();
+        let (export, ty) = find_export(engine, component, &name)?;
+        let param_types = WasmFunc::params(&ty).collect::<Vec<_>>();
+        let result_count = ty.results().len();
+        let params = untyped
+            .to_wasm_params::<Val>(&param_types)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .with_context(|| format!("bad arguments in `--invoke {call}`"))?;
+        Ok(Call {
+            export,
+            params,
+            result_count,
+            name,
+        })
+    }
+
+    /// Calls the export on `instance` and returns its results printed in WAVE.
+    pub async fn call(&self, store: &mut Store<Host>, instance: &Instance) -> wasmtime::Result<String> {
+        let func = instance
+            .get_func(&mut *store, self.export)
+            .ok_or_else(|| wasmtime::format_err!("export `{}` is not a function", self.name))?;
+        let mut results = vec![Val::Bool(false); self.result_count];
+        func.call_async(&mut *store, &self.params, &mut results)
+            .await?;
+        Ok(DisplayFuncResults(&results).to_string())
+    }
+}
+
+/// Finds the function export `name`: either a full `pkg:ns/iface.func` path (with an optional
+/// `@version`), a root-level function, or a function of exactly one exported instance.
+fn find_export(
+    engine: &wasmtime::Engine,
+    component: &Component,
+    name: &str,
+) -> Result<(ComponentExportIndex, ComponentFunc)> {
+    let ty = component.component_type();
+    // Root-level function.
+    if let Some((ComponentItem::ComponentFunc(f), index)) = component.get_export(None, name) {
+        return Ok((index, f));
+    }
+    // `iface-path.func`: the instance name is everything before the last `.` that follows the `/`.
+    if let Some(slash) = name.find('/') {
+        if let Some(dot) = name[slash..].rfind('.').map(|d| d + slash) {
+            let (instance, func) = (&name[..dot], &name[dot + 1..]);
+            if let Some((_, inst_index)) = component.get_export(None, instance) {
+                if let Some((ComponentItem::ComponentFunc(f), index)) =
+                    component.get_export(Some(&inst_index), func)
+                {
+                    return Ok((index, f));
+                }
+            }
+        }
+        bail!("the component exports no function `{name}`");
+    }
+    // Bare name: search every exported instance.
+    let mut found = Vec::new();
+    for (inst_name, item) in ty.exports(engine) {
+        let ComponentItem::ComponentInstance(inst) = item.ty else {
+            continue;
+        };
+        for (func_name, item) in inst.exports(engine) {
+            if func_name == name {
+                if let ComponentItem::ComponentFunc(f) = item.ty {
+                    found.push((inst_name.to_string(), f));
+                }
+            }
+        }
+    }
+    match found.len() {
+        0 => bail!("the component exports no function `{name}`"),
+        1 => {
+            let (inst_name, f) = found.remove(0);
+            let (_, inst_index) = component
+                .get_export(None, &inst_name)
+                .with_context(|| format!("export `{inst_name}` vanished"))?;
+            let (_, index) = component
+                .get_export(Some(&inst_index), name)
+                .with_context(|| format!("export `{inst_name}.{name}` vanished"))?;
+            Ok((index, f))
+        }
+        _ => {
+            let places = found
+                .iter()
+                .map(|(i, _)| format!("`{i}.{name}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            bail!("`{name}` is ambiguous, it is exported as {places}; write the full name")
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Reading a component from disk and telling users clearly when the file is not one.
+//!
+//! wasmtime's own errors for a core module or a random file are accurate but terse; proxyrt only runs
+//! components, so it checks the preamble first and says what the file is and what to do about it.
+
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+
+/// The 4-byte magic every binary WebAssembly file starts with.
+const MAGIC: &[u8; 4] = b"\0asm";
+
+/// What the bytes of a file look like, judged from their preamble.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Component,
+    CoreModule,
+    /// WebAssembly text, which wasmtime parses itself.
+    Text,
+}
+
+/// Classifies `bytes` or explains why they are not a component.
+pub fn classify(bytes: &[u8], path: &Path) -> Result<Kind> {
+    if bytes.starts_with(MAGIC) {
+        return match bytes.get(4..8) {
+            Some([0x0d, 0x00, 0x01, 0x00]) => Ok(Kind::Component),
+            Some([0x01, 0x00, 0x00, 0x00]) => Ok(Kind::CoreModule),
+            Some(v) => bail!(
+                "{}: unsupported WebAssembly version/layer {v:02x?}",
+                path.display()
+            ),
+            None => bail!(
+                "{}: truncated WebAssembly file ({} bytes)",
+                path.display(),
+                bytes.len()
+            ),
+        };
+    }
+    let looks_like_text = std::str::from_utf8(bytes)
+        .map(|s| s.trim_start().starts_with('(') || s.trim_start().starts_with(";;"))
+        .unwrap_or(false);
+    if looks_like_text {
+        return Ok(Kind::Text);
+    }
+    bail!(
+        "{}: not a WebAssembly file (it does not start with the `\\0asm` magic)",
+        path.display()
+    )
+}
+
+/// Reads `path` and checks that it holds a component (binary or text).
+pub fn read_component(path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    match classify(&bytes, path)? {
+        Kind::Component | Kind::Text => Ok(bytes),
+        Kind::CoreModule => bail!(
+            "{}: this is a core WebAssembly module, not a component; proxyrt runs components \
+             (make one with `wasm-tools component new`, or build for the wasm32-wasip2 target)",
+            path.display()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_preambles() {
+        let p = Path::new("x.wasm");
+        assert_eq!(
+            classify(b"\0asm\x0d\x00\x01\x00", p).unwrap(),
+            Kind::Component
+        );
+        assert_eq!(
+            classify(b"\0asm\x01\x00\x00\x00", p).unwrap(),
+            Kind::CoreModule
+        );
+        assert_eq!(classify(b"(component)", p).unwrap(), Kind::Text);
+        assert!(classify(b"\0asm\x01", p).is_err());
+        assert!(classify(b"hello world", p).is_err());
+        assert!(classify(&[0xff, 0xfe, 0x00], p).is_err());
+    }
+}

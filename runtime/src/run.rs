@@ -1,0 +1,151 @@
+//! The `run` driver: load a component, link the real hosts, call `wasi:cli/run` (or `--invoke`), and
+//! turn the outcome into a process exit status the way `wasmtime run` does.
+
+use crate::cache::Cache;
+use crate::cli::{CacheArgs, RunArgs, WasmOptions};
+use crate::host::{self, Host};
+use crate::invoke::Call;
+use crate::load;
+use anyhow::{Context, Result};
+use std::path::Path;
+use wasmtime::component::Component;
+use wasmtime::{Config, Engine, Store};
+
+/// Exit status of a guest that trapped: `wasmtime run` exits as if killed by SIGABRT (128 + 6).
+pub const TRAP_EXIT_CODE: i32 = 134;
+
+/// Builds the engine for a run. Everything that changes generated code (fuel) is set here, so it is
+/// part of the compilation cache key through the engine's compatibility hash.
+pub fn engine(wasm: &WasmOptions) -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    if wasm.fuel.is_some() {
+        config.consume_fuel(true);
+    }
+    Engine::new(&config).map_err(anyhow::Error::from)
+}
+
+/// Compiles `bytes`, through the on-disk cache unless it is turned off.
+pub fn compile(engine: &Engine, bytes: &[u8], cache: &CacheArgs) -> Result<Component> {
+    let dir = if cache.no_cache {
+        None
+    } else {
+        cache.cache_dir.clone().or_else(Cache::default_dir)
+    };
+    match dir {
+        Some(dir) => Ok(Cache::new(dir).load_or_compile(engine, bytes)?.0),
+        None => Component::new(engine, bytes).map_err(anyhow::Error::from),
+    }
+}
+
+/// How a guest's execution ended.
+#[derive(Debug)]
+pub enum Ending {
+    /// Returned normally, or exited through `wasi:cli/exit` with this status.
+    Exit(i32),
+    /// Trapped (unreachable, out of bounds, out of fuel, ...), with wasmtime's report.
+    Trap(anyhow::Error),
+}
+
+impl Ending {
+    /// Sorts a wasmtime error from the guest's execution into an exit, a trap, or a host-side error.
+    pub fn from_error(e: wasmtime::Error) -> Result<Self> {
+        if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            return Ok(Ending::Exit(exit.0));
+        }
+        if e.is::<wasmtime::Trap>() {
+            return Ok(Ending::Trap(anyhow::Error::from(e)));
+        }
+        Err(anyhow::Error::from(e))
+    }
+
+    /// The process exit status for this ending, printing the trap report if there is one.
+    pub fn report(self) -> i32 {
+        match self {
+            Ending::Exit(code) => code,
+            Ending::Trap(e) => {
+                eprintln!("{}", error_report(&e));
+                TRAP_EXIT_CODE
+            }
+        }
+    }
+}
+
+/// `proxyrt run`: runs a component on the real hosts and returns the process exit status.
+pub async fn run(args: &RunArgs) -> Result<i32> {
+    let path = args.wasm_path()?;
+    let wasi = args.wasi_options()?;
+    let wasm = args.wasm_options()?;
+    let bytes = load::read_component(&path)?;
+    let engine = engine(&wasm)?;
+    let component = compile(&engine, &bytes, &args.cache)
+        .with_context(|| format!("failed to compile {}", path.display()))?;
+
+    let mut linker = host::linker(&engine, &wasi)?;
+    if wasm.unknown_imports_trap == Some(true) {
+        linker
+            .define_unknown_imports_as_traps(&component)
+            .map_err(anyhow::Error::from)?;
+    }
+    let mut store = Store::new(&engine, Host::new(args, &wasi, &wasm)?);
+    store.limiter(|h| &mut h.limits);
+    if let Some(fuel) = wasm.fuel {
+        store.set_fuel(fuel).map_err(anyhow::Error::from)?;
+    }
+
+    // Resolve `--invoke` before instantiating, so a typo is reported without running any guest code.
+    let call = match &args.invoke {
+        Some(call) => Some(Call::resolve(&engine, &component, call)?),
+        None => None,
+    };
+    let instance = match linker.instantiate_async(&mut store, &component).await {
+        Ok(instance) => instance,
+        Err(e) => return finish(Ending::from_error(e), &path, "instantiate"),
+    };
+    let ending = match call {
+        Some(call) => match call.call(&mut store, &instance).await {
+            Ok(results) => {
+                println!("{results}");
+                Ok(Ending::Exit(0))
+            }
+            Err(e) => Ending::from_error(e),
+        },
+        None => run_command(&mut store, &instance).await,
+    };
+    finish(ending, &path, "run")
+}
+
+fn finish(ending: Result<Ending>, path: &Path, what: &str) -> Result<i32> {
+    let ending = ending.with_context(|| format!("failed to {what} {}", path.display()))?;
+    Ok(ending.report())
+}
+
+/// Calls `wasi:cli/run.run`; `Err(())` from the guest is exit status 1, as in wasmtime.
+async fn run_command(store: &mut Store<Host>, instance: &wasmtime::component::Instance) -> Result<Ending> {
+    let command = wasmtime_wasi::p2::bindings::Command::new(&mut *store, instance)
+        .map_err(anyhow::Error::from)
+        .context(
+            "the component does not export `wasi:cli/run` (is it a library? use `--invoke` to call one of its exports)",
+        )?;
+    match command.wasi_cli_run().call_run(&mut *store).await {
+        Ok(Ok(())) => Ok(Ending::Exit(0)),
+        Ok(Err(())) => Ok(Ending::Exit(1)),
+        Err(e) => Ending::from_error(e),
+    }
+}
+
+/// Formats an error and its causes the way wasmtime prints them (`Error: ...`, then `Caused by:`),
+/// without the host-side Rust backtrace that anyhow appends when `RUST_BACKTRACE` is set: users need
+/// the guest's wasm backtrace, which is part of the chain, not proxyrt's.
+pub fn error_report(e: &anyhow::Error) -> String {
+    let mut out = format!("Error: {e}");
+    let mut causes = e.chain().skip(1).peekable();
+    if causes.peek().is_some() {
+        out.push_str("\n\nCaused by:");
+        for (i, cause) in causes.enumerate() {
+            let text = cause.to_string().replace('\n', "\n        ");
+            out.push_str(&format!("\n    {i}: {text}"));
+        }
+    }
+    out
+}
