@@ -1,0 +1,432 @@
+//! The trace file: a header, then one framed entry per event, written as the events happen.
+//!
+//! ```text
+//! trace  := MAGIC header-frame entry-frame*
+//! frame  := len:u32le crc32(payload):u32le payload[len]
+//! header := bincode(Header)        entry := bincode(Entry)
+//! ```
+//!
+//! Why this shape:
+//! - **Streamed**: the writer appends frames through a buffer; the reader pulls one frame at a time, so
+//!   memory stays flat however long the run.
+//! - **Torn writes are detectable**: a process killed mid-write leaves a last frame that is shorter than
+//!   its length prefix; the reader reports the trace as cut after the last complete entry instead of
+//!   failing. A complete trace ends with [`Entry::End`], so "cut exactly at a frame boundary" is told
+//!   apart from "finished" too.
+//! - **Corruption is detectable**: every frame carries a CRC-32 of its payload; a flipped byte is an
+//!   error that names the entry, never a misdecoded value.
+//! - **Bounded allocation**: a length prefix is checked against [`MAX_FRAME_LEN`] and, for files, against
+//!   the bytes actually left before anything is allocated; bincode decoding is limited to the frame.
+
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::Path;
+
+/// First bytes of every trace file.
+pub const MAGIC: &[u8; 8] = b"PRXYTRC\0";
+
+/// Version of the layout of [`Header`] and [`Entry`]; bumped on every incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Largest frame a reader accepts (a single call's arguments or results). Guests moving more than this
+/// in one call are not realistic; a larger prefix is treated as corruption.
+pub const MAX_FRAME_LEN: u32 = 256 << 20;
+
+fn bincode_config() -> impl bincode::config::Config {
+    bincode::config::standard()
+}
+
+/// What the trace was recorded from; checked before replaying.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    pub format_version: u32,
+    /// The proxyrt version that wrote the trace.
+    pub proxyrt_version: String,
+    /// SHA-256 of the original component's bytes.
+    pub component_sha256: [u8; 32],
+    /// SHA-256 of the component's import and export interfaces (their WIT): a rebuilt component with
+    /// the same interfaces may replay this trace, an unrelated one may not.
+    pub interface_sha256: [u8; 32],
+    /// The intercepted functions; entries refer to them by index.
+    pub functions: Vec<Function>,
+    /// The guest's arguments, as passed (for display).
+    pub argv: Vec<String>,
+}
+
+/// One intercepted function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Function {
+    /// `wasi:io/streams@0.2.6` or the empty string for a root-level function.
+    pub interface: String,
+    /// `[method]output-stream.write`, `get-random-bytes`, ...
+    pub name: String,
+    /// Whether the guest imports it (host call) or exports it (called by the host).
+    pub direction: Direction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Direction {
+    Import,
+    Export,
+}
+
+/// One event of a recorded run. Values are in the proxy's compact binary encoding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Entry {
+    /// The guest called an import.
+    Call {
+        func: u32,
+        #[serde(with = "serde_bytes")]
+        args: Vec<u8>,
+    },
+    /// The import the guest called last returned.
+    Return {
+        #[serde(with = "serde_bytes")]
+        results: Vec<u8>,
+    },
+    /// The host called one of the guest's exports.
+    ExportCall {
+        func: u32,
+        #[serde(with = "serde_bytes")]
+        args: Vec<u8>,
+    },
+    /// That export returned.
+    ExportReturn {
+        #[serde(with = "serde_bytes")]
+        results: Vec<u8>,
+    },
+    /// The guest trapped.
+    Trap { message: String },
+    /// The guest exited with this status.
+    Exit { code: i32 },
+    /// The trace is complete; `entries` counts the entries before this one.
+    End { entries: u64 },
+}
+
+/// Errors reading a trace. Every one says where the problem is.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    #[error("not a proxyrt trace (bad magic bytes)")]
+    NotATrace,
+    #[error("trace format version {found} is not supported (this proxyrt reads version {FORMAT_VERSION})")]
+    UnsupportedVersion { found: u32 },
+    #[error("the trace header is corrupt: {0}")]
+    CorruptHeader(String),
+    #[error("entry {index} (at byte {offset}) is corrupt: {reason}")]
+    CorruptEntry {
+        index: u64,
+        offset: u64,
+        reason: String,
+    },
+    #[error("the trace ends with {complete} complete entries but no end marker (it ends cut off{torn})", torn = if *.torn_bytes > 0 { format!(", with {} bytes of a torn entry", .torn_bytes) } else { String::new() })]
+    Cut { complete: u64, torn_bytes: u64 },
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// Appends frames to a trace file.
+pub struct TraceWriter<W: Write> {
+    out: W,
+    entries: u64,
+    scratch: Vec<u8>,
+}
+
+impl TraceWriter<BufWriter<File>> {
+    /// Creates (truncates) `path` and writes the header.
+    pub fn create(path: &Path, header: &Header) -> io::Result<Self> {
+        let file = File::create(path)?;
+        TraceWriter::new(BufWriter::with_capacity(256 << 10, file), header)
+    }
+}
+
+impl<W: Write> TraceWriter<W> {
+    pub fn new(mut out: W, header: &Header) -> io::Result<Self> {
+        out.write_all(MAGIC)?;
+        let mut w = TraceWriter {
+            out,
+            entries: 0,
+            scratch: Vec::new(),
+        };
+        w.frame(header)?;
+        Ok(w)
+    }
+
+    /// Appends one entry (buffered: call [`flush`](Self::flush) to push it to the file).
+    pub fn append(&mut self, entry: &Entry) -> io::Result<()> {
+        self.frame(entry)?;
+        self.entries += 1;
+        Ok(())
+    }
+
+    /// Number of entries appended so far.
+    pub fn entries(&self) -> u64 {
+        self.entries
+    }
+
+    fn frame<T: Serialize>(&mut self, value: &T) -> io::Result<()> {
+        self.scratch.clear();
+        bincode::serde::encode_into_std_write(value, &mut self.scratch, bincode_config())
+            .map_err(|e| io::Error::other(format!("encoding a trace entry: {e}")))?;
+        let len = u32::try_from(self.scratch.len())
+            .ok()
+            .filter(|&l| l <= MAX_FRAME_LEN)
+            .ok_or_else(|| {
+                io::Error::other(format!(
+                    "a trace entry of {} bytes exceeds the {MAX_FRAME_LEN}-byte limit",
+                    self.scratch.len()
+                ))
+            })?;
+        let crc = crc32fast::hash(&self.scratch);
+        self.out.write_all(&len.to_le_bytes())?;
+        self.out.write_all(&crc.to_le_bytes())?;
+        self.out.write_all(&self.scratch)
+    }
+
+    /// Pushes buffered entries to the underlying writer.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// Writes the end marker and flushes; returns the writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        let entries = self.entries;
+        self.frame(&Entry::End { entries })?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// Reads a trace one entry at a time.
+pub struct TraceReader<R: Read> {
+    input: R,
+    header: Header,
+    /// Bytes left in the input, when known (files): length prefixes beyond it are torn or corrupt.
+    remaining: Option<u64>,
+    offset: u64,
+    index: u64,
+    done: bool,
+}
+
+impl TraceReader<BufReader<File>> {
+    /// Opens a trace file and reads its header.
+    pub fn open(path: &Path) -> Result<Self, TraceError> {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        TraceReader::with_len(BufReader::with_capacity(256 << 10, file), Some(len))
+    }
+}
+
+impl<R: Read> TraceReader<R> {
+    /// Reads the header from a stream of unknown length.
+    pub fn new(input: R) -> Result<Self, TraceError> {
+        Self::with_len(input, None)
+    }
+
+    fn with_len(mut input: R, len: Option<u64>) -> Result<Self, TraceError> {
+        let mut magic = [0u8; 8];
+        match input.read_exact(&mut magic) {
+            Ok(()) if &magic == MAGIC => {}
+            Ok(()) => return Err(TraceError::NotATrace),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                return Err(TraceError::NotATrace)
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let mut r = TraceReader {
+            input,
+            header: placeholder_header(),
+            remaining: len.map(|l| l.saturating_sub(8)),
+            offset: 8,
+            index: 0,
+            done: false,
+        };
+        let payload = match r.read_frame() {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                return Err(TraceError::CorruptHeader(
+                    "the file ends after the magic bytes".into(),
+                ))
+            }
+            Err(FrameError::Torn(n)) => {
+                return Err(TraceError::CorruptHeader(format!(
+                    "the header is cut off ({n} bytes)"
+                )))
+            }
+            Err(FrameError::Corrupt(reason)) => return Err(TraceError::CorruptHeader(reason)),
+            Err(FrameError::Io(e)) => return Err(e.into()),
+        };
+        // Check the version before decoding the rest, so an older or newer trace gets a clear error.
+        let (version, _) = bincode::serde::decode_from_slice::<u32, _>(&payload, bincode_config())
+            .map_err(|e| TraceError::CorruptHeader(e.to_string()))?;
+        if version != FORMAT_VERSION {
+            return Err(TraceError::UnsupportedVersion { found: version });
+        }
+        r.header = decode(&payload).map_err(TraceError::CorruptHeader)?;
+        Ok(r)
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The next entry; `Ok(None)` after the end marker. A trace without an end marker yields its
+    /// complete entries and then [`TraceError::Cut`].
+    pub fn next_entry(&mut self) -> Result<Option<Entry>, TraceError> {
+        if self.done {
+            return Ok(None);
+        }
+        let offset = self.offset;
+        let payload = match self.read_frame() {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                self.done = true;
+                return Err(TraceError::Cut {
+                    complete: self.index,
+                    torn_bytes: 0,
+                });
+            }
+            Err(FrameError::Torn(n)) => {
+                self.done = true;
+                return Err(TraceError::Cut {
+                    complete: self.index,
+                    torn_bytes: n,
+                });
+            }
+            Err(FrameError::Corrupt(reason)) => {
+                self.done = true;
+                return Err(TraceError::CorruptEntry {
+                    index: self.index,
+                    offset,
+                    reason,
+                });
+            }
+            Err(FrameError::Io(e)) => return Err(e.into()),
+        };
+        let entry: Entry = decode(&payload).map_err(|reason| TraceError::CorruptEntry {
+            index: self.index,
+            offset,
+            reason,
+        })?;
+        if let Entry::End { entries } = entry {
+            self.done = true;
+            if entries != self.index {
+                return Err(TraceError::CorruptEntry {
+                    index: self.index,
+                    offset,
+                    reason: format!(
+                        "the end marker counts {entries} entries, the trace has {}",
+                        self.index
+                    ),
+                });
+            }
+            return Ok(None);
+        }
+        self.index += 1;
+        Ok(Some(entry))
+    }
+
+    /// Reads one frame: `Ok(None)` at a clean end of input (a frame boundary).
+    fn read_frame(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+        let mut prefix = [0u8; 8];
+        let got = read_full(&mut self.input, &mut prefix)?;
+        if got == 0 {
+            return Ok(None);
+        }
+        if got < prefix.len() {
+            return Err(FrameError::Torn(got as u64));
+        }
+        let len = u32::from_le_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
+        let crc = u32::from_le_bytes([prefix[4], prefix[5], prefix[6], prefix[7]]);
+        if len > MAX_FRAME_LEN {
+            return Err(FrameError::Corrupt(format!(
+                "length prefix {len} exceeds the {MAX_FRAME_LEN}-byte limit"
+            )));
+        }
+        if let Some(rem) = self.remaining {
+            let rem = rem.saturating_sub(8);
+            if u64::from(len) > rem {
+                // Not enough bytes left: either the writer was killed mid-frame or the prefix is
+                // corrupt. Both end the readable trace here; no allocation of `len` happens.
+                return Err(FrameError::Torn(8 + rem));
+            }
+        }
+        // `take` + `read_to_end` grows the buffer as bytes arrive, so a bogus length on a stream of
+        // unknown size cannot allocate more than what is really there.
+        let mut payload = Vec::with_capacity((len as usize).min(64 << 10));
+        (&mut self.input)
+            .take(u64::from(len))
+            .read_to_end(&mut payload)?;
+        if payload.len() < len as usize {
+            return Err(FrameError::Torn(8 + payload.len() as u64));
+        }
+        if crc32fast::hash(&payload) != crc {
+            return Err(FrameError::Corrupt("checksum mismatch".into()));
+        }
+        self.offset += 8 + u64::from(len);
+        if let Some(rem) = &mut self.remaining {
+            *rem = rem.saturating_sub(8 + u64::from(len));
+        }
+        Ok(Some(payload))
+    }
+}
+
+impl<R: Read> Iterator for TraceReader<R> {
+    type Item = Result<Entry, TraceError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_entry().transpose()
+    }
+}
+
+enum FrameError {
+    /// The input ended inside a frame after this many bytes of it.
+    Torn(u64),
+    Corrupt(String),
+    Io(io::Error),
+}
+
+impl From<io::Error> for FrameError {
+    fn from(e: io::Error) -> Self {
+        FrameError::Io(e)
+    }
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match input.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, String> {
+    // Decoding works on one checked frame: serde caps what it preallocates for a sequence
+    // (`size_hint::cautious`) and bincode stops at the end of the slice, so a bogus inner length
+    // cannot make a large allocation.
+    let (value, used) =
+        bincode::serde::decode_from_slice(payload, bincode_config()).map_err(|e| e.to_string())?;
+    if used != payload.len() {
+        return Err(format!(
+            "{} trailing bytes after the value",
+            payload.len() - used
+        ));
+    }
+    Ok(value)
+}
+
+fn placeholder_header() -> Header {
+    Header {
+        format_version: FORMAT_VERSION,
+        proxyrt_version: String::new(),
+        component_sha256: [0; 32],
+        interface_sha256: [0; 32],
+        functions: Vec::new(),
+        argv: Vec::new(),
+    }
+}
