@@ -258,7 +258,15 @@ mod tests {
 
     #[test]
     fn wasi_and_wasm_options_parse_like_wasmtime() {
-        let run = args(&["-S", "http,inherit-env=n", "-S", "tcp", "-W", "fuel=10_000", "a.wasm"]);
+        let run = args(&[
+            "-S",
+            "http,inherit-env=n",
+            "-S",
+            "tcp",
+            "-W",
+            "fuel=10_000",
+            "a.wasm",
+        ]);
         let wasi = run.wasi_options().unwrap();
         assert_eq!(wasi.http, Some(true));
         assert_eq!(wasi.inherit_env, Some(false));
@@ -271,7 +279,9 @@ mod tests {
     fn unknown_options_are_errors() {
         assert!(args(&["-S", "nope", "a.wasm"]).wasi_options().is_err());
         assert!(args(&["-W", "fuel=x", "a.wasm"]).wasm_options().is_err());
-        assert!(args(&["-S", "http=maybe", "a.wasm"]).wasi_options().is_err());
+        assert!(args(&["-S", "http=maybe", "a.wasm"])
+            .wasi_options()
+            .is_err());
     }
 
     #[test]

@@ -57,7 +57,9 @@ impl Host {
             for (k, v) in std::env::vars_os() {
                 let (k, v) = (k.into_string(), v.into_string());
                 let (Ok(k), Ok(v)) = (k, v) else {
-                    return Err(anyhow!("an inherited environment variable is not valid UTF-8"));
+                    return Err(anyhow!(
+                        "an inherited environment variable is not valid UTF-8"
+                    ));
                 };
                 b.env(&k, &v);
             }

@@ -25,7 +25,9 @@ impl Call {
     /// and must be unambiguous.
     pub fn resolve(engine: &wasmtime::Engine, component: &Component, call: &str) -> Result<Self> {
         let untyped = UntypedFuncCall::parse(call).map_err(|e| {
-            anyhow::anyhow!("cannot parse `--invoke {call}`: {e} (expected a WAVE call such as `f(1, \"x\")`)")
+            anyhow::anyhow!(
+                "cannot parse `--invoke {call}`: {e} (expected a WAVE call such as `f(1, \"x\")`)"
+            )
         })?;
         let name = untyped.name().to_string();
         let (export, ty) = find_export(engine, component, &name)?;
@@ -44,7 +46,11 @@ impl Call {
     }
 
     /// Calls the export on `instance` and returns its results printed in WAVE.
-    pub async fn call(&self, store: &mut Store<Host>, instance: &Instance) -> wasmtime::Result<String> {
+    pub async fn call(
+        &self,
+        store: &mut Store<Host>,
+        instance: &Instance,
+    ) -> wasmtime::Result<String> {
         let func = instance
             .get_func(&mut *store, self.export)
             .ok_or_else(|| wasmtime::format_err!("export `{}` is not a function", self.name))?;
@@ -67,17 +73,24 @@ fn find_export(
     if let Some((ComponentItem::ComponentFunc(f), index)) = component.get_export(None, name) {
         return Ok((index, f));
     }
-    // `iface-path.func`: the instance name is everything before the last `.` that follows the `/`.
+    // `pkg:ns/iface.func` or, with a version, `pkg:ns/iface.func@1.0.0` (the spelling of
+    // `wasmtime run --invoke`; the version belongs to the interface).
     if let Some(slash) = name.find('/') {
-        if let Some(dot) = name[slash..].rfind('.').map(|d| d + slash) {
-            let (instance, func) = (&name[..dot], &name[dot + 1..]);
-            if let Some((_, inst_index)) = component.get_export(None, instance) {
-                if let Some((ComponentItem::ComponentFunc(f), index)) =
-                    component.get_export(Some(&inst_index), func)
-                {
-                    return Ok((index, f));
-                }
-            }
+        let (path, version) = match name.split_once('@') {
+            Some((path, version)) => (path, Some(version)),
+            None => (name, None),
+        };
+        let dot = path[slash..]
+            .rfind('.')
+            .map(|d| d + slash)
+            .with_context(|| format!("`{name}` names an interface, not a function"))?;
+        let (iface, func) = (&path[..dot], &path[dot + 1..]);
+        let instance = match version {
+            Some(v) => format!("{iface}@{v}"),
+            None => iface.to_string(),
+        };
+        if let Some(found) = instance_func(engine, component, &instance, func) {
+            return Ok(found);
         }
         bail!("the component exports no function `{name}`");
     }
@@ -115,5 +128,31 @@ fn find_export(
                 .join(", ");
             bail!("`{name}` is ambiguous, it is exported as {places}; write the full name")
         }
+    }
+}
+
+/// Looks up `func` in the exported instance `instance`; an instance name without a version matches
+/// the exported instance of that name at any version.
+fn instance_func(
+    engine: &wasmtime::Engine,
+    component: &Component,
+    instance: &str,
+    func: &str,
+) -> Option<(ComponentExportIndex, ComponentFunc)> {
+    let exact = component.get_export(None, instance).map(|(_, i)| i);
+    let index = exact.or_else(|| {
+        if instance.contains('@') {
+            return None;
+        }
+        component
+            .component_type()
+            .exports(engine)
+            .map(|(n, _)| n)
+            .find(|n| n.split_once('@').is_some_and(|(base, _)| base == instance))
+            .and_then(|n| component.get_export(None, n).map(|(_, i)| i))
+    })?;
+    match component.get_export(Some(&index), func) {
+        Some((ComponentItem::ComponentFunc(f), i)) => Some((i, f)),
+        _ => None,
     }
 }

@@ -121,7 +121,10 @@ fn finish(ending: Result<Ending>, path: &Path, what: &str) -> Result<i32> {
 }
 
 /// Calls `wasi:cli/run.run`; `Err(())` from the guest is exit status 1, as in wasmtime.
-async fn run_command(store: &mut Store<Host>, instance: &wasmtime::component::Instance) -> Result<Ending> {
+async fn run_command(
+    store: &mut Store<Host>,
+    instance: &wasmtime::component::Instance,
+) -> Result<Ending> {
     let command = wasmtime_wasi::p2::bindings::Command::new(&mut *store, instance)
         .map_err(anyhow::Error::from)
         .context(
