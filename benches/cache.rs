@@ -11,7 +11,7 @@ fn proxyrt_run(extra: &[&str], wasm: &str) {
         .args(extra)
         .arg(wasm)
         .arg("--")
-        .arg("1")
+        .arg("echo:1")
         .stdout(std::process::Stdio::null())
         .status()
         .expect("spawn proxyrt");
