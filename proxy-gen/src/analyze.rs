@@ -1,0 +1,427 @@
+//! Input checks and the "intercept table": what a component imports and exports, with resolved types.
+//!
+//! Two views of the same information:
+//! - [`Decoded`] keeps wit-parser's `Resolve` (wasm-tools 0.258). proxy-gen's generators work on it.
+//! - [`ComponentInfo`] is plain, serde-friendly data with every type spelled out. The runtime uses
+//!   wasmtime 48, i.e. wasm-tools 0.254, and must not exchange 0.258 types with this crate: it gets
+//!   this summary (or its bincode bytes) instead.
+
+use anyhow::anyhow;
+use serde::{Deserialize, Serialize};
+use wasmparser::{Parser, Validator, WasmFeatures};
+use wit_parser::{
+    Function, FunctionKind, Handle, Interface, InterfaceId, Resolve, Type, TypeDefKind, TypeId,
+    TypeOwner, WorldId, WorldItem, WorldKey,
+};
+
+use crate::error::{Error, Result};
+
+/// A component decoded to its WIT world, after validation.
+pub struct Decoded {
+    /// All WIT packages, interfaces and types the component refers to.
+    pub resolve: Resolve,
+    /// The component's world: its imports and exports.
+    pub world: WorldId,
+}
+
+impl std::fmt::Debug for Decoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoded")
+            .field("world", &self.resolve.worlds[self.world].name)
+            .finish()
+    }
+}
+
+/// Tells a component from a core module and from non-wasm bytes, by the 8-byte header alone.
+pub fn check_header(bytes: &[u8]) -> Result<()> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(Error::NotWasm);
+    }
+    if Parser::is_core_wasm(bytes) {
+        return Err(Error::CoreModule);
+    }
+    if !Parser::is_component(bytes) {
+        let version = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+        return Err(Error::UnknownVersion(version));
+    }
+    Ok(())
+}
+
+/// Decodes the world of component `bytes`.
+///
+/// wit-parser validates the component's structure while decoding (all features, types, imports,
+/// exports, instantiations), so malformed input gets the validator's message with its offset.
+/// Function bodies are not validated here: that is the costliest part of validation and the
+/// composition is validated as a whole anyway (see [`crate::instrument`]).
+pub fn decode(bytes: &[u8]) -> Result<Decoded> {
+    check_header(bytes)?;
+    match wit_component::decode(bytes).map_err(Error::Malformed)? {
+        wit_component::DecodedWasm::Component(resolve, world) => Ok(Decoded { resolve, world }),
+        wit_component::DecodedWasm::WitPackage(..) => Err(Error::Malformed(anyhow!(
+            "this is a WIT package encoded as wasm, not a runnable component"
+        ))),
+    }
+}
+
+/// Fully validates `bytes` (function bodies included) with every feature wasmparser knows.
+pub fn validate(bytes: &[u8]) -> Result<()> {
+    check_header(bytes)?;
+    Validator::new_with_features(WasmFeatures::all())
+        .validate_all(bytes)
+        .map(drop)
+        .map_err(|e| Error::Malformed(anyhow!(e)))
+}
+
+/// Decodes `bytes` and summarizes its imports and exports (see [`ComponentInfo`]).
+pub fn analyze(bytes: &[u8]) -> Result<ComponentInfo> {
+    Ok(decode(bytes)?.info())
+}
+
+impl Decoded {
+    /// The plain-data summary of this component's world.
+    pub fn info(&self) -> ComponentInfo {
+        let world = &self.resolve.worlds[self.world];
+        let mut info = ComponentInfo::default();
+        for (dir, items) in [(true, &world.imports), (false, &world.exports)] {
+            for (key, item) in items {
+                let name = self.resolve.name_world_key(key);
+                match item {
+                    WorldItem::Interface { id, .. } => {
+                        let iface = self.interface_info(name, key, *id);
+                        if dir {
+                            info.imported_interfaces.push(iface)
+                        } else {
+                            info.exported_interfaces.push(iface)
+                        }
+                    }
+                    WorldItem::Function(f) => {
+                        let f = self.function_info(f);
+                        if dir {
+                            info.imported_functions.push(f)
+                        } else {
+                            info.exported_functions.push(f)
+                        }
+                    }
+                    WorldItem::Type { id, .. } => {
+                        let t = NamedType {
+                            name,
+                            ty: self.value_type(&Type::Id(*id)),
+                        };
+                        if dir {
+                            info.imported_types.push(t)
+                        } else {
+                            info.exported_types.push(t)
+                        }
+                    }
+                }
+            }
+        }
+        info
+    }
+
+    fn interface_info(&self, name: String, key: &WorldKey, id: InterfaceId) -> InterfaceInfo {
+        let iface: &Interface = &self.resolve.interfaces[id];
+        let (package, version) = match iface.package {
+            Some(pkg) if matches!(key, WorldKey::Interface(_)) => {
+                let p = &self.resolve.packages[pkg].name;
+                (
+                    Some(format!("{}:{}", p.namespace, p.name)),
+                    p.version.as_ref().map(|v| v.to_string()),
+                )
+            }
+            _ => (None, None),
+        };
+        InterfaceInfo {
+            name,
+            package,
+            interface: iface.name.clone(),
+            version,
+            resources: iface
+                .types
+                .iter()
+                .filter(|(_, t)| matches!(self.resolve.types[**t].kind, TypeDefKind::Resource))
+                .map(|(n, _)| n.clone())
+                .collect(),
+            functions: iface
+                .functions
+                .values()
+                .map(|f| self.function_info(f))
+                .collect(),
+        }
+    }
+
+    fn function_info(&self, f: &Function) -> FunctionInfo {
+        let res = |id: &TypeId| self.resource_ref(*id);
+        let kind = match &f.kind {
+            FunctionKind::Freestanding => FuncKind::Freestanding,
+            FunctionKind::AsyncFreestanding => FuncKind::AsyncFreestanding,
+            FunctionKind::Constructor(r) => FuncKind::Constructor(res(r)),
+            FunctionKind::Method(r) => FuncKind::Method(res(r)),
+            FunctionKind::AsyncMethod(r) => FuncKind::AsyncMethod(res(r)),
+            FunctionKind::Static(r) => FuncKind::Static(res(r)),
+            FunctionKind::AsyncStatic(r) => FuncKind::AsyncStatic(res(r)),
+        };
+        FunctionInfo {
+            name: f.name.clone(),
+            kind,
+            params: f
+                .params
+                .iter()
+                .map(|p| (p.name.clone(), self.value_type(&p.ty)))
+                .collect(),
+            result: f.result.as_ref().map(|t| self.value_type(t)),
+        }
+    }
+
+    /// Follows `type a = b` aliases (including `use`) to the defining resource.
+    fn resource_ref(&self, id: TypeId) -> ResourceRef {
+        let id = crate::abi::dealias(&self.resolve, id);
+        let def = &self.resolve.types[id];
+        let interface = match def.owner {
+            TypeOwner::Interface(i) => self
+                .resolve
+                .id_of(i)
+                .or_else(|| self.resolve.interfaces[i].name.clone()),
+            _ => None,
+        };
+        ResourceRef {
+            interface,
+            name: def.name.clone().unwrap_or_default(),
+        }
+    }
+
+    /// Converts a wit-parser type into the self-contained [`ValueType`].
+    pub fn value_type(&self, ty: &Type) -> ValueType {
+        use ValueType as V;
+        match ty {
+            Type::Bool => V::Bool,
+            Type::U8 => V::U8,
+            Type::U16 => V::U16,
+            Type::U32 => V::U32,
+            Type::U64 => V::U64,
+            Type::S8 => V::S8,
+            Type::S16 => V::S16,
+            Type::S32 => V::S32,
+            Type::S64 => V::S64,
+            Type::F32 => V::F32,
+            Type::F64 => V::F64,
+            Type::Char => V::Char,
+            Type::String => V::String,
+            Type::ErrorContext => V::ErrorContext,
+            Type::Id(id) => {
+                let def = &self.resolve.types[*id];
+                let name = def.name.clone();
+                let b = |t: &Type| Box::new(self.value_type(t));
+                let ob = |t: &Option<Type>| t.as_ref().map(|t| Box::new(self.value_type(t)));
+                match &def.kind {
+                    TypeDefKind::Type(t) => self.value_type(t),
+                    TypeDefKind::Record(r) => V::Record {
+                        name,
+                        fields: r
+                            .fields
+                            .iter()
+                            .map(|f| (f.name.clone(), self.value_type(&f.ty)))
+                            .collect(),
+                    },
+                    TypeDefKind::Tuple(t) => {
+                        V::Tuple(t.types.iter().map(|t| self.value_type(t)).collect())
+                    }
+                    TypeDefKind::Flags(f) => V::Flags {
+                        name,
+                        flags: f.flags.iter().map(|f| f.name.clone()).collect(),
+                    },
+                    TypeDefKind::Variant(v) => V::Variant {
+                        name,
+                        cases: v
+                            .cases
+                            .iter()
+                            .map(|c| (c.name.clone(), c.ty.as_ref().map(|t| self.value_type(t))))
+                            .collect(),
+                    },
+                    TypeDefKind::Enum(e) => V::Enum {
+                        name,
+                        cases: e.cases.iter().map(|c| c.name.clone()).collect(),
+                    },
+                    TypeDefKind::Option(t) => V::Option(b(t)),
+                    TypeDefKind::Result(r) => V::Result {
+                        ok: ob(&r.ok),
+                        err: ob(&r.err),
+                    },
+                    TypeDefKind::List(t) => V::List(b(t)),
+                    TypeDefKind::Map(k, v) => V::Map(b(k), b(v)),
+                    TypeDefKind::FixedLengthList(t, n) => V::FixedLengthList(b(t), *n),
+                    TypeDefKind::Future(t) => V::Future(ob(t)),
+                    TypeDefKind::Stream(t) => V::Stream(ob(t)),
+                    TypeDefKind::Handle(Handle::Own(r)) => V::Own(self.resource_ref(*r)),
+                    TypeDefKind::Handle(Handle::Borrow(r)) => V::Borrow(self.resource_ref(*r)),
+                    TypeDefKind::Resource => V::Resource(self.resource_ref(*id)),
+                    TypeDefKind::Unknown => V::Unknown,
+                }
+            }
+        }
+    }
+}
+
+/// What a component imports and exports: the table of calls a proxy intercepts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentInfo {
+    /// Imported interfaces, in the component's import order (dependencies first).
+    pub imported_interfaces: Vec<InterfaceInfo>,
+    /// Functions imported directly by the world (`import f: func(...)`).
+    pub imported_functions: Vec<FunctionInfo>,
+    /// Types imported directly by the world (rare).
+    pub imported_types: Vec<NamedType>,
+    /// Exported interfaces (e.g. `wasi:cli/run@0.2.0`).
+    pub exported_interfaces: Vec<InterfaceInfo>,
+    /// Functions exported directly by the world.
+    pub exported_functions: Vec<FunctionInfo>,
+    /// Types exported directly by the world.
+    pub exported_types: Vec<NamedType>,
+}
+
+impl ComponentInfo {
+    /// Every imported function the proxy intercepts, with its id: interface functions (in import
+    /// order, then function order), then bare function imports. The id is the stub index in the
+    /// generated proxy and the `func-id` of the recorder interface.
+    pub fn intercepted_functions(&self) -> impl Iterator<Item = InterceptedFunction<'_>> {
+        self.imported_interfaces
+            .iter()
+            .flat_map(|i| i.functions.iter().map(move |f| (Some(i.name.as_str()), f)))
+            .chain(self.imported_functions.iter().map(|f| (None, f)))
+            .enumerate()
+            .map(|(id, (interface, function))| InterceptedFunction {
+                id: id as u32,
+                interface,
+                function,
+            })
+    }
+}
+
+/// One entry of [`ComponentInfo::intercepted_functions`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InterceptedFunction<'a> {
+    /// The function's id (stub index, recorder `func-id`).
+    pub id: u32,
+    /// The interface it belongs to (`None` for a bare function import).
+    pub interface: Option<&'a str>,
+    /// The function.
+    pub function: &'a FunctionInfo,
+}
+
+/// One imported or exported interface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceInfo {
+    /// The import/export name, e.g. `wasi:io/streams@0.2.6` (or a plain kebab name for inline ones).
+    pub name: String,
+    /// `namespace:package`, e.g. `wasi:io`, for interfaces of a package.
+    pub package: Option<String>,
+    /// The interface's own name, e.g. `streams`.
+    pub interface: Option<String>,
+    /// The package version, e.g. `0.2.6`.
+    pub version: Option<String>,
+    /// Names of the resource types this interface defines.
+    pub resources: Vec<String>,
+    /// The interface's functions (only those the component actually imports or exports).
+    pub functions: Vec<FunctionInfo>,
+}
+
+/// One function of an interface or of the world.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionInfo {
+    /// The component-level name, e.g. `[method]input-stream.read`.
+    pub name: String,
+    /// Freestanding, or the resource it belongs to.
+    pub kind: FuncKind,
+    /// Parameter names and types (a method's first parameter is `self: borrow<R>`).
+    pub params: Vec<(String, ValueType)>,
+    /// The result type, if any.
+    pub result: Option<ValueType>,
+}
+
+/// The role of a function with respect to resources.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FuncKind {
+    /// A plain function.
+    Freestanding,
+    /// A plain `async` function.
+    AsyncFreestanding,
+    /// `[constructor]R`.
+    Constructor(ResourceRef),
+    /// `[method]R.name`.
+    Method(ResourceRef),
+    /// `async` method.
+    AsyncMethod(ResourceRef),
+    /// `[static]R.name`.
+    Static(ResourceRef),
+    /// `async` static function.
+    AsyncStatic(ResourceRef),
+}
+
+/// A resource type, named by its defining interface and its name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ResourceRef {
+    /// The defining interface (e.g. `wasi:io/streams@0.2.6`); `None` for world-level resources.
+    pub interface: Option<String>,
+    /// The resource's name, e.g. `input-stream`.
+    pub name: String,
+}
+
+/// A named type item of a world.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedType {
+    /// The item name.
+    pub name: String,
+    /// Its type.
+    pub ty: ValueType,
+}
+
+/// A WIT value type with all aliases resolved and all parts spelled out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum ValueType {
+    Bool,
+    U8,
+    U16,
+    U32,
+    U64,
+    S8,
+    S16,
+    S32,
+    S64,
+    F32,
+    F64,
+    Char,
+    String,
+    ErrorContext,
+    List(Box<ValueType>),
+    FixedLengthList(Box<ValueType>, u32),
+    Map(Box<ValueType>, Box<ValueType>),
+    Option(Box<ValueType>),
+    Result {
+        ok: Option<Box<ValueType>>,
+        err: Option<Box<ValueType>>,
+    },
+    Tuple(Vec<ValueType>),
+    Record {
+        name: Option<String>,
+        fields: Vec<(String, ValueType)>,
+    },
+    Variant {
+        name: Option<String>,
+        cases: Vec<(String, Option<ValueType>)>,
+    },
+    Enum {
+        name: Option<String>,
+        cases: Vec<String>,
+    },
+    Flags {
+        name: Option<String>,
+        flags: Vec<String>,
+    },
+    Own(ResourceRef),
+    Borrow(ResourceRef),
+    Resource(ResourceRef),
+    Future(Option<Box<ValueType>>),
+    Stream(Option<Box<ValueType>>),
+    Unknown,
+}

@@ -1,0 +1,162 @@
+//! Test helpers: build guests, validate, and compare worlds.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use proxy_gen::{FunctionInfo, ValueType};
+use wasmparser::{Validator, WasmFeatures};
+use wit_component::{ComponentEncoder, StringEncoding};
+use wit_parser::{LiftLowerAbi, ManglingAndAbi, Resolve};
+
+/// A guest component for world `world` of the last of `packages` (WIT sources, dependencies
+/// first): a core module with exactly the canonical-ABI imports and exports of the world (bodies
+/// `unreachable`), encoded by wit-component the way any toolchain's output is.
+pub fn guest_from_wit(packages: &[&str], world: &str) -> Vec<u8> {
+    let mut resolve = Resolve::default();
+    let mut last = None;
+    for (i, src) in packages.iter().enumerate() {
+        last = Some(
+            resolve
+                .push_str(format!("pkg{i}.wit"), src)
+                .expect("test WIT parses"),
+        );
+    }
+    let pkg = last.expect("at least one package");
+    let world = resolve
+        .select_world(&[pkg], Some(world))
+        .expect("world exists");
+    let mut module =
+        wit_component::dummy_module(&resolve, world, ManglingAndAbi::Legacy(LiftLowerAbi::Sync));
+    wit_component::embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)
+        .expect("embed metadata");
+    ComponentEncoder::default()
+        .module(&module)
+        .expect("module accepted")
+        .validate(true)
+        .encode()
+        .expect("guest encodes")
+}
+
+/// Validates with every feature wasmparser knows, panicking with the validator's message.
+pub fn validate(bytes: &[u8]) {
+    if let Err(e) = Validator::new_with_features(WasmFeatures::all()).validate_all(bytes) {
+        panic!("composed component does not validate: {e}");
+    }
+}
+
+/// Imports and exports of a component, keyed by import/export name, with fully resolved types
+/// (aliases followed), so that two components can be compared with `assert_eq!` and a readable
+/// diff.
+///
+/// In exports, the names of non-resource named types (records, variants, enums, flags) are
+/// erased: when a guest export `use`s an imported type through `use x.{t as u}`, the composition
+/// decodes with a fresh `u` instead of a `use` of `t` (wasmparser renames types through an
+/// instantiation to the argument's `created` id, which for a shim export aliases the shim's own
+/// definition; see `synth.rs`, `Export::Passthrough`). The types are structurally identical,
+/// which is what the component model (and wasmtime) checks; resources keep their identity.
+pub fn world_items(bytes: &[u8]) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let decoded = proxy_gen::decode(bytes).expect("decodes");
+    let info = decoded.info();
+    let mut imports = BTreeMap::new();
+    let mut exports = BTreeMap::new();
+    for i in &info.imported_interfaces {
+        imports.insert(
+            i.name.clone(),
+            format!("{:?} {:?}", i.resources, i.functions),
+        );
+    }
+    for f in &info.imported_functions {
+        imports.insert(f.name.clone(), format!("{f:?}"));
+    }
+    for t in &info.imported_types {
+        imports.insert(t.name.clone(), format!("{:?}", t.ty));
+    }
+    let erase = |f: &FunctionInfo| {
+        let mut f = f.clone();
+        f.params.iter_mut().for_each(|(_, t)| erase_names(t));
+        f.result.iter_mut().for_each(erase_names);
+        f
+    };
+    for i in &info.exported_interfaces {
+        let funcs: Vec<_> = i.functions.iter().map(erase).collect();
+        exports.insert(i.name.clone(), format!("{:?} {:?}", i.resources, funcs));
+    }
+    for f in &info.exported_functions {
+        exports.insert(f.name.clone(), format!("{:?}", erase(f)));
+    }
+    for t in &info.exported_types {
+        let mut ty = t.ty.clone();
+        erase_names(&mut ty);
+        exports.insert(t.name.clone(), format!("{ty:?}"));
+    }
+    (imports, exports)
+}
+
+/// Clears the names of non-resource named types (see [`world_items`]).
+pub fn erase_names(ty: &mut ValueType) {
+    match ty {
+        ValueType::Record { name, fields } => {
+            *name = None;
+            fields.iter_mut().for_each(|(_, t)| erase_names(t));
+        }
+        ValueType::Variant { name, cases } => {
+            *name = None;
+            cases
+                .iter_mut()
+                .flat_map(|(_, t)| t.as_mut())
+                .for_each(erase_names);
+        }
+        ValueType::Enum { name, .. } | ValueType::Flags { name, .. } => *name = None,
+        ValueType::List(t) | ValueType::Option(t) | ValueType::FixedLengthList(t, _) => {
+            erase_names(t)
+        }
+        ValueType::Map(k, v) => {
+            erase_names(k);
+            erase_names(v);
+        }
+        ValueType::Result { ok, err } => ok
+            .iter_mut()
+            .chain(err.iter_mut())
+            .for_each(|t| erase_names(t)),
+        ValueType::Tuple(ts) => ts.iter_mut().for_each(erase_names),
+        ValueType::Future(t) | ValueType::Stream(t) => t.iter_mut().for_each(|t| erase_names(t)),
+        _ => {}
+    }
+}
+
+/// Instruments `guest` in record mode and checks the composition: validates, same imports and
+/// exports (names and full function types) as the guest. Returns the composed bytes.
+pub fn instrument_and_check(guest: &[u8]) -> Vec<u8> {
+    validate(guest);
+    let composed = match proxy_gen::instrument(guest, proxy_gen::Mode::Record) {
+        Ok(c) => c,
+        Err(e) => {
+            if let Ok(proxy) = proxy_gen::record_proxy(guest) {
+                let _ = std::fs::write("/tmp/proxy-gen-failed-proxy.wasm", proxy);
+            }
+            panic!("instrument failed: {e}");
+        }
+    };
+    validate(&composed);
+    let (gi, ge) = world_items(guest);
+    let (ci, ce) = world_items(&composed);
+    assert_eq!(gi, ci, "imports differ");
+    assert_eq!(ge, ce, "exports differ");
+    composed
+}
+
+/// The component's world printed as WIT (all packages), as `wasm-tools component wit` does.
+pub fn printed_wit(bytes: &[u8]) -> String {
+    let decoded = wit_component::decode(bytes).expect("decodes");
+    let resolve = decoded.resolve();
+    let main = decoded.package();
+    let nested: Vec<_> = resolve
+        .packages
+        .iter()
+        .map(|(id, _)| id)
+        .filter(|id| *id != main)
+        .collect();
+    let mut printer = wit_component::WitPrinter::default();
+    printer.print(resolve, main, &nested).expect("prints");
+    printer.output.to_string()
+}
