@@ -21,6 +21,41 @@ pub struct Cli {
 pub enum Command {
     /// Run a component on real WASI hosts, like `wasmtime run`.
     Run(RunArgs),
+    /// Emit the composed component (original + synthesized proxy) without running it.
+    Instrument(InstrumentArgs),
+}
+
+/// `proxyrt instrument -m record|replay app.wasm -o composed.wasm`.
+#[derive(Args, Debug, Clone)]
+pub struct InstrumentArgs {
+    /// What the proxy does with the host calls it intercepts.
+    #[arg(short = 'm', long, value_enum)]
+    pub mode: InstrumentMode,
+
+    /// Where to write the composed component (default: `<app>.<mode>.wasm` next to the input).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// The component to instrument.
+    #[arg(value_name = "WASM")]
+    pub wasm: PathBuf,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstrumentMode {
+    /// Forward every host call to the real host and report it to the recorder.
+    Record,
+    /// Answer every host call from a trace.
+    Replay,
+}
+
+impl InstrumentMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            InstrumentMode::Record => "record",
+            InstrumentMode::Replay => "replay",
+        }
+    }
 }
 
 /// Options shared by every command that executes a component on the real hosts.
@@ -253,6 +288,7 @@ mod tests {
         argv.extend_from_slice(extra);
         match Cli::try_parse_from(argv).expect("parse").command {
             Command::Run(run) => run,
+            other => panic!("parsed as {other:?}"),
         }
     }
 

@@ -2,11 +2,12 @@
 //!
 //! This crate is the `proxyrt` binary and its engine: command-line parsing ([`cli`]), loading
 //! ([`load`]) and compiling with an on-disk cache ([`cache`]), the real WASI hosts ([`host`]) and the
-//! drivers ([`run`], [`invoke`]). See `ARCHITECTURE.md` at the repository root for the whole picture.
+//! drivers ([`run`], [`invoke`], [`instrument`]). See `ARCHITECTURE.md` at the repository root for the whole picture.
 
 pub mod cache;
 pub mod cli;
 pub mod host;
+pub mod instrument;
 pub mod invoke;
 pub mod load;
 pub mod run;

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
     let status = runtime.block_on(async {
         match cli.command {
             Command::Run(args) => proxyrt::run::run(&args).await,
+            Command::Instrument(args) => proxyrt::instrument::instrument(&args).map(|()| 0),
         }
     });
     match status {

@@ -1,0 +1,240 @@
+//! `proxyrt instrument`, and the composed components it writes run on real wasmtime hosts: a record
+//! composition must behave exactly like the original (same stdout, stderr, files, exit status), with
+//! every WASI call crossing the proxy (streams, descriptors and pollables included).
+
+mod common;
+
+use common::{proxyrt, Output};
+use proxyrt_test_guests as guests;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Instruments `wasm` in record mode into `dir` and returns the composed component's path.
+fn instrument_record(wasm: &str, dir: &Path) -> PathBuf {
+    let out = dir.join("composed.wasm");
+    let o = proxyrt()
+        .args(["instrument", "-m", "record", wasm, "-o"])
+        .arg(&out)
+        .output_checked();
+    o.assert_status(0);
+    assert!(
+        o.stderr_text().contains("record mode"),
+        "{}",
+        o.stderr_text()
+    );
+    out
+}
+
+/// Runs `wasm` with a fresh copy of `files` preopened at /data; returns the output and the files the
+/// guest left there.
+fn run_with_files(
+    wasm: &Path,
+    files: &[(&str, &str)],
+    steps: &[&str],
+    stdin: &[u8],
+) -> (Output, Vec<(String, Vec<u8>)>) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, content) in files {
+        fs::write(dir.path().join(name), content).unwrap();
+    }
+    let map = format!("{}::/data", dir.path().display());
+    let out = proxyrt()
+        .args([
+            "run",
+            "--argv0",
+            "app",
+            "--dir",
+            &map,
+            "--env",
+            "GREETING=hi",
+        ])
+        .arg(wasm)
+        .args(steps)
+        .stdin_bytes(stdin)
+        .output_checked();
+    let mut left: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let content = fs::read(e.path()).unwrap_or_default();
+            (e.file_name().to_string_lossy().into_owned(), content)
+        })
+        .collect();
+    left.sort();
+    (out, left)
+}
+
+#[test]
+fn record_composition_of_the_cli_guest_behaves_like_the_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let composed = instrument_record(guests::CLI, dir.path());
+    let original = Path::new(guests::CLI);
+    let files = [("in.txt", "some input\nsecond line\n")];
+    let scenarios: &[(&[&str], &[u8])] = &[
+        (
+            &["args", "env:GREETING", "env-all", "cwd", "echo:plain"],
+            b"",
+        ),
+        (
+            &[
+                "read:/data/in.txt",
+                "write:/data/out.txt=from the guest",
+                "append:/data/out.txt=, appended",
+                "mkdir:/data/d",
+                "rename:/data/d=/data/e",
+                "ls:/data",
+                "stat:/data/out.txt",
+                "stat:/data/e",
+                "exists:/data/nope",
+                "rm:/data/e",
+                "read:/data/missing",
+            ],
+            b"",
+        ),
+        (&["fill:/data/big=300000", "sum:/data/big", "lines:50"], b""),
+        (&["stdin", "isatty", "hashmap"], b"piped\x00bytes\n"),
+        (&["stderr:an error line", "echo:out"], b""),
+        (&["echo:before", "exit:0", "echo:never"], b""),
+        (&["echo:before", "exit:7", "echo:never"], b""),
+        (&["sleep:5"], b""),
+    ];
+    for (steps, stdin) in scenarios {
+        let (a, files_a) = run_with_files(original, &files, steps, stdin);
+        let (b, files_b) = run_with_files(&composed, &files, steps, stdin);
+        assert_eq!(a.stdout_text(), b.stdout_text(), "stdout of {steps:?}");
+        assert_eq!(a.stderr_text(), b.stderr_text(), "stderr of {steps:?}");
+        assert_eq!(a.status, b.status, "status of {steps:?}");
+        assert_eq!(files_a, files_b, "files left by {steps:?}");
+    }
+    // Non-deterministic steps still work through the proxy (real clocks and randomness).
+    let (out, _) = run_with_files(
+        &composed,
+        &[],
+        &[
+            "clock-wall",
+            "clock-mono",
+            "random:8",
+            "insecure-random:8",
+            "insecure-seed",
+        ],
+        b"",
+    );
+    out.assert_status(0);
+    let lines: Vec<&str> = out.stdout_text().lines().collect();
+    assert!(lines[0].starts_with("clock-wall: "), "{lines:?}");
+    assert!(lines[2].starts_with("random: ") && lines[2].len() == "random: ".len() + 16);
+    // A trap inside the guest is still the guest's trap.
+    let (out, _) = run_with_files(&composed, &[], &["echo:x", "trap"], b"");
+    out.assert_status(134);
+    assert!(
+        out.stderr_text().contains("unreachable"),
+        "{}",
+        out.stderr_text()
+    );
+}
+
+#[test]
+fn record_composition_of_other_guests_runs() {
+    for wasm in [guests::COMPUTE, guests::DEMO, guests::CLI_O0] {
+        let dir = tempfile::tempdir().unwrap();
+        let composed = instrument_record(wasm, dir.path());
+        let args: &[&str] = if wasm == guests::COMPUTE {
+            &["1000", "1000"]
+        } else {
+            &["args"]
+        };
+        let run = |w: &Path| {
+            proxyrt()
+                .args(["run", "--argv0", "app"])
+                .arg(w)
+                .args(args)
+                .output_checked()
+        };
+        let (a, b) = (run(Path::new(wasm)), run(&composed));
+        a.assert_status(0);
+        b.assert_status(0);
+        if wasm != guests::DEMO {
+            // The demo prints the time and random bytes; the others are deterministic.
+            assert_eq!(a.stdout_text(), b.stdout_text(), "{wasm}");
+        }
+    }
+}
+
+#[test]
+fn record_composition_of_the_zoo_keeps_its_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let composed = instrument_record(guests::ZOO, dir.path());
+    for call in [
+        r#"hello("proxy")"#,
+        "echo-variant(rect((1.5, -2)))",
+        "add-all(1, 2, 3, 4, 5, 6, 7, 8, 9.5, 10.5, 11, 12, 13, 14, 15, 16, 17)",
+        "echo-nested(some([none, some({x: 1, y: 2})]))",
+    ] {
+        let run = |wasm: &Path| {
+            let o = proxyrt()
+                .args(["run", "-W", "unknown-imports-trap=y", "--invoke", call])
+                .arg(wasm)
+                .output_checked();
+            o.assert_status(0);
+            o.stdout_text().to_string()
+        };
+        assert_eq!(run(Path::new(guests::ZOO)), run(&composed), "{call}");
+    }
+}
+
+#[test]
+fn default_output_name_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("app.wasm");
+    fs::copy(guests::CLI, &input).unwrap();
+    proxyrt()
+        .args(["instrument", "-m", "record"])
+        .arg(&input)
+        .output_checked()
+        .assert_status(0);
+    assert!(dir.path().join("app.record.wasm").is_file());
+
+    let core = dir.path().join("core.wasm");
+    fs::write(&core, guests::core_module()).unwrap();
+    let out = proxyrt()
+        .args(["instrument", "-m", "record"])
+        .arg(&core)
+        .output_checked();
+    out.assert_status(1);
+    assert!(
+        out.stderr_text().contains("not a component"),
+        "{}",
+        out.stderr_text()
+    );
+
+    let junk = dir.path().join("junk.wasm");
+    fs::write(&junk, b"\0asm\x0d\x00\x01\x00garbage").unwrap();
+    let out = proxyrt()
+        .args(["instrument", "-m", "record"])
+        .arg(&junk)
+        .output_checked();
+    out.assert_status(1);
+    assert!(
+        out.stderr_text().contains("malformed component"),
+        "{}",
+        out.stderr_text()
+    );
+    assert!(!out.stderr_text().contains("panicked"));
+    assert!(
+        !dir.path().join("junk.record.wasm").exists(),
+        "nothing written on failure"
+    );
+}
+
+#[test]
+fn a_component_without_imports_is_its_own_composition() {
+    // `run-ok.wat` exports wasi:cli/run and imports nothing: there is nothing to intercept.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("same.wasm");
+    proxyrt()
+        .args(["instrument", "-m", "record", guests::RUN_OK, "-o"])
+        .arg(&out)
+        .output_checked()
+        .assert_status(0);
+    assert_eq!(fs::read(&out).unwrap(), fs::read(guests::RUN_OK).unwrap());
+}
