@@ -2,3 +2,5 @@
 //! replaying. The WIT of the interfaces the proxy imports lives in `wit/`.
 
 pub mod trace;
+pub mod types;
+pub mod value;

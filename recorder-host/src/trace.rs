@@ -18,6 +18,7 @@
 //! - **Bounded allocation**: a length prefix is checked against [`MAX_FRAME_LEN`] and, for files, against
 //!   the bytes actually left before anything is allocated; bincode decoding is limited to the frame.
 
+use crate::types::ComponentInfo;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
@@ -48,27 +49,12 @@ pub struct Header {
     /// SHA-256 of the component's import and export interfaces (their WIT): a rebuilt component with
     /// the same interfaces may replay this trace, an unrelated one may not.
     pub interface_sha256: [u8; 32],
-    /// The intercepted functions; entries refer to them by index.
-    pub functions: Vec<Function>,
+    /// The component's imports and exports with their WIT types: entries refer to functions by their
+    /// index in [`ComponentInfo::intercepted_functions`], and the types let a reader decode and show
+    /// the values without the component.
+    pub component: ComponentInfo,
     /// The guest's arguments, as passed (for display).
     pub argv: Vec<String>,
-}
-
-/// One intercepted function.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Function {
-    /// `wasi:io/streams@0.2.6` or the empty string for a root-level function.
-    pub interface: String,
-    /// `[method]output-stream.write`, `get-random-bytes`, ...
-    pub name: String,
-    /// Whether the guest imports it (host call) or exports it (called by the host).
-    pub direction: Direction,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Direction {
-    Import,
-    Export,
 }
 
 /// One event of a recorded run. Values are in the proxy's compact binary encoding.
@@ -426,7 +412,7 @@ fn placeholder_header() -> Header {
         proxyrt_version: String::new(),
         component_sha256: [0; 32],
         interface_sha256: [0; 32],
-        functions: Vec::new(),
+        component: ComponentInfo::default(),
         argv: Vec::new(),
     }
 }

@@ -1,6 +1,7 @@
 //! The trace format under damage: every truncation point, every flipped byte, bogus lengths.
 
 use recorder_host::trace::*;
+use recorder_host::types::*;
 use std::io::Cursor;
 
 fn header() -> Header {
@@ -9,11 +10,25 @@ fn header() -> Header {
         proxyrt_version: "test".into(),
         component_sha256: [7; 32],
         interface_sha256: [9; 32],
-        functions: vec![Function {
-            interface: "wasi:io/streams@0.2.6".into(),
-            name: "[method]output-stream.write".into(),
-            direction: Direction::Import,
-        }],
+        component: ComponentInfo {
+            imported_interfaces: vec![InterfaceInfo {
+                name: "wasi:io/streams@0.2.6".into(),
+                package: Some("wasi:io".into()),
+                interface: Some("streams".into()),
+                version: Some("0.2.6".into()),
+                resources: vec!["output-stream".into()],
+                functions: vec![FunctionInfo {
+                    name: "[method]output-stream.write".into(),
+                    kind: FuncKind::Method(ResourceRef {
+                        interface: Some("wasi:io/streams@0.2.6".into()),
+                        name: "output-stream".into(),
+                    }),
+                    params: vec![("contents".into(), ValueType::List(Box::new(ValueType::U8)))],
+                    result: Some(ValueType::U64),
+                }],
+            }],
+            ..Default::default()
+        },
         argv: vec!["app.wasm".into(), "x".into()],
     }
 }

@@ -1,0 +1,173 @@
+//! The component model, as plain data: what a component imports and exports, every function's
+//! WIT signature with aliases resolved. proxy-gen produces it from a component (its `analyze`); the
+//! trace header carries it, so that traces can be decoded and shown without the component; the
+//! runtime uses it to name calls in reports.
+//!
+//! These types deliberately depend on nothing but serde: wasmtime (wasm-tools 0.254) and proxy-gen
+//! (0.258) each convert their own type representations into this one.
+
+use serde::{Deserialize, Serialize};
+
+/// What a component imports and exports: the table of calls a proxy intercepts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentInfo {
+    /// Imported interfaces, in the component's import order (dependencies first).
+    pub imported_interfaces: Vec<InterfaceInfo>,
+    /// Functions imported directly by the world (`import f: func(...)`).
+    pub imported_functions: Vec<FunctionInfo>,
+    /// Types imported directly by the world (rare).
+    pub imported_types: Vec<NamedType>,
+    /// Exported interfaces (e.g. `wasi:cli/run@0.2.0`).
+    pub exported_interfaces: Vec<InterfaceInfo>,
+    /// Functions exported directly by the world.
+    pub exported_functions: Vec<FunctionInfo>,
+    /// Types exported directly by the world.
+    pub exported_types: Vec<NamedType>,
+}
+
+impl ComponentInfo {
+    /// Every imported function the proxy intercepts, with its id: interface functions (in import
+    /// order, then function order), then bare function imports. The id is the stub index in the
+    /// generated proxy and the `func-id` of the recorder interface.
+    pub fn intercepted_functions(&self) -> impl Iterator<Item = InterceptedFunction<'_>> {
+        self.imported_interfaces
+            .iter()
+            .flat_map(|i| i.functions.iter().map(move |f| (Some(i.name.as_str()), f)))
+            .chain(self.imported_functions.iter().map(|f| (None, f)))
+            .enumerate()
+            .map(|(id, (interface, function))| InterceptedFunction {
+                id: id as u32,
+                interface,
+                function,
+            })
+    }
+}
+
+/// One entry of [`ComponentInfo::intercepted_functions`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InterceptedFunction<'a> {
+    /// The function's id (stub index, recorder `func-id`).
+    pub id: u32,
+    /// The interface it belongs to (`None` for a bare function import).
+    pub interface: Option<&'a str>,
+    /// The function.
+    pub function: &'a FunctionInfo,
+}
+
+/// One imported or exported interface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceInfo {
+    /// The import/export name, e.g. `wasi:io/streams@0.2.6` (or a plain kebab name for inline ones).
+    pub name: String,
+    /// `namespace:package`, e.g. `wasi:io`, for interfaces of a package.
+    pub package: Option<String>,
+    /// The interface's own name, e.g. `streams`.
+    pub interface: Option<String>,
+    /// The package version, e.g. `0.2.6`.
+    pub version: Option<String>,
+    /// Names of the resource types this interface defines.
+    pub resources: Vec<String>,
+    /// The interface's functions (only those the component actually imports or exports).
+    pub functions: Vec<FunctionInfo>,
+}
+
+/// One function of an interface or of the world.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionInfo {
+    /// The component-level name, e.g. `[method]input-stream.read`.
+    pub name: String,
+    /// Freestanding, or the resource it belongs to.
+    pub kind: FuncKind,
+    /// Parameter names and types (a method's first parameter is `self: borrow<R>`).
+    pub params: Vec<(String, ValueType)>,
+    /// The result type, if any.
+    pub result: Option<ValueType>,
+}
+
+/// The role of a function with respect to resources.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FuncKind {
+    /// A plain function.
+    Freestanding,
+    /// A plain `async` function.
+    AsyncFreestanding,
+    /// `[constructor]R`.
+    Constructor(ResourceRef),
+    /// `[method]R.name`.
+    Method(ResourceRef),
+    /// `async` method.
+    AsyncMethod(ResourceRef),
+    /// `[static]R.name`.
+    Static(ResourceRef),
+    /// `async` static function.
+    AsyncStatic(ResourceRef),
+}
+
+/// A resource type, named by its defining interface and its name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ResourceRef {
+    /// The defining interface (e.g. `wasi:io/streams@0.2.6`); `None` for world-level resources.
+    pub interface: Option<String>,
+    /// The resource's name, e.g. `input-stream`.
+    pub name: String,
+}
+
+/// A named type item of a world.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedType {
+    /// The item name.
+    pub name: String,
+    /// Its type.
+    pub ty: ValueType,
+}
+
+/// A WIT value type with all aliases resolved and all parts spelled out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum ValueType {
+    Bool,
+    U8,
+    U16,
+    U32,
+    U64,
+    S8,
+    S16,
+    S32,
+    S64,
+    F32,
+    F64,
+    Char,
+    String,
+    ErrorContext,
+    List(Box<ValueType>),
+    FixedLengthList(Box<ValueType>, u32),
+    Map(Box<ValueType>, Box<ValueType>),
+    Option(Box<ValueType>),
+    Result {
+        ok: Option<Box<ValueType>>,
+        err: Option<Box<ValueType>>,
+    },
+    Tuple(Vec<ValueType>),
+    Record {
+        name: Option<String>,
+        fields: Vec<(String, ValueType)>,
+    },
+    Variant {
+        name: Option<String>,
+        cases: Vec<(String, Option<ValueType>)>,
+    },
+    Enum {
+        name: Option<String>,
+        cases: Vec<String>,
+    },
+    Flags {
+        name: Option<String>,
+        flags: Vec<String>,
+    },
+    Own(ResourceRef),
+    Borrow(ResourceRef),
+    Resource(ResourceRef),
+    Future(Option<Box<ValueType>>),
+    Stream(Option<Box<ValueType>>),
+    Unknown,
+}
