@@ -6,10 +6,11 @@
 //! - the **stub module** imports the memory, the allocator and the lowered imports, and defines one
 //!   stub and one post-return function per proxied function.
 //!
-//! A stub is the place where record/replay code will go: today it calls the lowered host function
-//! with its own arguments (plus a return area), drops the borrow handles it was lent, and returns.
-//! The argument and result values are all in reach there (flat locals or proxy memory), which is
-//! what "report args"/"report results" calls need (see DESIGN.md).
+//! A stub calls the lowered host function with its own arguments (plus a return area), drops the
+//! borrow handles it was lent, and returns. In record mode it also reports the call: before
+//! forwarding, the arguments encoded by generated code (`encode`) go to `recorder.call`; after the
+//! host returned, the results go to `recorder.ret`. Everything a stub needs is in reach there
+//! (flat locals or proxy memory), so no value is ever copied just to be recorded.
 
 use anyhow::{bail, Result};
 use std::collections::HashMap;
@@ -23,6 +24,7 @@ use wit_parser::{
 };
 
 use crate::abi::{self, CoreSig};
+use crate::encode::{self, Encoder, Helpers};
 use crate::error::unsupported;
 
 /// Where the bump heap starts; address 0..HEAP_BASE stays unused so a null pointer never aliases data.
@@ -205,8 +207,16 @@ impl CoreTypes {
 }
 
 /// The stub module for `specs`. `drops` lists the resource types (dealiased TypeIds) whose
-/// borrows are dropped, in the order of their `drop{j}` imports.
-pub fn stub_module(resolve: &Resolve, specs: &[StubSpec<'_>], drops: &[TypeId]) -> Result<Module> {
+/// borrows are dropped, in the order of their `drop{j}` imports. With `record`, the module also
+/// imports the lowered recorder functions [`REC_CALL`] and [`REC_RET`] (core type
+/// `(i32 func-id, i32 ptr, i32 len) -> ()`) and every stub reports its arguments and results
+/// through them, encoded by generated code (`encode`); `specs[k]` has func-id `k`.
+pub fn stub_module(
+    resolve: &Resolve,
+    specs: &[StubSpec<'_>],
+    drops: &[TypeId],
+    record: bool,
+) -> Result<Module> {
     let mut sizes = SizeAlign::default();
     sizes.fill(resolve);
     let mut types = CoreTypes::default();
@@ -242,7 +252,20 @@ pub fn stub_module(resolve: &Resolve, specs: &[StubSpec<'_>], drops: &[TypeId]) 
         let t = types.get(&[ValType::I32], &[]);
         imports.import(ENV, &drop_name(j), EntityType::Function(t));
     }
-    let first_defined = drop_base + drops.len() as u32;
+    let mut next_import = drop_base + drops.len() as u32;
+    let recorder = if record {
+        let t = types.get(&[ValType::I32; 3], &[]);
+        imports.import(ENV, REC_CALL, EntityType::Function(t));
+        imports.import(ENV, REC_RET, EntityType::Function(t));
+        next_import += 2;
+        Some((next_import - 2, next_import - 1))
+    } else {
+        None
+    };
+    let first_defined = next_import;
+    // The encoder helpers follow the stubs and post-returns.
+    let helpers_first = first_defined + 2 * specs.len() as u32;
+    let helpers = Helpers::at(helpers_first);
 
     let mut funcs = FunctionSection::new();
     let mut exports = ExportSection::new();
@@ -252,6 +275,12 @@ pub fn stub_module(resolve: &Resolve, specs: &[StubSpec<'_>], drops: &[TypeId]) 
             resolve,
             sizes: &sizes,
             drop_index: &drop_index,
+            recorder: recorder.map(|(call, ret)| Recorder {
+                call,
+                ret,
+                helpers,
+                func_id: k as u32,
+            }),
         };
         funcs.function(types.get(&s.lifted.params, &s.lifted.results));
         exports.export(
@@ -272,6 +301,12 @@ pub fn stub_module(resolve: &Resolve, specs: &[StubSpec<'_>], drops: &[TypeId]) 
         post.instruction(&I::End);
         code.function(&post);
     }
+    if record {
+        for (params, results, body) in encode::helper_functions(helpers_first) {
+            funcs.function(types.get(&params, &results));
+            code.function(&body);
+        }
+    }
 
     let mut m = Module::new();
     m.section(&types.section);
@@ -283,14 +318,16 @@ pub fn stub_module(resolve: &Resolve, specs: &[StubSpec<'_>], drops: &[TypeId]) 
 }
 
 /// A function body under construction: instructions plus locals allocated on demand.
-struct Body {
+pub struct Body {
     n_params: u32,
     locals: Vec<ValType>,
-    code: Vec<I<'static>>,
+    /// The instructions so far (without the final `end`).
+    pub code: Vec<I<'static>>,
 }
 
 impl Body {
-    fn local(&mut self, t: ValType) -> u32 {
+    /// A fresh local of type `t`.
+    pub fn local(&mut self, t: ValType) -> u32 {
         self.locals.push(t);
         self.n_params + self.locals.len() as u32 - 1
     }
@@ -308,7 +345,25 @@ struct WalkCtx<'r> {
     resolve: &'r Resolve,
     sizes: &'r SizeAlign,
     drop_index: &'r HashMap<TypeId, u32>,
+    /// Record mode: where the stub reports to.
+    recorder: Option<Recorder>,
 }
+
+/// What a record-mode stub needs to report its call.
+#[derive(Clone, Copy)]
+struct Recorder {
+    /// Lowered `recorder.call` / `recorder.ret`.
+    call: u32,
+    ret: u32,
+    helpers: Helpers,
+    /// This stub's func-id (its index, = `ComponentInfo::intercepted_functions` order).
+    func_id: u32,
+}
+
+/// Import name (in [`ENV`]) of the lowered `recorder.call`.
+pub const REC_CALL: &str = "recorder-call";
+/// Import name (in [`ENV`]) of the lowered `recorder.ret`.
+pub const REC_RET: &str = "recorder-ret";
 
 /// `stub_k`: forward to the lowered import, drop lent borrows, return.
 fn stub_body(
@@ -328,8 +383,24 @@ fn stub_body(
         code: Vec::new(),
     };
 
-    // Hook for increment 2: report the arguments (flat locals 0..n, or memory at local 0 when
-    // `indirect_params`) to the recorder here.
+    // Record: report the arguments *before* forwarding, so that calls that never return
+    // (`wasi:cli/exit.exit`) or trap in the host are in the trace.
+    if let Some(rec) = ctx.recorder {
+        let (enc, start) = begin_encoding(ctx, &mut b, rec, realloc);
+        if s.lifted.indirect_params {
+            let offsets = ctx.sizes.field_offsets(s.func.params.iter().map(|p| &p.ty));
+            for (off, ty) in offsets {
+                enc.mem(&mut b, ty, 0, off.size_wasm32() as u32)?;
+            }
+        } else {
+            let slots = param_slots(s);
+            let mut pos = 0;
+            for p in &s.func.params {
+                enc.flat(&mut b, &p.ty, &slots, &mut pos)?;
+            }
+        }
+        end_encoding(&mut b, &enc, start, rec.func_id, rec.call);
+    }
 
     let ret_area = if s.lowered.retptr {
         let Some(result) = &s.func.result else {
@@ -366,7 +437,21 @@ fn stub_body(
         _ => bail!("multi-value core results are not produced by the canonical ABI"),
     };
 
-    // Hook for increment 2: report the results (flat local, or the return area) here.
+    // Record: report the results. Strings and lists the host returned are in our memory (our
+    // realloc), below the heap top where the encoder's buffer starts.
+    if let Some(rec) = ctx.recorder {
+        let (enc, start) = begin_encoding(ctx, &mut b, rec, realloc);
+        if let Some(result) = &s.func.result {
+            if let Some(ret) = ret_area {
+                enc.mem(&mut b, result, ret, 0)?;
+            } else if let (Some(r), [t]) = (flat_result, s.lowered.results.as_slice()) {
+                enc.flat(&mut b, result, &[(r, *t)], &mut 0)?;
+            } else {
+                bail!("result of `{}` is neither flat nor in memory", s.func.name);
+            }
+        }
+        end_encoding(&mut b, &enc, start, rec.func_id, rec.ret);
+    }
 
     // Borrows lent to us for this call must be dropped before we return (wasmtime traps with
     // "borrow handles still remain at the end of the call" otherwise).
@@ -378,13 +463,7 @@ fn stub_body(
             }
         }
     } else {
-        let slots: Vec<(u32, ValType)> = s
-            .lifted
-            .params
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (i as u32, *t))
-            .collect();
+        let slots = param_slots(s);
         let mut pos = 0;
         for p in &s.func.params {
             walk_flat(ctx, &mut b, &p.ty, &slots, &mut pos)?;
@@ -397,6 +476,57 @@ fn stub_body(
         b.code.push(I::LocalGet(r));
     }
     Ok(b.finish())
+}
+
+/// The stub's flat parameters: (local index, core type).
+fn param_slots(s: &StubSpec<'_>) -> Vec<(u32, ValType)> {
+    s.lifted
+        .params
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (i as u32, *t))
+        .collect()
+}
+
+/// Starts an encoded value at the top of the bump heap (`realloc(0, 0, 1, 0)` returns the top
+/// without moving it). Returns the encoder (cursor in a fresh local) and the local holding the
+/// start.
+fn begin_encoding<'r>(
+    ctx: &WalkCtx<'r>,
+    b: &mut Body,
+    rec: Recorder,
+    realloc: u32,
+) -> (Encoder<'r>, u32) {
+    let start = b.local(ValType::I32);
+    let cur = b.local(ValType::I32);
+    b.code.extend([
+        I::I32Const(0),
+        I::I32Const(0),
+        I::I32Const(1),
+        I::I32Const(0),
+        I::Call(realloc),
+        I::LocalTee(start),
+        I::LocalSet(cur),
+    ]);
+    let enc = Encoder {
+        resolve: ctx.resolve,
+        sizes: ctx.sizes,
+        h: rec.helpers,
+        cur,
+    };
+    (enc, start)
+}
+
+/// Calls `report(func_id, start, cur - start)` (the list<u8> is lowered in place).
+fn end_encoding(b: &mut Body, enc: &Encoder<'_>, start: u32, func_id: u32, report: u32) {
+    b.code.extend([
+        I::I32Const(func_id as i32),
+        I::LocalGet(start),
+        I::LocalGet(enc.cur),
+        I::LocalGet(start),
+        I::I32Sub,
+        I::Call(report),
+    ]);
 }
 
 fn drop_call(ctx: &WalkCtx<'_>, resource: TypeId) -> Result<I<'static>> {

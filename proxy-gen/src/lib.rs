@@ -5,7 +5,8 @@
 //! - [`instrument`] returns the composed component for a [`Mode`].
 //!
 //! This crate deliberately has no wasmtime dependency: it produces bytes and plain data only.
-//! See `DESIGN.md` next to this crate for how recording will encode values.
+//! See `DESIGN.md` next to this crate for the proxy layout, the recorder interface, the func-id
+//! rule and the (frozen) wire format of recorded values.
 
 #![warn(missing_docs)]
 
@@ -13,6 +14,7 @@ pub mod abi;
 pub mod analyze;
 mod compose;
 mod coremod;
+mod encode;
 pub mod error;
 mod shim;
 mod synth;
@@ -27,29 +29,44 @@ pub use error::{Error, Result};
 /// What the instrumented component does with the calls crossing the proxy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Forward every import call to the real host (increment 1: pass-through, nothing reported yet).
+    /// Pass-through: every import call is forwarded to the real host and nothing else happens.
+    /// The composition imports exactly the original's imports. This is the **baseline for
+    /// measuring proxy overhead**: Record minus Forward is the cost of encoding and reporting,
+    /// Forward minus the bare component is the cost of the extra component boundary.
+    Forward,
+    /// Forward, and report every import call to the recorder: the composition additionally
+    /// imports [`RECORDER_INTERFACE`] (`call` before forwarding, `ret` after the host returned;
+    /// func-id = the index in [`ComponentInfo::intercepted_functions`]).
     Record,
     /// Answer import calls from a trace (not implemented yet).
     Replay,
 }
 
+/// The instance a [`Mode::Record`] composition imports, with exactly two functions:
+/// `call: func(func-id: u32, args: list<u8>)` and `ret: func(func-id: u32, results: list<u8>)`
+/// (WIT: `recorder-host/wit/recorder.wit`). The `list<u8>` is lowered from the proxy's memory,
+/// so a host can read it in place (wasmtime `WasmList<u8>`).
+pub const RECORDER_INTERFACE: &str = "proxyrt:recorder/recorder@0.1.0";
+
 /// Instruments `component` for `mode` and returns the composed component.
 ///
-/// The result has the original's imports and exports: same names, same types (wac-graph may
-/// flatten some WIT type aliases when it re-encodes the imports; see DESIGN.md). A component
-/// with **no imports** is returned unchanged (byte for byte): there is nothing to intercept, so
-/// the composition is the identity. Bad input (non-wasm bytes, a core module, a malformed component) is an error, never
-/// a panic.
+/// The result has the original's exports and the original's imports (same names, same types;
+/// wac-graph may flatten some WIT type aliases when it re-encodes the imports, see DESIGN.md),
+/// plus [`RECORDER_INTERFACE`] in [`Mode::Record`]. A component with **no imports** is returned
+/// unchanged (byte for byte) in every mode: there is no call to intercept or record, so the
+/// composition is the identity (and needs no recorder). Bad input (non-wasm bytes, a core
+/// module, a malformed component) is an error, never a panic.
 pub fn instrument(component: &[u8], mode: Mode) -> Result<Vec<u8>> {
     let decoded = decode(component)?;
-    match mode {
-        Mode::Record => {}
+    let record = match mode {
+        Mode::Forward => false,
+        Mode::Record => true,
         Mode::Replay => return Err(Error::NotImplemented("replay mode")),
-    }
+    };
     if decoded.resolve.worlds[decoded.world].imports.is_empty() {
         return Ok(component.to_vec());
     }
-    let proxy = no_panic(|| record_proxy_of(&decoded))?;
+    let proxy = no_panic(|| proxy_of(&decoded, record))?;
     no_panic(|| compose::compose(&proxy, component).map_err(Error::Internal)).map_err(|e| {
         // The composition is validated as a whole, guest code included, while decoding the input
         // only checked its structure: if the input's own code is invalid, say so, not "our bug".
@@ -76,13 +93,23 @@ fn no_panic<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     })
 }
 
-/// The record-mode proxy alone (not composed), for inspection and debugging
-/// (`wasm-tools print`, `wasm-tools component wit`).
-pub fn record_proxy(component: &[u8]) -> Result<Vec<u8>> {
+/// The proxy alone (not composed) for `mode`, for inspection and debugging (`wasm-tools print`;
+/// note that wit-parser cannot decode a proxy alone, see DESIGN.md).
+pub fn proxy(component: &[u8], mode: Mode) -> Result<Vec<u8>> {
     let decoded = decode(component)?;
-    no_panic(|| record_proxy_of(&decoded))
+    let record = match mode {
+        Mode::Forward => false,
+        Mode::Record => true,
+        Mode::Replay => return Err(Error::NotImplemented("replay mode")),
+    };
+    no_panic(|| proxy_of(&decoded, record))
 }
 
-fn record_proxy_of(decoded: &Decoded) -> Result<Vec<u8>> {
-    synth::record_proxy(decoded).map_err(Error::from_generator)
+/// The record-mode proxy alone: `proxy(component, Mode::Record)`.
+pub fn record_proxy(component: &[u8]) -> Result<Vec<u8>> {
+    proxy(component, Mode::Record)
+}
+
+fn proxy_of(decoded: &Decoded, record: bool) -> Result<Vec<u8>> {
+    synth::proxy(decoded, record).map_err(Error::from_generator)
 }

@@ -1,11 +1,13 @@
-//! Synthesis of the record-mode proxy component with wasm-encoder (no toolchain, no wit-bindgen).
+//! Synthesis of the proxy component (forward and record modes) with wasm-encoder (no toolchain,
+//! no wit-bindgen).
 //!
 //! Layout of the proxy (index spaces of its root):
 //! 1. for each import of the guest's world, in order (dependencies first): the same import —
 //!    an instance with the full instance type re-encoded from the decoded WIT, a bare function,
-//!    or a world-level type;
+//!    or a world-level type; in record mode then `proxyrt:recorder/recorder@0.1.0`;
 //! 2. the allocator core module (memory, bump realloc, reset), instantiated;
-//! 3. `canon lower` of every imported function (memory + realloc of the allocator);
+//! 3. `canon lower` of every imported function and of the recorder's `call`/`ret` (memory +
+//!    realloc of the allocator);
 //! 4. `canon resource.drop` for each resource type borrowed in some parameter;
 //! 5. the stub core module (see `coremod`), instantiated with the above;
 //! 6. `canon lift` of every stub (memory, realloc, post-return);
@@ -141,6 +143,8 @@ impl<'a> ValtypeEncoder<'a> for InstanceEncoder<'_, 'a> {
 
 /// A function the proxy forwards: where it comes from and its root function index (imported).
 struct Proxied<'a> {
+    /// The import name of the function's interface (`None` for a bare function).
+    interface: Option<String>,
     func: &'a Function,
     import: u32,
 }
@@ -171,8 +175,9 @@ enum Export {
     },
 }
 
-/// Builds the record-mode pass-through proxy for the guest described by `decoded`.
-pub fn record_proxy(decoded: &Decoded) -> Result<Vec<u8>> {
+/// Builds the proxy for the guest described by `decoded`: pass-through, and with `record` also
+/// reporting every call to the imported recorder instance ([`crate::RECORDER_INTERFACE`]).
+pub fn proxy(decoded: &Decoded, record: bool) -> Result<Vec<u8>> {
     let resolve = &decoded.resolve;
     let world = &resolve.worlds[decoded.world];
     let mut root = Root {
@@ -190,6 +195,12 @@ pub fn record_proxy(decoded: &Decoded) -> Result<Vec<u8>> {
     // 1. The guest's imports become the proxy's imports.
     for (key, item) in world.imports.iter() {
         let name = resolve.name_world_key(key);
+        if record && name == crate::RECORDER_INTERFACE {
+            unsupported!(
+                "the component itself imports `{name}`, the interface record mode adds \
+                 (instrumenting an already instrumented component?)"
+            );
+        }
         match item {
             WorldItem::Interface { id, .. } => {
                 let inst = import_interface(&mut root, &name, *id)
@@ -200,7 +211,11 @@ pub fn record_proxy(decoded: &Decoded) -> Result<Vec<u8>> {
                         root.builder
                             .alias_export(inst, &f.name, ComponentExportKind::Func);
                     funcs.push(proxied.len());
-                    proxied.push(Proxied { func: f, import });
+                    proxied.push(Proxied {
+                        interface: Some(name.clone()),
+                        func: f,
+                        import,
+                    });
                 }
                 if funcs.is_empty() {
                     // Nothing to intercept (a types-only interface such as a `types` package
@@ -241,7 +256,11 @@ pub fn record_proxy(decoded: &Decoded) -> Result<Vec<u8>> {
                     name,
                     k: bare.len(),
                 });
-                bare.push(Proxied { func: f, import });
+                bare.push(Proxied {
+                    interface: None,
+                    func: f,
+                    import,
+                });
             }
             WorldItem::Type { id, .. } => {
                 let ComponentValType::Type(index) = root
@@ -257,11 +276,19 @@ pub fn record_proxy(decoded: &Decoded) -> Result<Vec<u8>> {
 
     let first_bare = proxied.len();
     proxied.append(&mut bare);
+    check_func_ids(decoded, &proxied)?;
     for export in &mut exports {
         if let Export::Func { k, .. } = export {
             *k += first_bare;
         }
     }
+
+    // 1b. Record mode: the recorder instance, after the guest's imports.
+    let recorder = if record {
+        Some(import_recorder(&mut root))
+    } else {
+        None
+    };
 
     // 2. Allocator module: memory, realloc, reset.
     let alloc = root
@@ -296,6 +323,15 @@ pub fn record_proxy(decoded: &Decoded) -> Result<Vec<u8>> {
         })
         .collect();
 
+    // 3b. Lower the recorder's functions: their `list<u8>` is read from our memory.
+    let recorder_lowered = recorder.map(|(call, ret)| {
+        (
+            root.builder
+                .lower_func(Some("recorder-call"), call, mem_opts),
+            root.builder.lower_func(Some("recorder-ret"), ret, mem_opts),
+        )
+    });
+
     // 4. resource.drop for each borrowed resource type.
     let drops = coremod::borrowed_resources(resolve, proxied.iter().map(|p| p.func));
     let mut drop_funcs = Vec::new();
@@ -315,7 +351,7 @@ pub fn record_proxy(decoded: &Decoded) -> Result<Vec<u8>> {
             lifted: abi::lifted_sig(resolve, p.func),
         })
         .collect();
-    let stub_module = coremod::stub_module(resolve, &specs, &drops)?;
+    let stub_module = coremod::stub_module(resolve, &specs, &drops, record)?;
     let stubs = root
         .builder
         .core_module(Some("proxyrt-stubs"), &stub_module);
@@ -336,6 +372,10 @@ pub fn record_proxy(decoded: &Decoded) -> Result<Vec<u8>> {
             .enumerate()
             .map(|(j, f)| (coremod::drop_name(j), ExportKind::Func, *f)),
     );
+    if let Some((call, ret)) = recorder_lowered {
+        env.push((coremod::REC_CALL.into(), ExportKind::Func, call));
+        env.push((coremod::REC_RET.into(), ExportKind::Func, ret));
+    }
     let env = root.builder.core_instantiate_exports(
         Some("env"),
         env.iter().map(|(n, k, i)| (n.as_str(), *k, *i)),
@@ -402,6 +442,60 @@ pub fn record_proxy(decoded: &Decoded) -> Result<Vec<u8>> {
         }
     }
     Ok(root.builder.finish())
+}
+
+/// The stub index of a function is its recorder func-id, which the runtime and the trace resolve
+/// with [`crate::ComponentInfo::intercepted_functions`]: the two orders must never drift apart, so
+/// every synthesis checks them (cheap next to the synthesis itself).
+fn check_func_ids(decoded: &Decoded, proxied: &[Proxied<'_>]) -> Result<()> {
+    let info = decoded.info();
+    let expected: Vec<(Option<&str>, &str)> = info
+        .intercepted_functions()
+        .map(|f| (f.interface, f.function.name.as_str()))
+        .collect();
+    let actual: Vec<(Option<&str>, &str)> = proxied
+        .iter()
+        .map(|p| (p.interface.as_deref(), p.func.name.as_str()))
+        .collect();
+    if expected != actual {
+        bail!("stub order differs from `intercepted_functions`: {actual:?} vs {expected:?}");
+    }
+    Ok(())
+}
+
+/// Imports [`crate::RECORDER_INTERFACE`] with exactly `call: func(func-id: u32, args: list<u8>)`
+/// and `ret: func(func-id: u32, results: list<u8>)`; returns the root indices of the two
+/// functions.
+fn import_recorder(root: &mut Root<'_>) -> (u32, u32) {
+    use wasm_encoder::PrimitiveValType as P;
+    let mut ty = InstanceType::new();
+    ty.ty()
+        .defined_type()
+        .list(ComponentValType::Primitive(P::U8));
+    let bytes = ComponentValType::Type(0);
+    for (i, (func, param)) in [("call", "args"), ("ret", "results")]
+        .into_iter()
+        .enumerate()
+    {
+        ty.ty()
+            .function()
+            .params([
+                ("func-id", ComponentValType::Primitive(P::U32)),
+                (param, bytes),
+            ])
+            .result(None);
+        ty.export(func, ComponentTypeRef::Func(1 + i as u32));
+    }
+    let name = crate::RECORDER_INTERFACE;
+    let t = root.builder.type_instance(Some(name), &ty);
+    let inst = root.builder.import(name, ComponentTypeRef::Instance(t));
+    let call = root
+        .builder
+        .alias_export(inst, "call", ComponentExportKind::Func);
+    let ret = root
+        .builder
+        .alias_export(inst, "ret", ComponentExportKind::Func);
+    (call, ret)
 }
 
 /// Imports interface `id` under `name` with its full instance type; returns the instance index.

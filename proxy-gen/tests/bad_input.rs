@@ -80,8 +80,10 @@ fn no_imports_is_identity() {
             (core instance $i (instantiate $m))
             (func (export "run") (result u32) (canon lift (core func $i "run")))
         )"#);
-    let out = instrument(&component, Mode::Record).unwrap();
-    assert_eq!(out, component);
+    for mode in [Mode::Forward, Mode::Record] {
+        let out = instrument(&component, mode).unwrap();
+        assert_eq!(out, component, "{mode:?}");
+    }
     let info = analyze(&component).unwrap();
     assert!(info.imported_interfaces.is_empty() && info.imported_functions.is_empty());
     assert_eq!(info.exported_functions.len(), 1);

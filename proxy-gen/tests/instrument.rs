@@ -159,3 +159,118 @@ fn inline_interfaces_and_name_clashes() {
         }";
     instrument_and_check(&guest_from_wit(&[world], "guest"));
 }
+
+/// Shapes the record encoders must handle beyond the zoo: 32 flags (4 bytes, the most allowed),
+/// variant payloads joined across cases (f32/u32 -> i32, f32/u64 -> i64, f64/string),
+/// nested variants inside joined payloads, lists of lists, `list<s8>` and `list<u8>` behind an
+/// alias, chars, own/borrow handles in results and params, and more than
+/// 16 flat params with memory-resident aggregates.
+const ENCODERS: &str = "package t:enc;
+interface shapes {
+    flags wide { f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12, f13, f14, f15, f16, f17,
+                 f18, f19, f20, f21, f22, f23, f24, f25, f26, f27, f28, f29, f30, f31 }
+    variant joined { a(f32), b(u32), c(u64), d(f64), e(string), f(option<s16>), g(result<f32, s64>) }
+    type raw = list<u8>;
+    resource res { constructor(); id: func() -> u32; }
+    record has-res { r: res, tag: char }
+    flat: func(w: wide, j: joined, k: option<joined>, c: char) -> joined;
+    nested: func(l: list<list<string>>, s: list<s8>, r: raw) -> list<list<joined>>;
+    handles: func(a: borrow<res>, b: list<borrow<res>>) -> result<has-res, list<res>>;
+    wide-result: func() -> wide;
+    many: func(a: joined, b: joined, c: joined, d: joined, e: wide, f: list<joined>) -> option<has-res>;
+}
+world guest {
+    import shapes;
+    import bare-after: func(x: s64, y: list<string>) -> option<f64>;
+    export run: func() -> u32;
+}";
+
+#[test]
+fn encoder_shapes() {
+    instrument_and_check(&guest_from_wit(&[ENCODERS], "guest"));
+}
+
+/// func-id = index in `ComponentInfo::intercepted_functions`: interface functions in import order
+/// (types-only interfaces contribute none), then bare functions, wherever they sit in the world.
+/// The synthesis checks its stub order against that list on every call (`synth::check_func_ids`);
+/// this world interleaves the kinds so that a plain "world order" would differ.
+#[test]
+fn func_ids_follow_intercepted_functions() {
+    let world = "package t:ids;
+        interface types { record r { x: u32 } }
+        interface one { use types.{r}; a: func(x: r); b: func() -> r; }
+        interface two { c: func(); }
+        world guest {
+            import first-bare: func(x: u32);
+            import one;
+            import second-bare: func() -> string;
+            import two;
+            export run: func() -> u32;
+        }";
+    let guest = guest_from_wit(&[world], "guest");
+    instrument_and_check(&guest);
+    let info = proxy_gen::analyze(&guest).unwrap();
+    let ids: Vec<(u32, Option<&str>, &str)> = info
+        .intercepted_functions()
+        .map(|f| (f.id, f.interface, f.function.name.as_str()))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            (0, Some("t:ids/one"), "a"),
+            (1, Some("t:ids/one"), "b"),
+            (2, Some("t:ids/two"), "c"),
+            (3, None, "first-bare"),
+            (4, None, "second-bare"),
+        ]
+    );
+}
+
+/// A component that already imports the recorder interface cannot be recorded (the names would
+/// clash), but can still be forwarded.
+#[test]
+fn recorder_name_clash() {
+    let world = "package proxyrt:recorder@0.1.0;
+        interface recorder { call: func(func-id: u32, args: list<u8>); }
+        world guest { import recorder; export run: func() -> u32; }";
+    let guest = guest_from_wit(&[world], "guest");
+    proxy_gen::instrument(&guest, proxy_gen::Mode::Forward).expect("forward works");
+    let err = proxy_gen::instrument(&guest, proxy_gen::Mode::Record).expect_err("clash");
+    assert!(matches!(err, proxy_gen::Error::Unsupported(_)), "{err:?}");
+}
+
+/// Types the record encoders do not support yet are reported as `Unsupported`, never encoded
+/// wrongly; forwarding them still works.
+#[test]
+fn unsupported_record_types() {
+    let world = "package t:fixed;
+        interface i { f: func(x: list<u32, 4>) -> list<u8, 2>; }
+        world guest { import i; export run: func() -> u32; }";
+    let guest = guest_from_wit(&[world], "guest");
+    let forward = proxy_gen::instrument(&guest, proxy_gen::Mode::Forward).expect("forward works");
+    validate(&forward);
+    let err = proxy_gen::instrument(&guest, proxy_gen::Mode::Record).expect_err("fixed list");
+    assert!(
+        matches!(&err, proxy_gen::Error::Unsupported(m) if m.contains("fixed-length list")),
+        "{err:?}"
+    );
+}
+
+/// `recorder-host/wit/recorder.wit` (what the runtime implements) and the instance the record
+/// proxy imports (checked by `instrument_and_check`) are the same interface.
+#[test]
+fn recorder_wit_matches_generated_import() {
+    let wit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../recorder-host/wit/recorder.wit"
+    ))
+    .expect("recorder.wit");
+    let world = "package t:uses-recorder;
+        world guest { import proxyrt:recorder/recorder@0.1.0; export run: func() -> u32; }";
+    let guest = guest_from_wit(&[&wit, world], "guest");
+    let (imports, _) = world_items(&guest);
+    assert_eq!(
+        imports.get(proxy_gen::RECORDER_INTERFACE),
+        Some(&expected_recorder())
+    );
+}

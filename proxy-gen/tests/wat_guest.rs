@@ -87,7 +87,7 @@ const GUEST: &str = r#"
 fn hand_written_guest_with_resources() {
     let guest = wat::parse_str(GUEST).expect("WAT parses");
     let composed = instrument_and_check(&guest);
-    let info = proxy_gen::analyze(&composed).unwrap();
+    let info = proxy_gen::analyze(&composed.record).unwrap();
     assert_eq!(info.imported_interfaces[0].name, "t:hand/store@0.2.6");
     assert_eq!(info.imported_interfaces[0].resources, ["r"]);
     assert_eq!(info.imported_functions[0].name, "log");

@@ -124,25 +124,69 @@ pub fn erase_names(ty: &mut ValueType) {
     }
 }
 
-/// Instruments `guest` in record mode and checks the composition: validates, same imports and
-/// exports (names and full function types) as the guest. Returns the composed bytes.
-pub fn instrument_and_check(guest: &[u8]) -> Vec<u8> {
+/// The two compositions of a guest, both checked by [`instrument_and_check`].
+pub struct Composed {
+    /// [`proxy_gen::Mode::Forward`]: exactly the guest's imports and exports.
+    pub forward: Vec<u8>,
+    /// [`proxy_gen::Mode::Record`]: the guest's imports plus the recorder, the guest's exports.
+    pub record: Vec<u8>,
+}
+
+/// Instruments `guest` in forward and in record mode and checks both compositions: they
+/// validate; forward has exactly the guest's imports, record the guest's imports plus
+/// [`proxy_gen::RECORDER_INTERFACE`] with exactly `call`/`ret`; both have the guest's exports
+/// (names and full function types).
+pub fn instrument_and_check(guest: &[u8]) -> Composed {
     validate(guest);
-    let composed = match proxy_gen::instrument(guest, proxy_gen::Mode::Record) {
+    let (gi, ge) = world_items(guest);
+    let compose = |mode: proxy_gen::Mode| match proxy_gen::instrument(guest, mode) {
         Ok(c) => c,
         Err(e) => {
-            if let Ok(proxy) = proxy_gen::record_proxy(guest) {
+            if let Ok(proxy) = proxy_gen::proxy(guest, mode) {
                 let _ = std::fs::write("/tmp/proxy-gen-failed-proxy.wasm", proxy);
             }
-            panic!("instrument failed: {e}");
+            panic!("instrument ({mode:?}) failed: {e}");
         }
     };
-    validate(&composed);
-    let (gi, ge) = world_items(guest);
-    let (ci, ce) = world_items(&composed);
-    assert_eq!(gi, ci, "imports differ");
-    assert_eq!(ge, ce, "exports differ");
-    composed
+    let forward = compose(proxy_gen::Mode::Forward);
+    validate(&forward);
+    let (fi, fe) = world_items(&forward);
+    assert_eq!(gi, fi, "forward: imports differ");
+    assert_eq!(ge, fe, "forward: exports differ");
+
+    let record = compose(proxy_gen::Mode::Record);
+    if gi.is_empty() {
+        // Nothing to intercept: the component comes back unchanged, without a recorder import.
+        assert_eq!(record, guest, "record: no imports, not the identity");
+        assert_eq!(forward, guest, "forward: no imports, not the identity");
+        return Composed { forward, record };
+    }
+    validate(&record);
+    let (mut ri, re) = world_items(&record);
+    assert_eq!(ge, re, "record: exports differ");
+    let recorder = ri
+        .remove(proxy_gen::RECORDER_INTERFACE)
+        .expect("record mode imports the recorder");
+    assert_eq!(recorder, expected_recorder(), "recorder interface");
+    assert_eq!(gi, ri, "record: imports differ (besides the recorder)");
+    Composed { forward, record }
+}
+
+/// [`world_items`]' rendering of the recorder interface: exactly
+/// `call: func(func-id: u32, args: list<u8>)` and `ret: func(func-id: u32, results: list<u8>)`.
+pub fn expected_recorder() -> String {
+    use proxy_gen::FuncKind;
+    let f = |name: &str, param: &str| FunctionInfo {
+        name: name.into(),
+        kind: FuncKind::Freestanding,
+        params: vec![
+            ("func-id".into(), ValueType::U32),
+            (param.into(), ValueType::List(Box::new(ValueType::U8))),
+        ],
+        result: None,
+    };
+    let funcs = vec![f("call", "args"), f("ret", "results")];
+    format!("{:?} {:?}", Vec::<String>::new(), funcs)
 }
 
 /// The component's world printed as WIT (all packages), as `wasm-tools component wit` does.

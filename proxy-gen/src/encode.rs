@@ -1,0 +1,643 @@
+//! Generated value encoders: type-directed wasm that appends a value, in proxyrt's frozen wire
+//! format, to an output buffer in the proxy's memory.
+//!
+//! Why generated code and not an interpreter over a type table: the stubs already hold every value
+//! in canonical-ABI form (flat locals, the indirect-params area, the return area), and the type of
+//! each position is known when the proxy is synthesized, so the encoder of a function is
+//! straight-line code (plus one loop per list) with no dispatch at run time. The same walk over
+//! flat slots and memory drops lent borrows (`coremod`), and will decode results on replay.
+//!
+//! **Wire format (frozen; `recorder-host/src/value.rs` decodes it):** bool/u8/s8: 1 byte; u16, u32,
+//! u64, char: unsigned LEB128; s16, s32, s64: zigzag then unsigned LEB128; f32/f64: 4/8 bytes
+//! little-endian raw bits (NaN payloads kept); string: LEB128 byte length + UTF-8 bytes; list:
+//! LEB128 count + elements (`list<u8>`/`list<s8>`: + the raw bytes); record/tuple: fields in
+//! order; variant/enum: LEB128 case index (+ payload); option/result: 1 byte case (+ payload);
+//! flags: ceil(n/8) bytes, flag i = bit i%8 of byte i/8; own/borrow: LEB128 of the handle as the
+//! proxy sees it (provisional, see DESIGN.md).
+//!
+//! **The buffer.** The output starts at the top of the bump heap (`realloc(0, 0, 1, 0)` returns it
+//! without moving it) and grows upwards; the `ensure` helper grows memory before every write. No
+//! allocation happens while a value is being encoded (the walk only reads), so the buffer never
+//! overlaps live data; it is handed to the recorder right away (lowered in place) and may then be
+//! overwritten by later allocations of the same call. The write cursor is a local of the stub that
+//! every helper takes and returns.
+
+use anyhow::{anyhow, Result};
+use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
+use wit_parser::{Handle, Int, Resolve, SizeAlign, Type, TypeDefKind};
+
+use crate::abi;
+use crate::coremod::Body;
+use crate::error::unsupported;
+
+/// Function indices of the encoder helpers in the stub module (see [`helper_functions`]).
+#[derive(Clone, Copy)]
+/// (`ensure(cur, n)`, which grows memory so that `cur + n` is in bounds or traps, comes first
+/// and is only called by the others.)
+pub struct Helpers {
+    /// `leb32(cur, v: i32) -> cur`: unsigned LEB128 of `v`.
+    pub leb32: u32,
+    /// `leb64(cur, v: i64) -> cur`: unsigned LEB128 of `v`.
+    pub leb64: u32,
+    /// `put8(cur, v: i32) -> cur`: the low byte of `v`.
+    pub put8: u32,
+    /// `put32(cur, v: i32) -> cur`: 4 bytes little-endian.
+    pub put32: u32,
+    /// `put64(cur, v: i64) -> cur`: 8 bytes little-endian.
+    pub put64: u32,
+    /// `copy(cur, src, n) -> cur`: `n` bytes from `src` (`memory.copy`).
+    pub copy: u32,
+}
+
+/// The core signatures and bodies of the helpers, defined from function index `first` on (the
+/// order of [`Helpers::at`]).
+pub fn helper_functions(first: u32) -> Vec<(Vec<ValType>, Vec<ValType>, Function)> {
+    let ensure = first;
+    use ValType::{I32, I64};
+    let mut out = Vec::new();
+
+    // ensure(cur 0, n 1); local end 2: i64 (overflow past 4 GiB is caught, not wrapped).
+    let mut f = Function::new_with_locals_types([I64]);
+    for i in [
+        I::LocalGet(0),
+        I::I64ExtendI32U,
+        I::LocalGet(1),
+        I::I64ExtendI32U,
+        I::I64Add,
+        I::LocalTee(2),
+        I::MemorySize(0),
+        I::I64ExtendI32U,
+        I::I64Const(16),
+        I::I64Shl,
+        I::I64GtU,
+        I::If(BlockType::Empty),
+        I::LocalGet(2),
+        I::MemorySize(0),
+        I::I64ExtendI32U,
+        I::I64Const(16),
+        I::I64Shl,
+        I::I64Sub,
+        I::I64Const(0xffff),
+        I::I64Add,
+        I::I64Const(16),
+        I::I64ShrU,
+        I::I32WrapI64,
+        I::MemoryGrow(0),
+        I::I32Const(-1),
+        I::I32Eq,
+        I::If(BlockType::Empty),
+        I::Unreachable,
+        I::End,
+        I::End,
+        I::End,
+    ] {
+        f.instruction(&i);
+    }
+    out.push((vec![I32, I32], vec![], f));
+
+    // leb32(cur 0, v 1) -> cur; local rest 2. leb64 is the same over i64.
+    for wide in [false, true] {
+        let t = if wide { I64 } else { I32 };
+        let mut f = Function::new_with_locals_types([t]);
+        let mut code = vec![
+            I::LocalGet(0),
+            I::I32Const(if wide { 10 } else { 5 }),
+            I::Call(ensure),
+            I::Block(BlockType::Empty),
+            I::Loop(BlockType::Empty),
+            I::LocalGet(1),
+        ];
+        if wide {
+            code.extend([I::I64Const(7), I::I64ShrU, I::LocalTee(2), I::I64Eqz]);
+        } else {
+            code.extend([I::I32Const(7), I::I32ShrU, I::LocalTee(2), I::I32Eqz]);
+        }
+        code.extend([I::BrIf(1), I::LocalGet(0), I::LocalGet(1)]);
+        if wide {
+            code.extend([I::I64Const(0x80), I::I64Or, I::I64Store8(mem(0, 0))]);
+        } else {
+            code.extend([I::I32Const(0x80), I::I32Or, I::I32Store8(mem(0, 0))]);
+        }
+        code.extend([
+            I::LocalGet(0),
+            I::I32Const(1),
+            I::I32Add,
+            I::LocalSet(0),
+            I::LocalGet(2),
+            I::LocalSet(1),
+            I::Br(0),
+            I::End,
+            I::End,
+            I::LocalGet(0),
+            I::LocalGet(1),
+            if wide {
+                I::I64Store8(mem(0, 0))
+            } else {
+                I::I32Store8(mem(0, 0))
+            },
+            I::LocalGet(0),
+            I::I32Const(1),
+            I::I32Add,
+            I::End,
+        ]);
+        for i in &code {
+            f.instruction(i);
+        }
+        out.push((vec![I32, t], vec![I32], f));
+    }
+
+    // put8 / put32 / put64 (cur 0, v 1) -> cur
+    for (t, n, store) in [
+        (I32, 1, I::I32Store8(mem(0, 0))),
+        (I32, 4, I::I32Store(mem(0, 0))),
+        (I64, 8, I::I64Store(mem(0, 0))),
+    ] {
+        let mut f = Function::new([]);
+        for i in [
+            I::LocalGet(0),
+            I::I32Const(n),
+            I::Call(ensure),
+            I::LocalGet(0),
+            I::LocalGet(1),
+            store,
+            I::LocalGet(0),
+            I::I32Const(n),
+            I::I32Add,
+            I::End,
+        ] {
+            f.instruction(&i);
+        }
+        out.push((vec![I32, t], vec![I32], f));
+    }
+
+    // copy(cur 0, src 1, n 2) -> cur
+    let mut f = Function::new([]);
+    for i in [
+        I::LocalGet(0),
+        I::LocalGet(2),
+        I::Call(ensure),
+        I::LocalGet(0),
+        I::LocalGet(1),
+        I::LocalGet(2),
+        I::MemoryCopy {
+            src_mem: 0,
+            dst_mem: 0,
+        },
+        I::LocalGet(0),
+        I::LocalGet(2),
+        I::I32Add,
+        I::End,
+    ] {
+        f.instruction(&i);
+    }
+    out.push((vec![I32, I32, I32], vec![I32], f));
+    out
+}
+
+impl Helpers {
+    /// The helpers defined from function index `first` on, in [`helper_functions`] order.
+    pub fn at(first: u32) -> Helpers {
+        Helpers {
+            leb32: first + 1,
+            leb64: first + 2,
+            put8: first + 3,
+            put32: first + 4,
+            put64: first + 5,
+            copy: first + 6,
+        }
+    }
+}
+
+fn mem(offset: u32, align_log2: u32) -> MemArg {
+    MemArg {
+        offset: u64::from(offset),
+        align: align_log2,
+        memory_index: 0,
+    }
+}
+
+/// Emits encoders into a stub body; `cur` is the local holding the write cursor.
+pub struct Encoder<'r> {
+    /// The WIT types.
+    pub resolve: &'r Resolve,
+    /// Canonical ABI sizes of `resolve`'s types.
+    pub sizes: &'r SizeAlign,
+    /// Helper function indices.
+    pub h: Helpers,
+    /// The cursor local.
+    pub cur: u32,
+}
+
+/// How a primitive is read from memory and which helper writes it.
+#[derive(Clone, Copy)]
+enum Prim {
+    /// bool: normalized to 0/1, one byte.
+    Bool,
+    /// u8/s8: one byte.
+    Byte,
+    /// Unsigned up to 32 bits (or a handle, or a char): LEB128; the memory load to use.
+    U32(Load),
+    /// Signed up to 32 bits (sign-extended on load): zigzag + LEB128.
+    S32(Load),
+    U64,
+    S64,
+    /// f32 bits.
+    F32,
+    /// f64 bits.
+    F64,
+}
+
+#[derive(Clone, Copy)]
+enum Load {
+    U8,
+    U16,
+    S16,
+    W32,
+}
+
+/// Where a value sits: flat slots (locals with their joined core types) or memory.
+#[derive(Clone, Copy)]
+enum At<'s> {
+    Flat(&'s [(u32, ValType)]),
+    Mem { base: u32, offset: u32 },
+}
+
+impl Encoder<'_> {
+    /// Appends the encoding of a flat value of type `ty` whose slots start at `slots[*pos]`;
+    /// advances `*pos` past its slots.
+    pub fn flat(
+        &self,
+        b: &mut Body,
+        ty: &Type,
+        slots: &[(u32, ValType)],
+        pos: &mut usize,
+    ) -> Result<()> {
+        let count = abi::flat_count(self.resolve, ty);
+        let rest = slots
+            .get(*pos..)
+            .ok_or_else(|| anyhow!("flat slot {} out of range", *pos))?;
+        self.value(b, ty, At::Flat(rest))?;
+        *pos += count;
+        Ok(())
+    }
+
+    /// Appends the encoding of the value of type `ty` stored at `base + offset` (`base` a local).
+    pub fn mem(&self, b: &mut Body, ty: &Type, base: u32, offset: u32) -> Result<()> {
+        self.value(b, ty, At::Mem { base, offset })
+    }
+
+    fn value(&self, b: &mut Body, ty: &Type, at: At<'_>) -> Result<()> {
+        let prim = match ty {
+            Type::Bool => Prim::Bool,
+            Type::U8 | Type::S8 => Prim::Byte,
+            Type::U16 => Prim::U32(Load::U16),
+            Type::S16 => Prim::S32(Load::S16),
+            Type::U32 | Type::Char => Prim::U32(Load::W32),
+            Type::S32 => Prim::S32(Load::W32),
+            Type::U64 => Prim::U64,
+            Type::S64 => Prim::S64,
+            Type::F32 => Prim::F32,
+            Type::F64 => Prim::F64,
+            Type::String => return self.bytes(b, at),
+            Type::ErrorContext => unsupported!("recording an `error-context` value"),
+            Type::Id(id) => return self.defined(b, &self.resolve.types[*id].kind, at),
+        };
+        self.prim(b, prim, at)
+    }
+
+    /// Pushes the i32 (or i64 when `wide`) at the first slot / at memory, converting a joined slot.
+    fn push(&self, b: &mut Body, at: At<'_>, load: Load, wide: bool) -> Result<()> {
+        match at {
+            At::Flat(slots) => {
+                let (local, have) = *slots.first().ok_or_else(|| anyhow!("missing flat slot"))?;
+                b.code.push(I::LocalGet(local));
+                match (have, wide) {
+                    (ValType::I32, false) | (ValType::I64, true) => {}
+                    (ValType::I64, false) => b.code.push(I::I32WrapI64),
+                    (ValType::F32, false) => b.code.push(I::I32ReinterpretF32),
+                    (ValType::F64, true) => b.code.push(I::I64ReinterpretF64),
+                    (have, _) => {
+                        return Err(anyhow!(
+                            "flat slot of type {have:?} for a wide={wide} value"
+                        ))
+                    }
+                }
+            }
+            At::Mem { base, offset } => {
+                b.code.push(I::LocalGet(base));
+                b.code.push(match (load, wide) {
+                    (_, true) => I::I64Load(mem(offset, 3)),
+                    (Load::U8, false) => I::I32Load8U(mem(offset, 0)),
+                    (Load::U16, false) => I::I32Load16U(mem(offset, 1)),
+                    (Load::S16, false) => I::I32Load16S(mem(offset, 1)),
+                    (Load::W32, false) => I::I32Load(mem(offset, 2)),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn prim(&self, b: &mut Body, prim: Prim, at: At<'_>) -> Result<()> {
+        b.code.push(I::LocalGet(self.cur));
+        let call = match prim {
+            Prim::Bool => {
+                self.push(b, at, Load::U8, false)?;
+                b.code.extend([I::I32Const(0), I::I32Ne]);
+                self.h.put8
+            }
+            Prim::Byte => {
+                self.push(b, at, Load::U8, false)?;
+                self.h.put8
+            }
+            Prim::U32(load) => {
+                self.push(b, at, load, false)?;
+                self.h.leb32
+            }
+            Prim::S32(load) => {
+                // Flat s8/s16/s32 are sign-extended to i32 and the loads sign-extend, so the
+                // 32-bit zigzag gives the same number as a zigzag at the type's own width.
+                self.push(b, at, load, false)?;
+                let t = b.local(ValType::I32);
+                b.code.extend([
+                    I::LocalTee(t),
+                    I::I32Const(1),
+                    I::I32Shl,
+                    I::LocalGet(t),
+                    I::I32Const(31),
+                    I::I32ShrS,
+                    I::I32Xor,
+                ]);
+                self.h.leb32
+            }
+            Prim::U64 => {
+                self.push(b, at, Load::W32, true)?;
+                self.h.leb64
+            }
+            Prim::S64 => {
+                self.push(b, at, Load::W32, true)?;
+                let t = b.local(ValType::I64);
+                b.code.extend([
+                    I::LocalTee(t),
+                    I::I64Const(1),
+                    I::I64Shl,
+                    I::LocalGet(t),
+                    I::I64Const(63),
+                    I::I64ShrS,
+                    I::I64Xor,
+                ]);
+                self.h.leb64
+            }
+            Prim::F32 => {
+                self.push(b, at, Load::W32, false)?;
+                self.h.put32
+            }
+            Prim::F64 => {
+                self.push(b, at, Load::W32, true)?;
+                self.h.put64
+            }
+        };
+        b.code.extend([I::Call(call), I::LocalSet(self.cur)]);
+        Ok(())
+    }
+
+    /// The (ptr, len) of a string or list at `at`, in two fresh i32 locals.
+    fn ptr_len(&self, b: &mut Body, at: At<'_>) -> Result<(u32, u32)> {
+        let ptr = b.local(ValType::I32);
+        let len = b.local(ValType::I32);
+        match at {
+            At::Flat(slots) => {
+                self.push(b, At::Flat(slots), Load::W32, false)?;
+                b.code.push(I::LocalSet(ptr));
+                let rest = slots
+                    .get(1..)
+                    .ok_or_else(|| anyhow!("missing length slot"))?;
+                self.push(b, At::Flat(rest), Load::W32, false)?;
+                b.code.push(I::LocalSet(len));
+            }
+            At::Mem { base, offset } => {
+                b.code.extend([
+                    I::LocalGet(base),
+                    I::I32Load(mem(offset, 2)),
+                    I::LocalSet(ptr),
+                    I::LocalGet(base),
+                    I::I32Load(mem(offset + 4, 2)),
+                    I::LocalSet(len),
+                ]);
+            }
+        }
+        Ok((ptr, len))
+    }
+
+    /// A string or a list of 1-byte elements: LEB128 length, then the bytes (`memory.copy`).
+    fn bytes(&self, b: &mut Body, at: At<'_>) -> Result<()> {
+        let (ptr, len) = self.ptr_len(b, at)?;
+        b.code.extend([
+            I::LocalGet(self.cur),
+            I::LocalGet(len),
+            I::Call(self.h.leb32),
+            I::LocalSet(self.cur),
+            I::LocalGet(self.cur),
+            I::LocalGet(ptr),
+            I::LocalGet(len),
+            I::Call(self.h.copy),
+            I::LocalSet(self.cur),
+        ]);
+        Ok(())
+    }
+
+    fn defined(&self, b: &mut Body, kind: &TypeDefKind, at: At<'_>) -> Result<()> {
+        match kind {
+            TypeDefKind::Type(t) => self.value(b, t, at)?,
+            // A handle is the u32 index in the proxy's table (provisional, DESIGN.md).
+            TypeDefKind::Handle(Handle::Own(_) | Handle::Borrow(_)) | TypeDefKind::Resource => {
+                self.prim(b, Prim::U32(Load::W32), at)?
+            }
+            TypeDefKind::Record(r) => self.fields(b, r.fields.iter().map(|f| &f.ty), at)?,
+            TypeDefKind::Tuple(t) => self.fields(b, t.types.iter(), at)?,
+            TypeDefKind::List(elem) => {
+                if matches!(self.dealias_ty(elem), Type::U8 | Type::S8) {
+                    self.bytes(b, at)?;
+                } else {
+                    self.list(b, elem, at)?;
+                }
+            }
+            TypeDefKind::Flags(f) => {
+                let n = f.flags.len();
+                let nbytes = n.div_ceil(8) as u32;
+                match at {
+                    At::Mem { base, offset } => {
+                        // Memory holds the flags as little-endian integers: flag i is bit i%8 of
+                        // byte i/8 already.
+                        if nbytes > 0 {
+                            b.code.extend([
+                                I::LocalGet(self.cur),
+                                I::LocalGet(base),
+                                I::I32Const(offset as i32),
+                                I::I32Add,
+                                I::I32Const(nbytes as i32),
+                                I::Call(self.h.copy),
+                                I::LocalSet(self.cur),
+                            ]);
+                        }
+                    }
+                    At::Flat(slots) => {
+                        for j in 0..nbytes {
+                            let word = slots
+                                .get((j / 4) as usize..)
+                                .ok_or_else(|| anyhow!("missing flags slot"))?;
+                            b.code.push(I::LocalGet(self.cur));
+                            self.push(b, At::Flat(word), Load::W32, false)?;
+                            if j % 4 != 0 {
+                                b.code.extend([I::I32Const(8 * (j % 4) as i32), I::I32ShrU]);
+                            }
+                            b.code.extend([I::Call(self.h.put8), I::LocalSet(self.cur)]);
+                        }
+                    }
+                }
+            }
+            TypeDefKind::Enum(e) => {
+                let load = tag_load(e.tag());
+                self.prim(b, Prim::U32(load), at)?;
+            }
+            TypeDefKind::Variant(v) => {
+                let cases: Vec<Option<Type>> = v.cases.iter().map(|c| c.ty).collect();
+                self.variant(b, v.tag(), &cases, true, at)?;
+            }
+            TypeDefKind::Option(t) => self.variant(b, Int::U8, &[None, Some(*t)], false, at)?,
+            TypeDefKind::Result(r) => self.variant(b, Int::U8, &[r.ok, r.err], false, at)?,
+            TypeDefKind::FixedLengthList(..) => unsupported!("recording a fixed-length list"),
+            TypeDefKind::Map(..) => unsupported!("recording a map"),
+            TypeDefKind::Future(_) | TypeDefKind::Stream(_) => {
+                unsupported!("recording a future/stream (component-model async)")
+            }
+            TypeDefKind::Unknown => unsupported!("recording a value of unknown type"),
+        }
+        Ok(())
+    }
+
+    /// `type a = b` aliases followed, to recognize `list<u8>` behind aliases.
+    fn dealias_ty(&self, ty: &Type) -> Type {
+        let mut ty = *ty;
+        for _ in 0..1000 {
+            match ty {
+                Type::Id(id) => match &self.resolve.types[id].kind {
+                    TypeDefKind::Type(t) => ty = *t,
+                    _ => break,
+                },
+                _ => break,
+            }
+        }
+        ty
+    }
+
+    fn fields<'t>(
+        &self,
+        b: &mut Body,
+        types: impl Iterator<Item = &'t Type> + Clone,
+        at: At<'_>,
+    ) -> Result<()> {
+        match at {
+            At::Flat(slots) => {
+                let mut pos = 0;
+                for t in types {
+                    self.flat(b, t, slots, &mut pos)?;
+                }
+            }
+            At::Mem { base, offset } => {
+                for (off, t) in self.sizes.field_offsets(types) {
+                    self.mem(b, t, base, offset + off.size_wasm32() as u32)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// LEB128 count, then a loop encoding each element from memory.
+    fn list(&self, b: &mut Body, elem: &Type, at: At<'_>) -> Result<()> {
+        let (ptr, len) = self.ptr_len(b, at)?;
+        let (size, _) = abi::size_align(self.sizes, elem);
+        let end = b.local(ValType::I32);
+        b.code.extend([
+            I::LocalGet(self.cur),
+            I::LocalGet(len),
+            I::Call(self.h.leb32),
+            I::LocalSet(self.cur),
+            I::LocalGet(ptr),
+            I::LocalGet(len),
+            I::I32Const(size as i32),
+            I::I32Mul,
+            I::I32Add,
+            I::LocalSet(end),
+            I::Block(BlockType::Empty),
+            I::Loop(BlockType::Empty),
+            I::LocalGet(ptr),
+            I::LocalGet(end),
+            I::I32GeU,
+            I::BrIf(1),
+        ]);
+        self.mem(b, elem, ptr, 0)?;
+        b.code.extend([
+            I::LocalGet(ptr),
+            I::I32Const(size as i32),
+            I::I32Add,
+            I::LocalSet(ptr),
+            I::Br(0),
+            I::End,
+            I::End,
+        ]);
+        Ok(())
+    }
+
+    /// Case index (LEB128 for variants, one byte for option/result), then the case's payload.
+    fn variant(
+        &self,
+        b: &mut Body,
+        tag: Int,
+        cases: &[Option<Type>],
+        leb: bool,
+        at: At<'_>,
+    ) -> Result<()> {
+        let disc = b.local(ValType::I32);
+        self.push(b, at, tag_load(tag), false)?;
+        b.code.extend([
+            I::LocalSet(disc),
+            I::LocalGet(self.cur),
+            I::LocalGet(disc),
+            I::Call(if leb { self.h.leb32 } else { self.h.put8 }),
+            I::LocalSet(self.cur),
+        ]);
+        let payload_at = match at {
+            At::Flat(slots) => At::Flat(slots.get(1..).unwrap_or(&[])),
+            At::Mem { base, offset } => {
+                let off = self
+                    .sizes
+                    .payload_offset(tag, cases.iter().map(|c| c.as_ref()));
+                At::Mem {
+                    base,
+                    offset: offset + off.size_wasm32() as u32,
+                }
+            }
+        };
+        for (c, case) in cases.iter().enumerate() {
+            let Some(case) = case else { continue };
+            b.code.extend([
+                I::LocalGet(disc),
+                I::I32Const(c as i32),
+                I::I32Eq,
+                I::If(BlockType::Empty),
+            ]);
+            self.value(b, case, payload_at)?;
+            b.code.push(I::End);
+        }
+        Ok(())
+    }
+}
+
+/// The memory load of a discriminant of size `tag`.
+fn tag_load(tag: Int) -> Load {
+    match tag {
+        Int::U8 => Load::U8,
+        Int::U16 => Load::U16,
+        Int::U32 | Int::U64 => Load::W32,
+    }
+}
