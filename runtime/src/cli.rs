@@ -21,8 +21,56 @@ pub struct Cli {
 pub enum Command {
     /// Run a component on real WASI hosts, like `wasmtime run`.
     Run(RunArgs),
+    /// Run a component on real WASI hosts like `run`, recording every host call into a trace.
+    Record(RecordArgs),
     /// Emit the composed component (original + synthesized proxy) without running it.
     Instrument(InstrumentArgs),
+    /// Inspect a trace.
+    #[command(subcommand)]
+    Trace(TraceCommand),
+}
+
+/// `proxyrt record [run options] [--trace FILE] app.wasm [--] args`.
+#[derive(Args, Debug, Clone)]
+pub struct RecordArgs {
+    /// Where to write the trace.
+    #[arg(long, value_name = "FILE", default_value = "trace.bin")]
+    pub trace: PathBuf,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum TraceCommand {
+    /// Print a trace's header and entries, values in WAVE syntax.
+    Show(TraceShowArgs),
+    /// Count calls and bytes per interface function.
+    Stats(TraceStatsArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TraceShowArgs {
+    /// The trace file.
+    pub file: PathBuf,
+    /// Skip this many entries first.
+    #[arg(long, default_value_t = 0)]
+    pub skip: u64,
+    /// Show at most this many entries.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// One JSON object per line (header first, then one per entry) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TraceStatsArgs {
+    /// The trace file.
+    pub file: PathBuf,
+    /// Print a JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `proxyrt instrument -m record|replay app.wasm -o composed.wasm`.
@@ -43,8 +91,12 @@ pub struct InstrumentArgs {
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstrumentMode {
-    /// Forward every host call to the real host and report it to the recorder.
+    /// Forward every host call to the real host and report it to the recorder
+    /// (`proxyrt:recorder/recorder@0.1.0`, which `proxyrt record` provides).
     Record,
+    /// Only forward every host call (no recorder): runs anywhere the original runs; the baseline for
+    /// measuring the proxy's own overhead.
+    Forward,
     /// Answer every host call from a trace.
     Replay,
 }
@@ -53,6 +105,7 @@ impl InstrumentMode {
     pub fn name(self) -> &'static str {
         match self {
             InstrumentMode::Record => "record",
+            InstrumentMode::Forward => "forward",
             InstrumentMode::Replay => "replay",
         }
     }

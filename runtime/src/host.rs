@@ -14,6 +14,8 @@ pub struct Host {
     table: ResourceTable,
     http: WasiHttpCtx,
     pub(crate) limits: StoreLimits,
+    /// Writes the trace while recording; `None` for a plain run.
+    pub(crate) recorder: Option<crate::recorder::Recorder>,
 }
 
 impl WasiView for Host {
@@ -107,6 +109,7 @@ impl Host {
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
             limits: limits.build(),
+            recorder: None,
         })
     }
 }

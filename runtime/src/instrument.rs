@@ -11,6 +11,7 @@ pub fn instrument(args: &InstrumentArgs) -> Result<()> {
     let bytes = read_binary_component(&args.wasm)?;
     let mode = match args.mode {
         InstrumentMode::Record => proxy_gen::Mode::Record,
+        InstrumentMode::Forward => proxy_gen::Mode::Forward,
         InstrumentMode::Replay => proxy_gen::Mode::Replay,
     };
     let composed = proxy_gen::instrument(&bytes, mode)

@@ -10,4 +10,6 @@ pub mod host;
 pub mod instrument;
 pub mod invoke;
 pub mod load;
+pub mod recorder;
 pub mod run;
+pub mod trace;

@@ -1,5 +1,5 @@
 use clap::Parser;
-use proxyrt::cli::{Cli, Command};
+use proxyrt::cli::{Cli, Command, TraceCommand};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -18,7 +18,10 @@ fn main() -> ExitCode {
     let status = runtime.block_on(async {
         match cli.command {
             Command::Run(args) => proxyrt::run::run(&args).await,
+            Command::Record(args) => proxyrt::recorder::record(&args).await,
             Command::Instrument(args) => proxyrt::instrument::instrument(&args).map(|()| 0),
+            Command::Trace(TraceCommand::Show(args)) => proxyrt::trace::show(&args),
+            Command::Trace(TraceCommand::Stats(args)) => proxyrt::trace::stats(&args),
         }
     });
     match status {

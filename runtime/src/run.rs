@@ -6,6 +6,7 @@ use crate::cli::{CacheArgs, RunArgs, WasmOptions};
 use crate::host::{self, Host};
 use crate::invoke::Call;
 use crate::load;
+use crate::recorder::Recorder;
 use anyhow::{Context, Result};
 use std::path::Path;
 use wasmtime::component::Component;
@@ -74,20 +75,55 @@ impl Ending {
 /// `proxyrt run`: runs a component on the real hosts and returns the process exit status.
 pub async fn run(args: &RunArgs) -> Result<i32> {
     let path = args.wasm_path()?;
+    let bytes = load::read_component(&path)?;
+    let (ending, _) = execute(args, &path, &bytes, None).await;
+    Ok(ending?.report())
+}
+
+/// Compiles and runs `bytes` (the component at `path`, or a composition of it) on the real hosts
+/// configured by `args`, with `recorder` (if any) serving `proxyrt:recorder`. The recorder is handed
+/// back however the run ended, so that the caller can finish or at least flush the trace.
+pub async fn execute(
+    args: &RunArgs,
+    path: &Path,
+    bytes: &[u8],
+    recorder: Option<Recorder>,
+) -> (Result<Ending>, Option<Recorder>) {
+    let mut recorder = recorder;
+    let mut store = None;
+    let ending = execute_in(args, path, bytes, &mut recorder, &mut store).await;
+    if let Some(store) = store {
+        let store: Store<Host> = store;
+        recorder = store.into_data().recorder;
+    }
+    (ending, recorder)
+}
+
+async fn execute_in(
+    args: &RunArgs,
+    path: &Path,
+    bytes: &[u8],
+    recorder: &mut Option<Recorder>,
+    store_slot: &mut Option<Store<Host>>,
+) -> Result<Ending> {
     let wasi = args.wasi_options()?;
     let wasm = args.wasm_options()?;
-    let bytes = load::read_component(&path)?;
     let engine = engine(&wasm)?;
-    let component = compile(&engine, &bytes, &args.cache)
+    let component = compile(&engine, bytes, &args.cache)
         .with_context(|| format!("failed to compile {}", path.display()))?;
 
     let mut linker = host::linker(&engine, &wasi)?;
+    if recorder.is_some() {
+        crate::recorder::add_to_linker(&mut linker)?;
+    }
     if wasm.unknown_imports_trap == Some(true) {
         linker
             .define_unknown_imports_as_traps(&component)
             .map_err(anyhow::Error::from)?;
     }
-    let mut store = Store::new(&engine, Host::new(args, &wasi, &wasm)?);
+    let mut host = Host::new(args, &wasi, &wasm)?;
+    host.recorder = recorder.take();
+    let store = store_slot.insert(Store::new(&engine, host));
     store.limiter(|h| &mut h.limits);
     if let Some(fuel) = wasm.fuel {
         store.set_fuel(fuel).map_err(anyhow::Error::from)?;
@@ -98,26 +134,24 @@ pub async fn run(args: &RunArgs) -> Result<i32> {
         Some(call) => Some(Call::resolve(&engine, &component, call)?),
         None => None,
     };
-    let instance = match linker.instantiate_async(&mut store, &component).await {
+    let instance = match linker.instantiate_async(&mut *store, &component).await {
         Ok(instance) => instance,
-        Err(e) => return finish(Ending::from_error(e), &path, "instantiate"),
+        Err(e) => {
+            return Ending::from_error(e)
+                .with_context(|| format!("failed to instantiate {}", path.display()))
+        }
     };
     let ending = match call {
-        Some(call) => match call.call(&mut store, &instance).await {
+        Some(call) => match call.call(store, &instance).await {
             Ok(results) => {
                 println!("{results}");
                 Ok(Ending::Exit(0))
             }
             Err(e) => Ending::from_error(e),
         },
-        None => run_command(&mut store, &instance).await,
+        None => run_command(store, &instance).await,
     };
-    finish(ending, &path, "run")
-}
-
-fn finish(ending: Result<Ending>, path: &Path, what: &str) -> Result<i32> {
-    let ending = ending.with_context(|| format!("failed to {what} {}", path.display()))?;
-    Ok(ending.report())
+    ending.with_context(|| format!("failed to run {}", path.display()))
 }
 
 /// Calls `wasi:cli/run.run`; `Err(())` from the guest is exit status 1, as in wasmtime.

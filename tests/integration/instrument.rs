@@ -1,6 +1,7 @@
-//! `proxyrt instrument`, and the composed components it writes run on real wasmtime hosts: a record
-//! composition must behave exactly like the original (same stdout, stderr, files, exit status), with
-//! every WASI call crossing the proxy (streams, descriptors and pollables included).
+//! `proxyrt instrument`, and the composed components it writes run on real wasmtime hosts: a forward
+//! composition (the pass-through proxy, no recorder) must behave exactly like the original (same
+//! stdout, stderr, files, exit status), with every WASI call crossing the proxy (streams,
+//! descriptors and pollables included). `tests/integration/record.rs` does the same for record mode.
 
 mod common;
 
@@ -9,20 +10,21 @@ use proxyrt_test_guests as guests;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Instruments `wasm` in record mode into `dir` and returns the composed component's path.
-fn instrument_record(wasm: &str, dir: &Path) -> PathBuf {
-    let out = dir.join("composed.wasm");
+/// Instruments `wasm` in `mode` into `dir` and returns the composed component's path.
+fn instrument(mode: &str, wasm: &str, dir: &Path) -> PathBuf {
+    let out = dir.join(format!("composed-{mode}.wasm"));
     let o = proxyrt()
-        .args(["instrument", "-m", "record", wasm, "-o"])
+        .args(["instrument", "-m", mode, wasm, "-o"])
         .arg(&out)
         .output_checked();
     o.assert_status(0);
-    assert!(
-        o.stderr_text().contains("record mode"),
-        "{}",
-        o.stderr_text()
-    );
+    let said = format!("{mode} mode");
+    assert!(o.stderr_text().contains(&said), "{}", o.stderr_text());
     out
+}
+
+fn instrument_forward(wasm: &str, dir: &Path) -> PathBuf {
+    instrument("forward", wasm, dir)
 }
 
 /// Runs `wasm` with a fresh copy of `files` preopened at /data; returns the output and the files the
@@ -65,9 +67,9 @@ fn run_with_files(
 }
 
 #[test]
-fn record_composition_of_the_cli_guest_behaves_like_the_original() {
+fn forward_composition_of_the_cli_guest_behaves_like_the_original() {
     let dir = tempfile::tempdir().unwrap();
-    let composed = instrument_record(guests::CLI, dir.path());
+    let composed = instrument_forward(guests::CLI, dir.path());
     let original = Path::new(guests::CLI);
     let files = [("in.txt", "some input\nsecond line\n")];
     let scenarios: &[(&[&str], &[u8])] = &[
@@ -134,10 +136,10 @@ fn record_composition_of_the_cli_guest_behaves_like_the_original() {
 }
 
 #[test]
-fn record_composition_of_other_guests_runs() {
+fn forward_composition_of_other_guests_runs() {
     for wasm in [guests::COMPUTE, guests::DEMO, guests::CLI_O0] {
         let dir = tempfile::tempdir().unwrap();
-        let composed = instrument_record(wasm, dir.path());
+        let composed = instrument_forward(wasm, dir.path());
         let args: &[&str] = if wasm == guests::COMPUTE {
             &["1000", "1000"]
         } else {
@@ -161,9 +163,9 @@ fn record_composition_of_other_guests_runs() {
 }
 
 #[test]
-fn record_composition_of_the_zoo_keeps_its_exports() {
+fn forward_composition_of_the_zoo_keeps_its_exports() {
     let dir = tempfile::tempdir().unwrap();
-    let composed = instrument_record(guests::ZOO, dir.path());
+    let composed = instrument_forward(guests::ZOO, dir.path());
     for call in [
         r#"hello("proxy")"#,
         "echo-variant(rect((1.5, -2)))",
@@ -180,6 +182,24 @@ fn record_composition_of_the_zoo_keeps_its_exports() {
         };
         assert_eq!(run(Path::new(guests::ZOO)), run(&composed), "{call}");
     }
+}
+
+#[test]
+fn a_record_composition_needs_the_recorder_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let composed = instrument("record", guests::CLI, dir.path());
+    let out = proxyrt()
+        .arg("run")
+        .arg(&composed)
+        .arg("echo:x")
+        .output_checked();
+    out.assert_status(1);
+    assert!(
+        out.stderr_text()
+            .contains("proxyrt:recorder/recorder@0.1.0"),
+        "{}",
+        out.stderr_text()
+    );
 }
 
 #[test]

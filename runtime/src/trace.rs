@@ -1,0 +1,250 @@
+//! `proxyrt trace show` and `proxyrt trace stats`: reading a trace as people (text, values in WAVE)
+//! and programs (`--json`, one object per line) read it. Both stream: memory stays flat whatever the
+//! trace's size.
+
+use crate::cli::{TraceShowArgs, TraceStatsArgs};
+use anyhow::{Context, Result};
+use recorder_host::trace::{Entry, Header, TraceError, TraceReader};
+use recorder_host::types::{FunctionInfo, ValueType};
+use recorder_host::value::{wave, wave_args, Decoder};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::io::{BufReader, Write};
+use std::path::Path;
+
+/// An intercepted function, as entries name it.
+struct Func {
+    /// `wasi:io/streams@0.2.6.[method]output-stream.write` or a bare name.
+    name: String,
+    params: Vec<ValueType>,
+    result: Option<ValueType>,
+}
+
+/// The function table of a trace: entry `func` ids index it.
+fn functions(header: &Header) -> Vec<Func> {
+    header
+        .component
+        .intercepted_functions()
+        .map(|f| func(f.interface, f.function))
+        .collect()
+}
+
+fn func(interface: Option<&str>, f: &FunctionInfo) -> Func {
+    Func {
+        name: match interface {
+            Some(i) => format!("{i}.{}", f.name),
+            None => f.name.clone(),
+        },
+        params: f.params.iter().map(|(_, t)| t.clone()).collect(),
+        result: f.result.clone(),
+    }
+}
+
+fn open(path: &Path) -> Result<TraceReader<BufReader<std::fs::File>>> {
+    TraceReader::open(path).with_context(|| format!("cannot read the trace {}", path.display()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Decodes a call's arguments, or says why they cannot be decoded (shown instead of the values).
+fn show_args(f: Option<&Func>, bytes: &[u8]) -> String {
+    match f {
+        Some(f) => match Decoder::decode_all(bytes, &f.params) {
+            Ok(values) => wave_args(&values),
+            Err(e) => format!("(<undecodable: {e}; {} bytes>)", bytes.len()),
+        },
+        None => format!("(<{} bytes>)", bytes.len()),
+    }
+}
+
+fn show_results(f: Option<&Func>, bytes: &[u8]) -> String {
+    match f {
+        Some(Func { result: None, .. }) if bytes.is_empty() => "()".into(),
+        Some(f) => match Decoder::decode_all(bytes, f.result.as_ref()) {
+            Ok(values) => values.iter().map(wave).collect::<Vec<_>>().join(", "),
+            Err(e) => format!("<undecodable: {e}; {} bytes>", bytes.len()),
+        },
+        None => format!("<{} bytes>", bytes.len()),
+    }
+}
+
+/// How a reader stopped: `Ok(true)` at a complete trace's end, `Ok(false)` at a cut (reported on
+/// stderr), an error for corruption.
+fn ended(result: Result<Option<Entry>, TraceError>) -> Result<Option<Entry>, Result<bool>> {
+    match result {
+        Ok(Some(e)) => Ok(Some(e)),
+        Ok(None) => Err(Ok(true)),
+        Err(e @ TraceError::Cut { .. }) => {
+            eprintln!("warning: {e}");
+            Err(Ok(false))
+        }
+        Err(e) => Err(Err(anyhow::Error::new(e))),
+    }
+}
+
+/// `proxyrt trace show`.
+pub fn show(args: &TraceShowArgs) -> Result<i32> {
+    let mut reader = open(&args.file)?;
+    let header = reader.header().clone();
+    let funcs = functions(&header);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if args.json {
+        let h = json!({
+            "header": {
+                "format_version": header.format_version,
+                "proxyrt_version": header.proxyrt_version,
+                "component_sha256": hex(&header.component_sha256),
+                "interface_sha256": hex(&header.interface_sha256),
+                "argv": header.argv,
+                "functions": funcs.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+            }
+        });
+        writeln!(out, "{h}")?;
+    } else {
+        writeln!(
+            out,
+            "trace {} (format {}, written by proxyrt {})",
+            args.file.display(),
+            header.format_version,
+            header.proxyrt_version
+        )?;
+        writeln!(out, "component sha256 {}", hex(&header.component_sha256))?;
+        writeln!(out, "argv {:?}", header.argv)?;
+    }
+    let mut pending: Option<usize> = None;
+    let mut index = 0u64;
+    let mut shown = 0u64;
+    let end = loop {
+        let entry = match ended(reader.next_entry()) {
+            Ok(Some(e)) => e,
+            Ok(None) => unreachable!("`ended` maps the end to Err"),
+            Err(end) => break end,
+        };
+        let i = index;
+        index += 1;
+        // Track the call a return belongs to even for entries that are skipped.
+        let (kind, name, detail) = match &entry {
+            Entry::Call { func, args } => {
+                pending = Some(*func as usize);
+                let f = funcs.get(*func as usize);
+                let name = f.map_or_else(|| format!("<function {func}>"), |f| f.name.clone());
+                ("call", name, show_args(f, args))
+            }
+            Entry::Return { results } => {
+                let f = pending.take().and_then(|p| funcs.get(p));
+                let name = f.map_or_else(String::new, |f| f.name.clone());
+                ("return", name, show_results(f, results))
+            }
+            Entry::ExportCall { func, args } => (
+                "export-call",
+                format!("<export {func}>"),
+                format!("(<{} bytes>)", args.len()),
+            ),
+            Entry::ExportReturn { results } => (
+                "export-return",
+                String::new(),
+                format!("<{} bytes>", results.len()),
+            ),
+            Entry::Trap { message } => ("trap", String::new(), message.clone()),
+            Entry::Exit { code } => ("exit", String::new(), code.to_string()),
+            Entry::End { .. } => ("end", String::new(), String::new()),
+        };
+        if i < args.skip || args.limit.is_some_and(|l| shown >= l) {
+            continue;
+        }
+        shown += 1;
+        if args.json {
+            writeln!(
+                out,
+                "{}",
+                json!({"index": i, "kind": kind, "function": name, "value": detail})
+            )?;
+        } else {
+            match kind {
+                "call" => writeln!(out, "#{i} {name}{detail}")?,
+                "return" => writeln!(out, "#{i}   -> {detail}")?,
+                _ => writeln!(out, "#{i} {kind} {detail}")?,
+            }
+        }
+    };
+    out.flush()?;
+    end.map(|_complete| 0)
+}
+
+/// Per-function totals for `trace stats`.
+#[derive(Default, serde::Serialize)]
+struct Counts {
+    calls: u64,
+    arg_bytes: u64,
+    result_bytes: u64,
+}
+
+/// `proxyrt trace stats`.
+pub fn stats(args: &TraceStatsArgs) -> Result<i32> {
+    let mut reader = open(&args.file)?;
+    let funcs = functions(reader.header());
+    let mut per: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut pending: Option<String> = None;
+    let (mut entries, mut payload) = (0u64, 0u64);
+    let end = loop {
+        let entry = match ended(reader.next_entry()) {
+            Ok(Some(e)) => e,
+            Ok(None) => unreachable!("`ended` maps the end to Err"),
+            Err(end) => break end,
+        };
+        entries += 1;
+        match entry {
+            Entry::Call { func, args } => {
+                let name = funcs
+                    .get(func as usize)
+                    .map_or_else(|| format!("<function {func}>"), |f| f.name.clone());
+                let c = per.entry(name.clone()).or_default();
+                c.calls += 1;
+                c.arg_bytes += args.len() as u64;
+                payload += args.len() as u64;
+                pending = Some(name);
+            }
+            Entry::Return { results } => {
+                payload += results.len() as u64;
+                if let Some(name) = pending.take() {
+                    per.entry(name).or_default().result_bytes += results.len() as u64;
+                }
+            }
+            _ => {}
+        }
+    };
+    let complete = end?;
+    let file_bytes = std::fs::metadata(&args.file)?.len();
+    let mut rows: Vec<_> = per.into_iter().collect();
+    rows.sort_by(|a, b| b.1.calls.cmp(&a.1.calls).then(a.0.cmp(&b.0)));
+    if args.json {
+        let functions: serde_json::Map<_, _> = rows
+            .iter()
+            .map(|(n, c)| (n.clone(), serde_json::to_value(c).unwrap_or_default()))
+            .collect();
+        println!(
+            "{}",
+            json!({"entries": entries, "complete": complete, "file_bytes": file_bytes,
+                   "value_bytes": payload, "functions": functions})
+        );
+    } else {
+        println!(
+            "{entries} entries, {file_bytes} bytes on disk, {payload} bytes of encoded values{}",
+            if complete { "" } else { " (cut)" }
+        );
+        println!(
+            "{:>8} {:>12} {:>12}  function",
+            "calls", "arg bytes", "result bytes"
+        );
+        for (name, c) in rows {
+            println!(
+                "{:>8} {:>12} {:>12}  {name}",
+                c.calls, c.arg_bytes, c.result_bytes
+            );
+        }
+    }
+    Ok(0)
+}

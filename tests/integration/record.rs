@@ -1,0 +1,304 @@
+//! `proxyrt record` and `proxyrt trace show|stats` on real guests and real hosts: the recorded run
+//! behaves like `proxyrt run`, and the trace holds what really happened (the real random bytes, the
+//! real file contents), decoded to WAVE from the types in its header.
+
+mod common;
+
+use common::{proxyrt, stdout_lines, Output};
+use proxyrt_test_guests as guests;
+use std::fs;
+use std::path::Path;
+
+fn record(dir: &Path, steps: &[&str], stdin: &[u8]) -> Output {
+    let map = format!("{}::/data", dir.display());
+    proxyrt()
+        .args(["record", "--trace"])
+        .arg(dir.join("trace.bin"))
+        .args(["--argv0", "app", "--dir", &map, "--env", "K=v", guests::CLI])
+        .args(steps)
+        .stdin_bytes(stdin)
+        .output_checked()
+}
+
+fn show(trace: &Path, extra: &[&str]) -> Output {
+    proxyrt()
+        .args(["trace", "show"])
+        .arg(trace)
+        .args(extra)
+        .output_checked()
+}
+
+#[test]
+fn recording_behaves_like_run() {
+    let steps = [
+        "args",
+        "env:K",
+        "write:/data/f.txt=content",
+        "read:/data/f.txt",
+        "ls:/data",
+        "stdin",
+        "stderr:err line",
+        "exit:4",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let recorded = record(dir.path(), &steps, b"input");
+    let plain_dir = tempfile::tempdir().unwrap();
+    let map = format!("{}::/data", plain_dir.path().display());
+    let plain = proxyrt()
+        .args([
+            "run",
+            "--argv0",
+            "app",
+            "--dir",
+            &map,
+            "--env",
+            "K=v",
+            guests::CLI,
+        ])
+        .args(steps)
+        .stdin_bytes(b"input")
+        .output_checked();
+    // The trace itself lands in the preopened dir here, so compare the guest-visible output only
+    // up to the listing, which differs by that file.
+    let (r, p) = (stdout_lines(&recorded), stdout_lines(&plain));
+    assert_eq!(r[..4], p[..4]);
+    assert_eq!(r[4], "ls /data: f.txt,trace.bin");
+    assert_eq!(r[5..], p[5..]);
+    assert_eq!(recorded.stderr_text(), plain.stderr_text());
+    assert_eq!(recorded.status, plain.status);
+    assert_eq!(recorded.status, 1);
+}
+
+#[test]
+fn the_trace_holds_the_real_values() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("in.txt"), "file bytes").unwrap();
+    let out = record(
+        dir.path(),
+        &["random:8", "read:/data/in.txt", "clock-wall"],
+        b"",
+    );
+    out.assert_status(0);
+    let lines = stdout_lines(&out);
+    let hex = lines[0].strip_prefix("random: ").unwrap();
+    let bytes: Vec<String> = (0..8)
+        .map(|i| {
+            u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+
+    let trace = dir.path().join("trace.bin");
+    let shown = show(&trace, &[]);
+    shown.assert_status(0);
+    let text = shown.stdout_text();
+    // The random bytes the guest printed are the ones the host returned, as recorded.
+    let random = text
+        .lines()
+        .skip_while(|l| !l.contains("wasi:random/random@0.2.12.get-random-bytes(8)"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no get-random-bytes call in:\n{text}"));
+    let expected = format!("-> [{}]", bytes.join(", "));
+    assert!(random.ends_with(&expected), "{random}\n{text}");
+    // The file's bytes, as returned by the real filesystem host.
+    let content: Vec<String> = b"file bytes".iter().map(u8::to_string).collect();
+    assert!(
+        text.contains(&format!("-> ok([{}])", content.join(", "))),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"descriptor.open-at(2, {symlink-follow}, "in.txt", {}, {read})"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("wasi:clocks/wall-clock@0.2.12.now()"),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with("exit 0"), "{text}");
+    assert!(text.contains(r#"argv ["app", "random:8", "read:/data/in.txt", "clock-wall"]"#));
+
+    // --json: one object per line, parseable, with the same calls.
+    let json = show(&trace, &["--json"]);
+    json.assert_status(0);
+    let objects: Vec<serde_json::Value> = json
+        .stdout_text()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert!(objects[0]["header"]["functions"].as_array().unwrap().len() > 10);
+    assert!(objects.iter().any(|o| o["kind"] == "call"
+        && o["function"] == "wasi:random/random@0.2.12.get-random-bytes"
+        && o["value"] == "(8)"));
+    // --skip and --limit page through the entries.
+    let page = show(&trace, &["--skip", "2", "--limit", "3"]);
+    let entries: Vec<&str> = page
+        .stdout_text()
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .collect();
+    assert_eq!(entries.len(), 3);
+    assert!(entries[0].starts_with("#2 "), "{entries:?}");
+}
+
+#[test]
+fn stats_count_calls_and_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = record(dir.path(), &["fill:/data/big=200000", "sum:/data/big"], b"");
+    out.assert_status(0);
+    let stats = proxyrt()
+        .args(["trace", "stats", "--json"])
+        .arg(dir.path().join("trace.bin"))
+        .output_checked();
+    stats.assert_status(0);
+    let v: serde_json::Value = serde_json::from_str(stats.stdout_text()).unwrap();
+    assert_eq!(v["complete"], true);
+    let f = &v["functions"];
+    let read = &f["wasi:io/streams@0.2.12.[method]input-stream.blocking-read"];
+    // 200000 bytes read back in 64 KiB chunks: the result bytes hold at least the file.
+    assert!(read["result_bytes"].as_u64().unwrap() >= 200_000, "{v}");
+    let written: u64 = f
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(n, _)| n.contains("output-stream") && n.contains("write"))
+        .map(|(_, c)| c["arg_bytes"].as_u64().unwrap())
+        .sum();
+    assert!(written >= 200_000, "{v}");
+    // The encoding is compact: values take little more than the payload.
+    let value_bytes = v["value_bytes"].as_u64().unwrap();
+    assert!(
+        value_bytes < 400_000 * 12 / 10,
+        "{value_bytes} bytes of values for 400000 payload bytes"
+    );
+
+    let table = proxyrt()
+        .args(["trace", "stats"])
+        .arg(dir.path().join("trace.bin"))
+        .output_checked();
+    table.assert_status(0);
+    assert!(
+        table.stdout_text().contains("blocking-read"),
+        "{}",
+        table.stdout_text()
+    );
+}
+
+#[test]
+fn a_trapping_guest_records_the_trap() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = record(dir.path(), &["echo:x", "trap"], b"");
+    out.assert_status(134);
+    let shown = show(&dir.path().join("trace.bin"), &[]);
+    shown.assert_status(0);
+    let last = shown.stdout_text().lines().last().unwrap().to_string();
+    assert!(
+        last.contains("trap") && last.contains("unreachable"),
+        "{last}"
+    );
+}
+
+#[test]
+fn a_killed_recording_leaves_a_readable_cut_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.bin");
+    let map = format!("{}::/data", dir.path().display());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_proxyrt"))
+        .env(
+            "PROXYRT_CACHE_DIR",
+            format!("{}/proxyrt-cache", env!("CARGO_TARGET_TMPDIR")),
+        )
+        .args(["record", "--trace"])
+        .arg(&trace)
+        .args([
+            "--dir",
+            &map,
+            guests::CLI,
+            "echo:before",
+            "sleep:60000",
+            "echo:after",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the guest is blocked in its sleep: the poll call is flushed before it blocks.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let shown = show(&trace, &[]);
+        if shown.stdout_text().contains("pollable.block(") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the guest never reached its sleep"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let shown = show(&trace, &[]);
+    shown.assert_status(0);
+    assert!(
+        shown.stderr_text().contains("no end marker"),
+        "{}",
+        shown.stderr_text()
+    );
+    let text = shown.stdout_text();
+    assert!(
+        text.contains("write(") && text.contains("pollable.block("),
+        "{text}"
+    );
+    assert!(!text.contains("exit"), "{text}");
+}
+
+#[test]
+fn bad_traces_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = record(dir.path(), &["echo:x"], b"");
+    out.assert_status(0);
+    let good = fs::read(dir.path().join("trace.bin")).unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty", vec![], "not a proxyrt trace"),
+        (
+            "wasm",
+            fs::read(guests::CLI).unwrap(),
+            "not a proxyrt trace",
+        ),
+        (
+            "flipped",
+            {
+                // The last byte is in the end marker's payload: a checksum mismatch.
+                let mut b = good.clone();
+                let i = b.len() - 1;
+                b[i] ^= 0x40;
+                b
+            },
+            "corrupt",
+        ),
+        (
+            "huge-length",
+            {
+                let mut b = good[..8].to_vec();
+                b.extend_from_slice(&u32::MAX.to_le_bytes());
+                b.extend_from_slice(&[0; 4]);
+                b
+            },
+            "exceeds",
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = dir.path().join(name);
+        fs::write(&path, bytes).unwrap();
+        let out = show(&path, &[]);
+        assert_eq!(out.status, 1, "{name}");
+        let err = out.stderr_text();
+        assert!(err.contains(expected), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+    }
+    // Cut in the middle of an entry: readable up to the last complete entry, reported as cut.
+    let path = dir.path().join("cut");
+    fs::write(&path, &good[..good.len() - 5]).unwrap();
+    let out = show(&path, &[]);
+    out.assert_status(0);
+    assert!(out.stderr_text().contains("torn"), "{}", out.stderr_text());
+}
