@@ -89,32 +89,10 @@ pub fn alloc_module() -> Module {
         I::I64ExtendI32U,
         I::I64Add,
         I::LocalSet(5),
-        // if end > memory.size * 64Ki: grow by ceil((end - size) / 64Ki) pages or trap
-        I::LocalGet(5),
-        I::MemorySize(0),
-        I::I64ExtendI32U,
-        I::I64Const(16),
-        I::I64Shl,
-        I::I64GtU,
-        I::If(BlockType::Empty),
-        I::LocalGet(5),
-        I::MemorySize(0),
-        I::I64ExtendI32U,
-        I::I64Const(16),
-        I::I64Shl,
-        I::I64Sub,
-        I::I64Const(0xffff),
-        I::I64Add,
-        I::I64Const(16),
-        I::I64ShrU,
-        I::I32WrapI64,
-        I::MemoryGrow(0),
-        I::I32Const(-1),
-        I::I32Eq,
-        I::If(BlockType::Empty),
-        I::Unreachable,
-        I::End,
-        I::End,
+    ]
+    .into_iter()
+    .chain(grow_memory_to(5))
+    .chain([
         // resizing: copy min(old_size, new_size) bytes
         I::LocalGet(1),
         I::If(BlockType::Empty),
@@ -136,7 +114,7 @@ pub fn alloc_module() -> Module {
         I::GlobalSet(0),
         I::LocalGet(4),
         I::End,
-    ] {
+    ]) {
         f.instruction(&i);
     }
     let mut reset = Function::new([]);
@@ -155,6 +133,40 @@ pub fn alloc_module() -> Module {
     m.section(&exports);
     m.section(&code);
     m
+}
+
+/// Instructions that grow memory 0 so that the i64 in local `end` is in bounds (a byte offset one
+/// past the last byte needed), trapping if it cannot: `if end > size * 64Ki { memory.grow(ceil((end -
+/// size * 64Ki) / 64Ki)) or unreachable }`. `end` is i64 so that an overflow past 4 GiB is caught,
+/// not wrapped. Shared by the allocator's `realloc` and the encoders' `ensure`.
+pub(crate) fn grow_memory_to(end: u32) -> [I<'static>; 25] {
+    [
+        I::LocalGet(end),
+        I::MemorySize(0),
+        I::I64ExtendI32U,
+        I::I64Const(16),
+        I::I64Shl,
+        I::I64GtU,
+        I::If(BlockType::Empty),
+        I::LocalGet(end),
+        I::MemorySize(0),
+        I::I64ExtendI32U,
+        I::I64Const(16),
+        I::I64Shl,
+        I::I64Sub,
+        I::I64Const(0xffff),
+        I::I64Add,
+        I::I64Const(16),
+        I::I64ShrU,
+        I::I32WrapI64,
+        I::MemoryGrow(0),
+        I::I32Const(-1),
+        I::I32Eq,
+        I::If(BlockType::Empty),
+        I::Unreachable,
+        I::End,
+        I::End,
+    ]
 }
 
 /// One function the proxy forwards.

@@ -64,33 +64,12 @@ pub fn helper_functions(first: u32) -> Vec<(Vec<ValType>, Vec<ValType>, Function
         I::LocalGet(1),
         I::I64ExtendI32U,
         I::I64Add,
-        I::LocalTee(2),
-        I::MemorySize(0),
-        I::I64ExtendI32U,
-        I::I64Const(16),
-        I::I64Shl,
-        I::I64GtU,
-        I::If(BlockType::Empty),
-        I::LocalGet(2),
-        I::MemorySize(0),
-        I::I64ExtendI32U,
-        I::I64Const(16),
-        I::I64Shl,
-        I::I64Sub,
-        I::I64Const(0xffff),
-        I::I64Add,
-        I::I64Const(16),
-        I::I64ShrU,
-        I::I32WrapI64,
-        I::MemoryGrow(0),
-        I::I32Const(-1),
-        I::I32Eq,
-        I::If(BlockType::Empty),
-        I::Unreachable,
-        I::End,
-        I::End,
-        I::End,
-    ] {
+        I::LocalSet(2),
+    ]
+    .into_iter()
+    .chain(crate::coremod::grow_memory_to(2))
+    .chain([I::End])
+    {
         f.instruction(&i);
     }
     out.push((vec![I32, I32], vec![], f));
