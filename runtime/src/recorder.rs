@@ -26,16 +26,22 @@ pub const INTERFACE: &str = "proxyrt:recorder/recorder@0.1.0";
 pub struct Recorder {
     writer: TraceWriter<BufWriter<File>>,
     path: PathBuf,
-    /// Per function id: whether the call may block the guest (`blocking-*`, `poll`, `block`).
+    /// Per function id: whether the call may make the guest wait indefinitely (see [`may_block`]).
     /// The trace is flushed before such a call is forwarded, so a process killed while the guest
     /// waits (sleep, stdin, network) leaves everything up to that call on disk, while the many
     /// quick calls in between cost no system call each.
     may_block: Vec<bool>,
 }
 
-/// Whether a WASI function may wait: by wasi:io's naming convention, every waiting call is a
-/// `blocking-*` method, `poll`, or `pollable.block`.
+/// Whether a WASI function may wait for an unbounded time: by wasi:io's naming convention, every
+/// waiting call is `poll`, `pollable.block`, or a `blocking-*` method; of those, output streams'
+/// (`blocking-flush`, `blocking-write-and-flush`, ...) only wait while the host drains what the guest
+/// wrote, which is why they are left out: a program printing line by line would otherwise pay a
+/// `write(2)` of the trace per line.
 fn may_block(name: &str) -> bool {
+    if name.contains("output-stream.") {
+        return false;
+    }
     let leaf = name.rsplit(['.', ']']).next().unwrap_or(name);
     leaf.starts_with("blocking-") || leaf == "poll" || leaf == "block"
 }
