@@ -21,8 +21,12 @@ impl Hasher for ShaHasher {
     fn write(&mut self, bytes: &[u8]) {
         self.0.update(bytes);
     }
+    /// Not used for the key (the full digest is), but well-defined: the digest's first 8 bytes.
     fn finish(&self) -> u64 {
-        unreachable!("only the SHA-256 digest is used")
+        let digest = self.0.clone().finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        u64::from_le_bytes(first)
     }
 }
 

@@ -70,11 +70,11 @@ fn show_results(f: Option<&Func>, bytes: &[u8]) -> String {
     }
 }
 
-/// How a reader stopped: `Ok(true)` at a complete trace's end, `Ok(false)` at a cut (reported on
-/// stderr), an error for corruption.
-fn ended(result: Result<Option<Entry>, TraceError>) -> Result<Option<Entry>, Result<bool>> {
+/// The next entry, or how the reader stopped: `Ok(true)` at a complete trace's end, `Ok(false)` at a
+/// cut (reported on stderr), an error for corruption.
+fn ended(result: Result<Option<Entry>, TraceError>) -> Result<Entry, Result<bool>> {
     match result {
-        Ok(Some(e)) => Ok(Some(e)),
+        Ok(Some(e)) => Ok(e),
         Ok(None) => Err(Ok(true)),
         Err(e @ TraceError::Cut { .. }) => {
             eprintln!("warning: {e}");
@@ -119,8 +119,7 @@ pub fn show(args: &TraceShowArgs) -> Result<i32> {
     let mut shown = 0u64;
     let end = loop {
         let entry = match ended(reader.next_entry()) {
-            Ok(Some(e)) => e,
-            Ok(None) => unreachable!("`ended` maps the end to Err"),
+            Ok(e) => e,
             Err(end) => break end,
         };
         let i = index;
@@ -191,8 +190,7 @@ pub fn stats(args: &TraceStatsArgs) -> Result<i32> {
     let (mut entries, mut payload) = (0u64, 0u64);
     let end = loop {
         let entry = match ended(reader.next_entry()) {
-            Ok(Some(e)) => e,
-            Ok(None) => unreachable!("`ended` maps the end to Err"),
+            Ok(e) => e,
             Err(end) => break end,
         };
         entries += 1;
