@@ -568,3 +568,25 @@ fn same_behaviour_as_reference_wasmtime() {
         .output_checked();
     assert_eq!(ours.stdout_text(), theirs.stdout_text());
 }
+
+#[test]
+fn wasi_switches_select_the_hosts() {
+    // `-S http` adds wasi:http next to wasi:cli; the CLI guest still runs.
+    let out = proxyrt()
+        .args(["run", "-S", "http", guests::CLI, "echo:with http"])
+        .output_checked();
+    out.assert_status(0);
+    assert_eq!(stdout_lines(&out), ["with http"]);
+    // `-S cli=n` removes wasi:cli: the guest's first missing import is named.
+    let out = proxyrt()
+        .args(["run", "-S", "cli=n", guests::CLI, "echo:x"])
+        .output_checked();
+    out.assert_status(1);
+    assert!(out.stderr_text().contains("wasi:"), "{}", out.stderr_text());
+    assert!(
+        out.stderr_text()
+            .contains("matching implementation was not found"),
+        "{}",
+        out.stderr_text()
+    );
+}
