@@ -19,7 +19,7 @@ fn instrument(mode: &str, wasm: &str, dir: &Path) -> PathBuf {
         .output_checked();
     o.assert_status(0);
     let said = format!("{mode} mode");
-    assert!(o.stderr_text().contains(&said), "{}", o.stderr_text());
+    o.assert_stderr_contains(&said);
     out
 }
 
@@ -128,11 +128,7 @@ fn forward_composition_of_the_cli_guest_behaves_like_the_original() {
     // A trap inside the guest is still the guest's trap.
     let (out, _) = run_with_files(&composed, &[], &["echo:x", "trap"], b"");
     out.assert_status(134);
-    assert!(
-        out.stderr_text().contains("unreachable"),
-        "{}",
-        out.stderr_text()
-    );
+    out.assert_stderr_contains("unreachable");
 }
 
 #[test]
@@ -221,11 +217,7 @@ fn default_output_name_and_errors() {
         .arg(&core)
         .output_checked();
     out.assert_status(1);
-    assert!(
-        out.stderr_text().contains("not a component"),
-        "{}",
-        out.stderr_text()
-    );
+    out.assert_stderr_contains("not a component");
 
     let junk = dir.path().join("junk.wasm");
     fs::write(&junk, b"\0asm\x0d\x00\x01\x00garbage").unwrap();
@@ -234,11 +226,7 @@ fn default_output_name_and_errors() {
         .arg(&junk)
         .output_checked();
     out.assert_status(1);
-    assert!(
-        out.stderr_text().contains("malformed component"),
-        "{}",
-        out.stderr_text()
-    );
+    out.assert_stderr_contains("malformed component");
     assert!(!out.stderr_text().contains("panicked"));
     assert!(
         !dir.path().join("junk.record.wasm").exists(),

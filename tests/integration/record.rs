@@ -177,11 +177,7 @@ fn stats_count_calls_and_bytes() {
         .arg(dir.path().join("trace.bin"))
         .output_checked();
     table.assert_status(0);
-    assert!(
-        table.stdout_text().contains("blocking-read"),
-        "{}",
-        table.stdout_text()
-    );
+    table.assert_stdout_contains("blocking-read");
 }
 
 #[test]
@@ -238,11 +234,7 @@ fn a_killed_recording_leaves_a_readable_cut_trace() {
     child.wait().unwrap();
     let shown = show(&trace, &[]);
     shown.assert_status(0);
-    assert!(
-        shown.stderr_text().contains("no end marker"),
-        "{}",
-        shown.stderr_text()
-    );
+    shown.assert_stderr_contains("no end marker");
     let text = shown.stdout_text();
     assert!(
         text.contains("write(") && text.contains("pollable.block("),
@@ -300,5 +292,5 @@ fn bad_traces_are_clear_errors() {
     fs::write(&path, &good[..good.len() - 5]).unwrap();
     let out = show(&path, &[]);
     out.assert_status(0);
-    assert!(out.stderr_text().contains("torn"), "{}", out.stderr_text());
+    out.assert_stderr_contains("torn");
 }

@@ -216,7 +216,7 @@ fn fuel_limits_execution() {
         .args(["run", "--fuel", "1000", guests::COMPUTE])
         .output_checked();
     out.assert_status(134);
-    assert!(out.stderr_text().contains("fuel"), "{}", out.stderr_text());
+    out.assert_stderr_contains("fuel");
     // Enough fuel: same program completes (the -W spelling of the same option).
     proxyrt()
         .args(["run", "-W", "fuel=100000000000", guests::CLI, "echo:ok"])
@@ -230,11 +230,7 @@ fn memory_limit_is_enforced() {
         .args(["run", "--max-memory-size", "65536", guests::CLI, "echo:x"])
         .output_checked();
     assert_ne!(out.status, 0);
-    assert!(
-        out.stderr_text().contains("memory"),
-        "{}",
-        out.stderr_text()
-    );
+    out.assert_stderr_contains("memory");
 }
 
 #[test]
@@ -306,11 +302,7 @@ fn invoke_errors_are_clear() {
         ])
         .output_checked();
     out.assert_status(1);
-    assert!(
-        out.stderr_text().contains("exports no function `nope`"),
-        "{}",
-        out.stderr_text()
-    );
+    out.assert_stderr_contains("exports no function `nope`");
 
     let out = proxyrt()
         .args([
@@ -323,11 +315,7 @@ fn invoke_errors_are_clear() {
         ])
         .output_checked();
     out.assert_status(1);
-    assert!(
-        out.stderr_text().contains("bad arguments"),
-        "{}",
-        out.stderr_text()
-    );
+    out.assert_stderr_contains("bad arguments");
 
     // An export that calls an unknown import fails with a host error naming it (status 1, as wasmtime).
     let out = proxyrt()
@@ -335,11 +323,7 @@ fn invoke_errors_are_clear() {
         .args(["--invoke", "exercise-host()", guests::ZOO])
         .output_checked();
     out.assert_status(1);
-    assert!(
-        out.stderr_text().contains("proxyrt:zoo/host@0.1.0#ping"),
-        "{}",
-        out.stderr_text()
-    );
+    out.assert_stderr_contains("proxyrt:zoo/host@0.1.0#ping");
 
     // A guest trap inside an export is a trap: status 134.
     let out = proxyrt()
@@ -347,11 +331,7 @@ fn invoke_errors_are_clear() {
         .args(["--invoke", r#"crash("boom")"#, guests::ZOO])
         .output_checked();
     out.assert_status(134);
-    assert!(
-        out.stderr_text().contains("unreachable"),
-        "{}",
-        out.stderr_text()
-    );
+    out.assert_stderr_contains("unreachable");
 }
 
 #[test]
@@ -370,11 +350,7 @@ fn a_library_component_without_run_needs_invoke() {
         .args(["run", "-W", "unknown-imports-trap=y", guests::ZOO])
         .output_checked();
     out.assert_status(1);
-    assert!(
-        out.stderr_text().contains("--invoke"),
-        "{}",
-        out.stderr_text()
-    );
+    out.assert_stderr_contains("--invoke");
 }
 
 #[test]
@@ -468,11 +444,7 @@ fn the_bundled_example_runs() {
         .args(["run", "--dir", &map, "--env", "NAME=newcomer", example])
         .output_checked();
     out.assert_status(0);
-    assert!(
-        out.stdout_text().contains("newcomer"),
-        "{}",
-        out.stdout_text()
-    );
+    out.assert_stdout_contains("newcomer");
     assert_eq!(
         fs::read_dir(dir.path()).unwrap().count(),
         1,
@@ -582,7 +554,7 @@ fn wasi_switches_select_the_hosts() {
         .args(["run", "-S", "cli=n", guests::CLI, "echo:x"])
         .output_checked();
     out.assert_status(1);
-    assert!(out.stderr_text().contains("wasi:"), "{}", out.stderr_text());
+    out.assert_stderr_contains("wasi:");
     assert!(
         out.stderr_text()
             .contains("matching implementation was not found"),

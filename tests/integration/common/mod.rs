@@ -28,6 +28,24 @@ impl Output {
     pub fn stderr_text(&self) -> &str {
         std::str::from_utf8(&self.stderr).expect("stderr is UTF-8")
     }
+    /// Asserts that stderr contains `needle`, showing stderr if not.
+    #[track_caller]
+    pub fn assert_stderr_contains(&self, needle: &str) {
+        let err = self.stderr_text();
+        assert!(
+            err.contains(needle),
+            "expected `{needle}` in stderr:\n{err}"
+        );
+    }
+    /// Asserts that stdout contains `needle`, showing stdout if not.
+    #[track_caller]
+    pub fn assert_stdout_contains(&self, needle: &str) {
+        let out = self.stdout_text();
+        assert!(
+            out.contains(needle),
+            "expected `{needle}` in stdout:\n{out}"
+        );
+    }
     #[track_caller]
     pub fn assert_status(&self, expected: i32) {
         assert_eq!(
