@@ -57,7 +57,12 @@ pub const RECORDER_INTERFACE: &str = "proxyrt:recorder/recorder@0.1.0";
 /// composition is the identity (and needs no recorder). Bad input (non-wasm bytes, a core
 /// module, a malformed component) is an error, never a panic.
 pub fn instrument(component: &[u8], mode: Mode) -> Result<Vec<u8>> {
-    let decoded = decode(component)?;
+    instrument_decoded(&decode(component)?, component, mode)
+}
+
+/// [`instrument`] for a component already decoded with [`decode`], so that a caller that also needs
+/// its [`ComponentInfo`] (`Decoded::info`) decodes it once.
+pub fn instrument_decoded(decoded: &Decoded, component: &[u8], mode: Mode) -> Result<Vec<u8>> {
     let record = match mode {
         Mode::Forward => false,
         Mode::Record => true,
@@ -66,7 +71,7 @@ pub fn instrument(component: &[u8], mode: Mode) -> Result<Vec<u8>> {
     if decoded.resolve.worlds[decoded.world].imports.is_empty() {
         return Ok(component.to_vec());
     }
-    let proxy = no_panic(|| proxy_of(&decoded, record))?;
+    let proxy = no_panic(|| proxy_of(decoded, record))?;
     no_panic(|| compose::compose(&proxy, component).map_err(Error::Internal)).map_err(|e| {
         // The composition is validated as a whole, guest code included, while decoding the input
         // only checked its structure: if the input's own code is invalid, say so, not "our bug".

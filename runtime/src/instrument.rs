@@ -2,13 +2,13 @@
 //! who want to inspect it (`wasm-tools component wit composed.wasm`) or run it elsewhere.
 
 use crate::cli::{InstrumentArgs, InstrumentMode};
-use crate::load::{self, Kind};
-use anyhow::{bail, Context, Result};
+use crate::load;
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
 /// Instruments `args.wasm` and writes the result; prints where it went.
 pub fn instrument(args: &InstrumentArgs) -> Result<()> {
-    let bytes = read_binary_component(&args.wasm)?;
+    let bytes = load::read_binary_component(&args.wasm, "instrument")?;
     let mode = match args.mode {
         InstrumentMode::Record => proxy_gen::Mode::Record,
         InstrumentMode::Forward => proxy_gen::Mode::Forward,
@@ -28,18 +28,6 @@ pub fn instrument(args: &InstrumentArgs) -> Result<()> {
         composed.len()
     );
     Ok(())
-}
-
-/// Reads `path` as a binary component: proxy-gen works on the binary format only.
-fn read_binary_component(path: &Path) -> Result<Vec<u8>> {
-    let bytes = load::read_component(path)?;
-    if load::classify(&bytes, path)? == Kind::Text {
-        bail!(
-            "{}: instrument takes a binary component (assemble text with `wasm-tools parse`)",
-            path.display()
-        );
-    }
-    Ok(bytes)
 }
 
 /// `dir/app.wasm` -> `dir/app.record.wasm`.

@@ -49,14 +49,31 @@ pub fn classify(bytes: &[u8], path: &Path) -> Result<Kind> {
 
 /// Reads `path` and checks that it holds a component (binary or text).
 pub fn read_component(path: &Path) -> Result<Vec<u8>> {
+    Ok(read_classified(path)?.0)
+}
+
+/// Reads `path` and checks that it holds a binary component: proxy-gen, behind `command`
+/// (`instrument`, `record`), works on the binary format only.
+pub fn read_binary_component(path: &Path, command: &str) -> Result<Vec<u8>> {
+    match read_classified(path)? {
+        (bytes, Kind::Component) => Ok(bytes),
+        _ => bail!(
+            "{}: {command} takes a binary component (assemble text with `wasm-tools parse`)",
+            path.display()
+        ),
+    }
+}
+
+/// Reads `path`; a core module is an error, a component in either format is returned with its kind.
+fn read_classified(path: &Path) -> Result<(Vec<u8>, Kind)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     match classify(&bytes, path)? {
-        Kind::Component | Kind::Text => Ok(bytes),
         Kind::CoreModule => bail!(
             "{}: this is a core WebAssembly module, not a component; proxyrt runs components \
              (make one with `wasm-tools component new`, or build for the wasm32-wasip2 target)",
             path.display()
         ),
+        kind => Ok((bytes, kind)),
     }
 }
 

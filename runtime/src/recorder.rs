@@ -8,9 +8,9 @@
 
 use crate::cli::RecordArgs;
 use crate::host::Host;
-use crate::load::{self, Kind};
+use crate::load;
 use crate::run::{self, Ending};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use recorder_host::trace::{Entry, Header, TraceWriter, FORMAT_VERSION};
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -155,17 +155,12 @@ pub fn interface_sha256(info: &recorder_host::types::ComponentInfo) -> Result<[u
 /// `proxyrt run` (same output and exit status) and writes the trace.
 pub async fn record(args: &RecordArgs) -> Result<i32> {
     let path = args.run.wasm_path()?;
-    let original = load::read_component(&path)?;
-    if load::classify(&original, &path)? == Kind::Text {
-        bail!(
-            "{}: record takes a binary component (assemble text with `wasm-tools parse`)",
-            path.display()
-        );
-    }
-    let info = proxy_gen::analyze(&original)
+    let original = load::read_binary_component(&path, "record")?;
+    let decoded = proxy_gen::decode(&original)
         .with_context(|| format!("cannot record {}", path.display()))?;
-    let composed = proxy_gen::instrument(&original, proxy_gen::Mode::Record)
+    let composed = proxy_gen::instrument_decoded(&decoded, &original, proxy_gen::Mode::Record)
         .with_context(|| format!("cannot record {}", path.display()))?;
+    let info = decoded.info();
     let header = Header {
         format_version: FORMAT_VERSION,
         proxyrt_version: env!("CARGO_PKG_VERSION").to_string(),
