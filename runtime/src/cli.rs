@@ -23,6 +23,9 @@ pub enum Command {
     Run(RunArgs),
     /// Run a component on real WASI hosts like `run`, recording every host call into a trace.
     Record(RecordArgs),
+    /// Replay a trace: run the component against the recorded host calls, with no host at all,
+    /// and report where the guest diverges from the trace.
+    Replay(ReplayArgs),
     /// Emit the composed component (original + synthesized proxy) without running it.
     Instrument(InstrumentArgs),
     /// Inspect a trace.
@@ -39,6 +42,33 @@ pub struct RecordArgs {
 
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// `proxyrt replay [--quiet] [cache options] app.wasm trace.bin`.
+#[derive(Args, Debug, Clone)]
+#[command(after_help = "\
+The component may be the recorded one or another build of the same program (same imports and
+exports); a trace of another program is refused.
+
+Exit status: the recorded run's status when the guest does exactly what the trace says (134 for a
+trap, as `run`); 86 when the guest diverges from the trace (a report on stderr names the entry and
+the expected and actual calls); 1 when the trace or the component cannot be read.")]
+pub struct ReplayArgs {
+    /// Do not show the guest's replayed stdout and stderr, nor notes (divergences and errors are
+    /// still reported).
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
+
+    /// The component to replay (the recorded one, or another build of the same program).
+    #[arg(value_name = "WASM")]
+    pub wasm: PathBuf,
+
+    /// The trace written by `proxyrt record`.
+    #[arg(value_name = "TRACE")]
+    pub trace: PathBuf,
 }
 
 #[derive(Subcommand, Debug, Clone)]
@@ -381,6 +411,33 @@ mod tests {
         let run = args(&["--argv0", "me", "app.wasm", "--env", "B"]);
         // Options after the component belong to the guest, as with `wasmtime run`.
         assert_eq!(run.guest_argv().unwrap(), ["me", "--env", "B"]);
+    }
+
+    #[test]
+    fn replay_takes_a_component_and_a_trace_and_documents_its_exit_codes() {
+        match Cli::try_parse_from(["proxyrt", "replay", "-q", "--no-cache", "a.wasm", "t.bin"])
+            .expect("parse")
+            .command
+        {
+            Command::Replay(r) => {
+                assert!(r.quiet && r.cache.no_cache);
+                assert_eq!(
+                    (r.wasm.to_str(), r.trace.to_str()),
+                    (Some("a.wasm"), Some("t.bin"))
+                );
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["proxyrt", "replay", "a.wasm"]).is_err());
+        let help = match Cli::try_parse_from(["proxyrt", "replay", "--help"]) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("--help parsed"),
+        };
+        let code = crate::replay::DIVERGENCE_EXIT_CODE.to_string();
+        assert!(
+            help.contains(&format!("{code} when the guest diverges")),
+            "{help}"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => proxyrt::run::run(&args).await,
             Command::Record(args) => proxyrt::recorder::record(&args).await,
+            Command::Replay(args) => proxyrt::replay::replay(&args).await,
             Command::Instrument(args) => proxyrt::instrument::instrument(&args).map(|()| 0),
             Command::Trace(TraceCommand::Show(args)) => proxyrt::trace::show(&args),
             Command::Trace(TraceCommand::Stats(args)) => proxyrt::trace::stats(&args),
