@@ -68,24 +68,28 @@ pub fn lifted_sig(resolve: &Resolve, func: &Function) -> CoreSig {
 
 /// Does a value of type `ty` contain a `borrow<_>` handle anywhere (lists, options, records, ...)?
 pub fn contains_borrow(resolve: &Resolve, ty: &Type) -> bool {
+    contains_handle(resolve, ty, &|h| matches!(h, Handle::Borrow(_)))
+}
+
+/// Does a value of type `ty` contain a handle for which `want` holds, anywhere (lists, options,
+/// records, ...)?
+pub fn contains_handle(resolve: &Resolve, ty: &Type, want: &dyn Fn(&Handle) -> bool) -> bool {
     let Type::Id(id) = ty else { return false };
+    let any = |t: &Type| contains_handle(resolve, t, want);
     match &resolve.types[*id].kind {
-        TypeDefKind::Handle(Handle::Borrow(_)) => true,
-        TypeDefKind::Handle(Handle::Own(_)) | TypeDefKind::Resource => false,
+        TypeDefKind::Handle(h) => want(h),
+        TypeDefKind::Resource => false,
         TypeDefKind::Type(t)
         | TypeDefKind::List(t)
         | TypeDefKind::Option(t)
-        | TypeDefKind::FixedLengthList(t, _) => contains_borrow(resolve, t),
-        TypeDefKind::Map(k, v) => contains_borrow(resolve, k) || contains_borrow(resolve, v),
-        TypeDefKind::Record(r) => r.fields.iter().any(|f| contains_borrow(resolve, &f.ty)),
-        TypeDefKind::Tuple(t) => t.types.iter().any(|t| contains_borrow(resolve, t)),
-        TypeDefKind::Variant(v) => v
-            .cases
-            .iter()
-            .any(|c| c.ty.as_ref().is_some_and(|t| contains_borrow(resolve, t))),
+        | TypeDefKind::FixedLengthList(t, _) => any(t),
+        TypeDefKind::Map(k, v) => any(k) || any(v),
+        TypeDefKind::Record(r) => r.fields.iter().any(|f| any(&f.ty)),
+        TypeDefKind::Tuple(t) => t.types.iter().any(any),
+        TypeDefKind::Variant(v) => v.cases.iter().any(|c| c.ty.as_ref().is_some_and(any)),
         TypeDefKind::Result(r) => [&r.ok, &r.err]
             .into_iter()
-            .any(|t| t.as_ref().is_some_and(|t| contains_borrow(resolve, t))),
+            .any(|t| t.as_ref().is_some_and(any)),
         TypeDefKind::Flags(_)
         | TypeDefKind::Enum(_)
         | TypeDefKind::Future(_)

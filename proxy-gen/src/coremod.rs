@@ -15,15 +15,16 @@
 use anyhow::{bail, Result};
 use std::collections::HashMap;
 use wasm_encoder::{
-    BlockType, CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
-    GlobalSection, GlobalType, ImportSection, Instruction as I, MemArg, MemoryType, Module,
-    TypeSection, ValType,
+    BlockType, CodeSection, ElementSection, Elements, EntityType, ExportKind, ExportSection,
+    Function, FunctionSection, GlobalSection, GlobalType, ImportSection, Instruction as I, MemArg,
+    MemoryType, Module, RefType, TableType, TypeSection, ValType,
 };
 use wit_parser::{
     Function as WitFunction, Handle, Int, Resolve, SizeAlign, Type, TypeDefKind, TypeId,
 };
 
 use crate::abi::{self, CoreSig};
+use crate::decode;
 use crate::encode::{self, Encoder, Helpers};
 use crate::error::unsupported;
 
@@ -33,19 +34,36 @@ const HEAP_BASE: i32 = 16;
 /// Import module name of everything the stub module imports.
 pub const ENV: &str = "env";
 
-/// The allocator module: exports `memory`, `realloc` and `reset`.
+/// The allocator module: exports `memory`, `realloc` and `reset`; with `dtors > 0` also a funcref
+/// table [`DTOR_TABLE`] of that size and trampolines `dtor{j}(rep)` that call its entry `j`: the
+/// proxy's wrapper resource types need destructors when they are defined, before the stub module
+/// that implements them is instantiated (it fills the table).
 ///
 /// `realloc(old_ptr, old_size, align, new_size)` bumps a pointer (growing memory as needed) and
 /// copies the old block when resizing; `reset` frees everything. The proxy never holds data across
 /// calls, so each lifted function's post-return resets the heap, after the canonical ABI has copied
 /// the results out.
-pub fn alloc_module() -> Module {
+pub fn alloc_module(dtors: u32) -> Module {
     let mut types = TypeSection::new();
     types.ty().function([ValType::I32; 4], [ValType::I32]);
     types.ty().function([], []);
+    types.ty().function([ValType::I32], []);
     let mut funcs = FunctionSection::new();
     funcs.function(0);
     funcs.function(1);
+    for _ in 0..dtors {
+        funcs.function(2);
+    }
+    let mut tables = wasm_encoder::TableSection::new();
+    if dtors > 0 {
+        tables.table(TableType {
+            element_type: RefType::FUNCREF,
+            table64: false,
+            minimum: u64::from(dtors),
+            maximum: Some(u64::from(dtors)),
+            shared: false,
+        });
+    }
     let mut memories = wasm_encoder::MemorySection::new();
     memories.memory(MemoryType {
         minimum: 1,
@@ -67,6 +85,12 @@ pub fn alloc_module() -> Module {
     exports.export("memory", ExportKind::Memory, 0);
     exports.export("realloc", ExportKind::Func, 0);
     exports.export("reset", ExportKind::Func, 1);
+    if dtors > 0 {
+        exports.export(DTOR_TABLE, ExportKind::Table, 0);
+    }
+    for j in 0..dtors {
+        exports.export(&dtor_name(j as usize), ExportKind::Func, 2 + j);
+    }
 
     // realloc(old 0, old_size 1, align 2, new_size 3) -> ptr; locals: ptr 4 (i32), end 5 (i64)
     let mut f = Function::new_with_locals_types([ValType::I32, ValType::I64]);
@@ -124,10 +148,24 @@ pub fn alloc_module() -> Module {
     let mut code = CodeSection::new();
     code.function(&f);
     code.function(&reset);
+    for j in 0..dtors {
+        let mut f = Function::new([]);
+        f.instruction(&I::LocalGet(0));
+        f.instruction(&I::I32Const(j as i32));
+        f.instruction(&I::CallIndirect {
+            type_index: 2,
+            table_index: 0,
+        });
+        f.instruction(&I::End);
+        code.function(&f);
+    }
 
     let mut m = Module::new();
     m.section(&types);
     m.section(&funcs);
+    if dtors > 0 {
+        m.section(&tables);
+    }
     m.section(&memories);
     m.section(&globals);
     m.section(&exports);
@@ -218,16 +256,67 @@ impl CoreTypes {
     }
 }
 
-/// The stub module for `specs`. `drops` lists the resource types (dealiased TypeIds) whose
-/// borrows are dropped, in the order of their `drop{j}` imports. With `record`, the module also
-/// imports the lowered recorder functions [`REC_CALL`] and [`REC_RET`] (core type
-/// `(i32 func-id, i32 ptr, i32 len) -> ()`) and every stub reports its arguments and results
-/// through them, encoded by generated code (`encode`); `specs[k]` has func-id `k`.
+/// How the stubs treat calls and handles (see the module docs and DESIGN.md).
+pub struct StubConfig<'r> {
+    /// Forward (only), record or replay.
+    pub mode: StubMode,
+    /// Resource types (dealiased) whose borrows are dropped after the host call, in the order of
+    /// their `drop{j}` imports (pass-through handles only; empty when `wrapped` is non-empty).
+    pub drops: &'r [TypeId],
+    /// Resource types (dealiased) the proxy wraps in resource types of its own, in the order of
+    /// their `w-new{j}`/`w-rep{j}`/`w-drop{j}` (and, when forwarding, `h-drop{j}`) imports.
+    pub wrapped: &'r [TypeId],
+}
+
+/// What a stub does with a call.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StubMode {
+    /// Forward to the host.
+    Forward,
+    /// Forward to the host and report to the recorder.
+    Record,
+    /// Ask the replayer; no host.
+    Replay,
+}
+
+/// Import name (in [`ENV`]) of the lowered `replayer.next`.
+pub const REPLAY_NEXT: &str = "replayer-next";
+/// Import name (in [`ENV`]) of the table the allocator module exports for wrapper destructors.
+pub const DTOR_TABLE: &str = "dtors";
+/// Export name (allocator module) of the destructor trampoline of the `j`-th wrapper type.
+pub fn dtor_name(j: usize) -> String {
+    format!("dtor{j}")
+}
+/// Import name (in [`ENV`]) of `resource.new` of the `j`-th wrapper type.
+pub fn wrap_new_name(j: usize) -> String {
+    format!("w-new{j}")
+}
+/// Import name (in [`ENV`]) of `resource.rep` of the `j`-th wrapper type.
+pub fn wrap_rep_name(j: usize) -> String {
+    format!("w-rep{j}")
+}
+/// Import name (in [`ENV`]) of `resource.drop` of the `j`-th wrapper type.
+pub fn wrap_drop_name(j: usize) -> String {
+    format!("w-drop{j}")
+}
+/// Import name (in [`ENV`]) of `resource.drop` of the host resource behind the `j`-th wrapper.
+pub fn host_drop_name(j: usize) -> String {
+    format!("h-drop{j}")
+}
+
+/// The stub module for `specs` under `cfg`. With [`StubMode::Record`], the module imports the
+/// lowered recorder functions [`REC_CALL`] and [`REC_RET`] (core type `(i32 func-id, i32 ptr, i32
+/// len) -> ()`) and every stub reports its arguments and results through them; with
+/// [`StubMode::Replay`] it imports [`REPLAY_NEXT`] (`(i32 func-id, i32 ptr, i32 len, i32 retptr)
+/// -> ()`) instead of the host functions. `specs[k]` has func-id `k`.
+///
+/// With wrapped resources, and when forwarding, the module also imports the allocator's table
+/// [`DTOR_TABLE`] and fills it with the wrappers' destructors (the allocator defines the
+/// trampolines the wrapper types name, before this module exists).
 pub fn stub_module(
     resolve: &Resolve,
     specs: &[StubSpec<'_>],
-    drops: &[TypeId],
-    record: bool,
+    cfg: &StubConfig<'_>,
 ) -> Result<Module> {
     let mut sizes = SizeAlign::default();
     sizes.fill(resolve);
@@ -250,49 +339,147 @@ pub fn stub_module(
     imports.import(ENV, "reset", EntityType::Function(t));
     const REALLOC: u32 = 0;
     const RESET: u32 = 1;
-    for (k, s) in specs.iter().enumerate() {
-        let t = types.get(&s.lowered.params, &s.lowered.results);
-        imports.import(ENV, &lowered_name(k), EntityType::Function(t));
+    let mut next_import = 2;
+    let forwards = cfg.mode != StubMode::Replay;
+    let lowered_base = next_import;
+    if forwards {
+        for (k, s) in specs.iter().enumerate() {
+            let t = types.get(&s.lowered.params, &s.lowered.results);
+            imports.import(ENV, &lowered_name(k), EntityType::Function(t));
+        }
+        next_import += specs.len() as u32;
     }
-    let drop_base = 2 + specs.len() as u32;
-    let drop_index: HashMap<TypeId, u32> = drops
+    let t_i32 = types.get(&[ValType::I32], &[]);
+    let t_i32_i32 = types.get(&[ValType::I32], &[ValType::I32]);
+    let mut import_each = |names: &mut dyn Iterator<Item = String>, t: u32, next: &mut u32| {
+        let mut out = HashMap::new();
+        for (j, name) in names.enumerate() {
+            imports.import(ENV, &name, EntityType::Function(t));
+            out.insert(j, *next);
+            *next += 1;
+        }
+        out
+    };
+    let drop_funcs = import_each(
+        &mut (0..cfg.drops.len()).map(drop_name),
+        t_i32,
+        &mut next_import,
+    );
+    let drop_index: HashMap<TypeId, u32> = cfg
+        .drops
         .iter()
         .enumerate()
-        .map(|(j, id)| (*id, drop_base + j as u32))
+        .map(|(j, id)| (*id, drop_funcs[&j]))
         .collect();
-    for j in 0..drops.len() {
-        let t = types.get(&[ValType::I32], &[]);
-        imports.import(ENV, &drop_name(j), EntityType::Function(t));
-    }
-    let mut next_import = drop_base + drops.len() as u32;
-    let recorder = if record {
-        let t = types.get(&[ValType::I32; 3], &[]);
-        imports.import(ENV, REC_CALL, EntityType::Function(t));
-        imports.import(ENV, REC_RET, EntityType::Function(t));
-        next_import += 2;
-        Some((next_import - 2, next_import - 1))
+    let n = cfg.wrapped.len();
+    let by_type = |funcs: HashMap<usize, u32>| -> HashMap<TypeId, u32> {
+        cfg.wrapped
+            .iter()
+            .enumerate()
+            .map(|(j, id)| (*id, funcs[&j]))
+            .collect()
+    };
+    let w_new = by_type(import_each(
+        &mut (0..n).map(wrap_new_name),
+        t_i32_i32,
+        &mut next_import,
+    ));
+    let w_rep = by_type(import_each(
+        &mut (0..n).map(wrap_rep_name),
+        t_i32_i32,
+        &mut next_import,
+    ));
+    let w_drop = by_type(import_each(
+        &mut (0..n).map(wrap_drop_name),
+        t_i32,
+        &mut next_import,
+    ));
+    let h_drop: Vec<u32> = if forwards {
+        let m = import_each(&mut (0..n).map(host_drop_name), t_i32, &mut next_import);
+        (0..n).map(|j| m[&j]).collect()
     } else {
-        None
+        Vec::new()
+    };
+    if forwards && n > 0 {
+        imports.import(
+            ENV,
+            DTOR_TABLE,
+            EntityType::Table(TableType {
+                element_type: RefType::FUNCREF,
+                table64: false,
+                minimum: n as u64,
+                maximum: Some(n as u64),
+                shared: false,
+            }),
+        );
+    }
+    let reporter = match cfg.mode {
+        StubMode::Record => {
+            let t = types.get(&[ValType::I32; 3], &[]);
+            imports.import(ENV, REC_CALL, EntityType::Function(t));
+            imports.import(ENV, REC_RET, EntityType::Function(t));
+            next_import += 2;
+            Reporter::Record {
+                call: next_import - 2,
+                ret: next_import - 1,
+            }
+        }
+        StubMode::Replay => {
+            let t = types.get(&[ValType::I32; 4], &[]);
+            imports.import(ENV, REPLAY_NEXT, EntityType::Function(t));
+            next_import += 1;
+            Reporter::Replay {
+                next: next_import - 1,
+            }
+        }
+        StubMode::Forward => Reporter::None,
     };
     let first_defined = next_import;
-    // The encoder helpers follow the stubs and post-returns.
-    let helpers_first = first_defined + 2 * specs.len() as u32;
-    let helpers = Helpers::at(helpers_first);
+    // After the stubs and post-returns: encoder helpers, decoder helpers, unwrap functions and
+    // destructors.
+    let mut next_defined = first_defined + 2 * specs.len() as u32;
+    let encodes = cfg.mode != StubMode::Forward;
+    let helpers = Helpers::at(next_defined);
+    if encodes {
+        next_defined += encode::HELPER_COUNT;
+    }
+    // Globals: 0 = skip the next destructor (forwarding wrappers), 1/2 = read cursor/end (replay).
+    let readers = decode::Readers::at(next_defined, 1);
+    if cfg.mode == StubMode::Replay {
+        next_defined += decode::READER_COUNT;
+    }
+    let unwrap_base = next_defined;
+    let dtor_base = unwrap_base + if forwards { n as u32 } else { 0 };
+    let unwrap: HashMap<TypeId, u32> = if forwards {
+        cfg.wrapped
+            .iter()
+            .enumerate()
+            .map(|(j, id)| (*id, unwrap_base + j as u32))
+            .collect()
+    } else {
+        HashMap::new()
+    };
 
     let mut funcs = FunctionSection::new();
     let mut exports = ExportSection::new();
     let mut code = CodeSection::new();
+    let handles = Handles {
+        w_new: &w_new,
+        w_rep: &w_rep,
+        w_drop: &w_drop,
+        unwrap: &unwrap,
+        drops: &drop_index,
+    };
     for (k, s) in specs.iter().enumerate() {
         let ctx = WalkCtx {
             resolve,
             sizes: &sizes,
-            drop_index: &drop_index,
-            recorder: recorder.map(|(call, ret)| Recorder {
-                call,
-                ret,
-                helpers,
-                func_id: k as u32,
-            }),
+            reporter,
+            helpers,
+            readers,
+            func_id: k as u32,
+            handles: &handles,
+            wrapped: n > 0,
         };
         funcs.function(types.get(&s.lifted.params, &s.lifted.results));
         exports.export(
@@ -300,7 +487,8 @@ pub fn stub_module(
             ExportKind::Func,
             first_defined + 2 * k as u32,
         );
-        code.function(&stub_body(&ctx, s, 2 + k as u32, REALLOC)?);
+        let forward = forwards.then_some(lowered_base + k as u32);
+        code.function(&stub_body(&ctx, s, forward, REALLOC)?);
 
         funcs.function(types.get(&s.lifted.results, &[]));
         exports.export(
@@ -313,20 +501,103 @@ pub fn stub_module(
         post.instruction(&I::End);
         code.function(&post);
     }
-    if record {
-        for (params, results, body) in encode::helper_functions(helpers_first) {
+    if encodes {
+        for (params, results, body) in encode::helper_functions(helpers.ensure()) {
             funcs.function(types.get(&params, &results));
             code.function(&body);
         }
+    }
+    if cfg.mode == StubMode::Replay {
+        for (params, results, body) in decode::reader_functions(readers) {
+            funcs.function(types.get(&params, &results));
+            code.function(&body);
+        }
+    }
+    let mut globals = GlobalSection::new();
+    for _ in 0..3 {
+        globals.global(
+            GlobalType {
+                val_type: ValType::I32,
+                mutable: true,
+                shared: false,
+            },
+            &wasm_encoder::ConstExpr::i32_const(0),
+        );
+    }
+    const SKIP_DTOR: u32 = 0;
+    let mut elements = ElementSection::new();
+    if forwards && n > 0 {
+        // unwrap{j}(w) -> h: the host handle inside wrapper handle `w`, which is dropped without
+        // dropping the host handle (the guest gave it away: it moves on to the host).
+        for id in cfg.wrapped {
+            funcs.function(t_i32_i32);
+            let mut f = Function::new([]);
+            for i in [
+                I::LocalGet(0),
+                I::Call(w_rep[id]),
+                I::I32Const(1),
+                I::GlobalSet(SKIP_DTOR),
+                I::LocalGet(0),
+                I::Call(w_drop[id]),
+                I::End,
+            ] {
+                f.instruction(&i);
+            }
+            code.function(&f);
+        }
+        // dtor{j}(rep): the guest dropped a wrapper: drop the host handle, unless `unwrap` is
+        // dropping it.
+        for h_drop in &h_drop {
+            funcs.function(t_i32);
+            let mut f = Function::new([]);
+            for i in [
+                I::GlobalGet(SKIP_DTOR),
+                I::If(BlockType::Empty),
+                I::I32Const(0),
+                I::GlobalSet(SKIP_DTOR),
+                I::Return,
+                I::End,
+                I::LocalGet(0),
+                I::Call(*h_drop),
+                I::End,
+            ] {
+                f.instruction(&i);
+            }
+            code.function(&f);
+        }
+        let dtors: Vec<u32> = (0..n as u32).map(|j| dtor_base + j).collect();
+        elements.active(
+            Some(0),
+            &wasm_encoder::ConstExpr::i32_const(0),
+            Elements::Functions(dtors.into()),
+        );
     }
 
     let mut m = Module::new();
     m.section(&types.section);
     m.section(&imports);
     m.section(&funcs);
+    m.section(&globals);
     m.section(&exports);
+    if forwards && n > 0 {
+        m.section(&elements);
+    }
     m.section(&code);
     Ok(m)
+}
+
+/// The core functions stubs use on handles (all keyed by dealiased resource type).
+struct Handles<'r> {
+    /// `resource.new` of the wrapper type.
+    w_new: &'r HashMap<TypeId, u32>,
+    /// `resource.rep` of the wrapper type.
+    w_rep: &'r HashMap<TypeId, u32>,
+    /// `resource.drop` of the wrapper type.
+    w_drop: &'r HashMap<TypeId, u32>,
+    /// `unwrap{j}` (forwarding with wrappers).
+    unwrap: &'r HashMap<TypeId, u32>,
+    /// `resource.drop` of lent borrows (pass-through handles).
+    drops: &'r HashMap<TypeId, u32>,
 }
 
 /// A function body under construction: instructions plus locals allocated on demand.
@@ -356,20 +627,23 @@ impl Body {
 struct WalkCtx<'r> {
     resolve: &'r Resolve,
     sizes: &'r SizeAlign,
-    drop_index: &'r HashMap<TypeId, u32>,
-    /// Record mode: where the stub reports to.
-    recorder: Option<Recorder>,
-}
-
-/// What a record-mode stub needs to report its call.
-#[derive(Clone, Copy)]
-struct Recorder {
-    /// Lowered `recorder.call` / `recorder.ret`.
-    call: u32,
-    ret: u32,
+    /// Where the stub reports to (record) or asks (replay).
+    reporter: Reporter,
     helpers: Helpers,
+    readers: decode::Readers,
     /// This stub's func-id (its index, = `ComponentInfo::intercepted_functions` order).
     func_id: u32,
+    handles: &'r Handles<'r>,
+    /// Whether the guest sees the proxy's wrapper resource types (see DESIGN.md, "Handle ids").
+    wrapped: bool,
+}
+
+/// The lowered recorder or replayer functions a stub calls.
+#[derive(Clone, Copy)]
+enum Reporter {
+    None,
+    Record { call: u32, ret: u32 },
+    Replay { next: u32 },
 }
 
 /// Import name (in [`ENV`]) of the lowered `recorder.call`.
@@ -377,11 +651,41 @@ pub const REC_CALL: &str = "recorder-call";
 /// Import name (in [`ENV`]) of the lowered `recorder.ret`.
 pub const REC_RET: &str = "recorder-ret";
 
-/// `stub_k`: forward to the lowered import, drop lent borrows, return.
+/// What a handle walk does with each handle it visits.
+#[derive(Clone, Copy)]
+enum Visit {
+    /// Drop the lent borrows (pass-through handles, after the host call).
+    DropBorrows,
+    /// Replace each wrapper `own` by the host handle inside (before forwarding).
+    UnwrapOwns,
+    /// Replace each host `own` by a new wrapper around it (host results, before lifting).
+    WrapOwns,
+    /// Drop the wrapper `own`s the guest gave us (replay: nobody else takes them).
+    DropOwns,
+}
+
+impl Visit {
+    fn wants(self, h: &Handle) -> bool {
+        matches!(
+            (self, h),
+            (Visit::DropBorrows, Handle::Borrow(_))
+                | (
+                    Visit::UnwrapOwns | Visit::WrapOwns | Visit::DropOwns,
+                    Handle::Own(_)
+                )
+        )
+    }
+    fn rewrites(self) -> bool {
+        matches!(self, Visit::UnwrapOwns | Visit::WrapOwns)
+    }
+}
+
+/// `stub_k`: report or replay, forward to the lowered import (`forward`, absent on replay), fix up
+/// handles, return.
 fn stub_body(
     ctx: &WalkCtx<'_>,
     s: &StubSpec<'_>,
-    lowered_func: u32,
+    forward: Option<u32>,
     realloc: u32,
 ) -> Result<Function> {
     let n = s.lifted.params.len() as u32;
@@ -395,10 +699,27 @@ fn stub_body(
         code: Vec::new(),
     };
 
-    // Record: report the arguments *before* forwarding, so that calls that never return
+    // Replay: the replayer's result (ptr, len) goes to an 8-byte area allocated before the
+    // arguments are encoded at the top of the heap.
+    let next_ret = if let Reporter::Replay { .. } = ctx.reporter {
+        let area = b.local(ValType::I32);
+        b.code.extend([
+            I::I32Const(0),
+            I::I32Const(0),
+            I::I32Const(4),
+            I::I32Const(8),
+            I::Call(realloc),
+            I::LocalSet(area),
+        ]);
+        Some(area)
+    } else {
+        None
+    };
+
+    // Report the arguments *before* forwarding, so that calls that never return
     // (`wasi:cli/exit.exit`) or trap in the host are in the trace.
-    if let Some(rec) = ctx.recorder {
-        let (enc, start) = begin_encoding(ctx, &mut b, rec, realloc);
+    if !matches!(ctx.reporter, Reporter::None) {
+        let (enc, start) = begin_encoding(ctx, &mut b, realloc, true);
         if s.lifted.indirect_params {
             let offsets = ctx.sizes.field_offsets(s.func.params.iter().map(|p| &p.ty));
             for (off, ty) in offsets {
@@ -411,9 +732,88 @@ fn stub_body(
                 enc.flat(&mut b, &p.ty, &slots, &mut pos)?;
             }
         }
-        end_encoding(&mut b, &enc, start, rec.func_id, rec.call);
+        match ctx.reporter {
+            Reporter::Record { call, .. } => end_encoding(&mut b, &enc, start, ctx.func_id, call),
+            Reporter::Replay { next } => {
+                encoded_args(&mut b, &enc, start, ctx.func_id);
+                b.code.push(I::LocalGet(next_ret.unwrap_or_default()));
+                b.code.push(I::Call(next));
+            }
+            Reporter::None => {}
+        }
     }
 
+    let Some(lowered_func) = forward else {
+        // Replay: the guest gave away its owns; decode the recorded results.
+        walk_params(ctx, &mut b, s, Visit::DropOwns)?;
+        let area = next_ret.unwrap_or_default();
+        let r = ctx.readers;
+        b.code.extend([
+            I::LocalGet(area),
+            I::I32Load(memarg(0, 2)),
+            I::GlobalSet(r.cur),
+            I::LocalGet(area),
+            I::I32Load(memarg(0, 2)),
+            I::LocalGet(area),
+            I::I32Load(memarg(4, 2)),
+            I::I32Add,
+            I::GlobalSet(r.end),
+        ]);
+        let dec = decode::Decoder {
+            resolve: ctx.resolve,
+            sizes: ctx.sizes,
+            r,
+            realloc,
+            new_handle: ctx.handles.w_new,
+        };
+        let mut out = None;
+        if let Some(result) = &s.func.result {
+            if s.lowered.retptr {
+                let (size, align) = abi::size_align(ctx.sizes, result);
+                let ret = b.local(ValType::I32);
+                b.code.extend([
+                    I::I32Const(0),
+                    I::I32Const(0),
+                    I::I32Const(align as i32),
+                    I::I32Const(size as i32),
+                    I::Call(realloc),
+                    I::LocalSet(ret),
+                ]);
+                dec.value(
+                    &mut b,
+                    result,
+                    decode::Dest::Mem {
+                        base: ret,
+                        offset: 0,
+                    },
+                )?;
+                out = Some(ret);
+            } else if let [t] = s.lifted.results.as_slice() {
+                let local = b.local(*t);
+                dec.value(&mut b, result, decode::Dest::Flat(local, *t))?;
+                out = Some(local);
+            } else {
+                bail!("result of `{}` is neither flat nor in memory", s.func.name);
+            }
+        }
+        // Every recorded byte must have been read.
+        b.code.extend([
+            I::GlobalGet(r.cur),
+            I::GlobalGet(r.end),
+            I::I32Ne,
+            I::If(BlockType::Empty),
+            I::Unreachable,
+            I::End,
+        ]);
+        if let Some(out) = out {
+            b.code.push(I::LocalGet(out));
+        }
+        return Ok(b.finish());
+    };
+
+    if ctx.wrapped {
+        walk_params(ctx, &mut b, s, Visit::UnwrapOwns)?;
+    }
     let ret_area = if s.lowered.retptr {
         let Some(result) = &s.func.result else {
             bail!("return pointer without a result")
@@ -444,50 +844,67 @@ fn stub_body(
         [t] => {
             let r = b.local(*t);
             b.code.push(I::LocalSet(r));
-            Some(r)
+            Some((r, *t))
         }
         _ => bail!("multi-value core results are not produced by the canonical ABI"),
     };
 
     // Record: report the results. Strings and lists the host returned are in our memory (our
-    // realloc), below the heap top where the encoder's buffer starts.
-    if let Some(rec) = ctx.recorder {
-        let (enc, start) = begin_encoding(ctx, &mut b, rec, realloc);
+    // realloc), below the heap top where the encoder's buffer starts. Host handles are still
+    // unwrapped here: their ids are the host handles' indices in our table.
+    if let Reporter::Record { ret, .. } = ctx.reporter {
+        let (enc, start) = begin_encoding(ctx, &mut b, realloc, false);
         if let Some(result) = &s.func.result {
-            if let Some(ret) = ret_area {
-                enc.mem(&mut b, result, ret, 0)?;
-            } else if let (Some(r), [t]) = (flat_result, s.lowered.results.as_slice()) {
-                enc.flat(&mut b, result, &[(r, *t)], &mut 0)?;
+            if let Some(area) = ret_area {
+                enc.mem(&mut b, result, area, 0)?;
+            } else if let Some((r, t)) = flat_result {
+                enc.flat(&mut b, result, &[(r, t)], &mut 0)?;
             } else {
                 bail!("result of `{}` is neither flat nor in memory", s.func.name);
             }
         }
-        end_encoding(&mut b, &enc, start, rec.func_id, rec.ret);
+        end_encoding(&mut b, &enc, start, ctx.func_id, ret);
     }
 
-    // Borrows lent to us for this call must be dropped before we return (wasmtime traps with
-    // "borrow handles still remain at the end of the call" otherwise).
+    if ctx.wrapped {
+        // The guest gets wrappers of the host handles we received.
+        if let Some(result) = &s.func.result {
+            if let Some(area) = ret_area {
+                walk_mem(ctx, &mut b, Visit::WrapOwns, result, area, 0)?;
+            } else if let Some((r, t)) = flat_result {
+                walk_flat(ctx, &mut b, Visit::WrapOwns, result, &[(r, t)], &mut 0)?;
+            }
+        }
+    } else {
+        // Borrows lent to us for this call must be dropped before we return (wasmtime traps
+        // with "borrow handles still remain at the end of the call" otherwise). Wrapper borrows
+        // arrive as their rep (the host handle, which we own): nothing to drop.
+        walk_params(ctx, &mut b, s, Visit::DropBorrows)?;
+    }
+
+    if let Some(ret) = ret_area {
+        b.code.push(I::LocalGet(ret));
+    } else if let Some((r, _)) = flat_result {
+        b.code.push(I::LocalGet(r));
+    }
+    Ok(b.finish())
+}
+
+/// Runs the handle walk `visit` over the stub's parameters (flat locals or the indirect area).
+fn walk_params(ctx: &WalkCtx<'_>, b: &mut Body, s: &StubSpec<'_>, visit: Visit) -> Result<()> {
     if s.lifted.indirect_params {
         let offsets = ctx.sizes.field_offsets(s.func.params.iter().map(|p| &p.ty));
         for (off, ty) in offsets {
-            if abi::contains_borrow(ctx.resolve, ty) {
-                walk_mem(ctx, &mut b, ty, 0, off.size_wasm32() as u32)?;
-            }
+            walk_mem(ctx, b, visit, ty, 0, off.size_wasm32() as u32)?;
         }
     } else {
         let slots = param_slots(s);
         let mut pos = 0;
         for p in &s.func.params {
-            walk_flat(ctx, &mut b, &p.ty, &slots, &mut pos)?;
+            walk_flat(ctx, b, visit, &p.ty, &slots, &mut pos)?;
         }
     }
-
-    if let Some(ret) = ret_area {
-        b.code.push(I::LocalGet(ret));
-    } else if let Some(r) = flat_result {
-        b.code.push(I::LocalGet(r));
-    }
-    Ok(b.finish())
+    Ok(())
 }
 
 /// The stub's flat parameters: (local index, core type).
@@ -503,11 +920,14 @@ fn param_slots(s: &StubSpec<'_>) -> Vec<(u32, ValType)> {
 /// Starts an encoded value at the top of the bump heap (`realloc(0, 0, 1, 0)` returns the top
 /// without moving it). Returns the encoder (cursor in a fresh local) and the local holding the
 /// start.
+///
+/// `params`: encoding the guest's arguments, where a wrapper `own` is a handle of ours to record
+/// by its rep; results are encoded before they are wrapped (the host handle is the id).
 fn begin_encoding<'r>(
     ctx: &WalkCtx<'r>,
     b: &mut Body,
-    rec: Recorder,
     realloc: u32,
+    params: bool,
 ) -> (Encoder<'r>, u32) {
     let start = b.local(ValType::I32);
     let cur = b.local(ValType::I32);
@@ -523,47 +943,67 @@ fn begin_encoding<'r>(
     let enc = Encoder {
         resolve: ctx.resolve,
         sizes: ctx.sizes,
-        h: rec.helpers,
+        h: ctx.helpers,
         cur,
+        own_rep: (ctx.wrapped && params).then_some(ctx.handles.w_rep),
     };
     (enc, start)
 }
 
-/// Calls `report(func_id, start, cur - start)` (the list<u8> is lowered in place).
-fn end_encoding(b: &mut Body, enc: &Encoder<'_>, start: u32, func_id: u32, report: u32) {
+/// Pushes `func_id, start, cur - start` (the list<u8> is lowered in place).
+fn encoded_args(b: &mut Body, enc: &Encoder<'_>, start: u32, func_id: u32) {
     b.code.extend([
         I::I32Const(func_id as i32),
         I::LocalGet(start),
         I::LocalGet(enc.cur),
         I::LocalGet(start),
         I::I32Sub,
-        I::Call(report),
     ]);
 }
 
-fn drop_call(ctx: &WalkCtx<'_>, resource: TypeId) -> Result<I<'static>> {
+/// Calls `report(func_id, start, cur - start)`.
+fn end_encoding(b: &mut Body, enc: &Encoder<'_>, start: u32, func_id: u32, report: u32) {
+    encoded_args(b, enc, start, func_id);
+    b.code.push(I::Call(report));
+}
+
+/// The instructions that apply `visit` to the handle of resource `resource` on the stack: a
+/// drop consumes it, a rewrite leaves the new handle.
+fn visit_call(ctx: &WalkCtx<'_>, visit: Visit, resource: TypeId) -> Result<I<'static>> {
     let id = abi::dealias(ctx.resolve, resource);
-    match ctx.drop_index.get(&id) {
+    let map = match visit {
+        Visit::DropBorrows => ctx.handles.drops,
+        Visit::UnwrapOwns => ctx.handles.unwrap,
+        Visit::WrapOwns => ctx.handles.w_new,
+        Visit::DropOwns => ctx.handles.w_drop,
+    };
+    match map.get(&id) {
         Some(f) => Ok(I::Call(*f)),
-        None => bail!("no resource.drop for a borrowed resource"),
+        None => bail!("no core function for a handle of a proxied resource"),
     }
 }
 
-/// Emits drops for the borrows in a flat value of type `ty` whose slots start at `slots[*pos]`.
+/// Does `ty` contain a handle that `visit` acts on?
+fn has_visited(ctx: &WalkCtx<'_>, visit: Visit, ty: &Type) -> bool {
+    abi::contains_handle(ctx.resolve, ty, &|h| visit.wants(h))
+}
+
+/// Applies `visit` to the handles in a flat value of type `ty` whose slots start at `slots[*pos]`.
 fn walk_flat(
     ctx: &WalkCtx<'_>,
     b: &mut Body,
+    visit: Visit,
     ty: &Type,
     slots: &[(u32, ValType)],
     pos: &mut usize,
 ) -> Result<()> {
     let count = abi::flat_count(ctx.resolve, ty);
-    if !abi::contains_borrow(ctx.resolve, ty) {
+    if !has_visited(ctx, visit, ty) {
         *pos += count;
         return Ok(());
     }
     let Type::Id(id) = ty else {
-        // Not reached: primitives contain no borrows.
+        // Not reached: primitives contain no handles.
         *pos += count;
         return Ok(());
     };
@@ -574,35 +1014,41 @@ fn walk_flat(
             .ok_or_else(|| anyhow::anyhow!("flat slot {i} out of range"))
     };
     match &ctx.resolve.types[*id].kind {
-        TypeDefKind::Type(t) => walk_flat(ctx, b, t, slots, pos)?,
-        TypeDefKind::Handle(Handle::Borrow(r)) => {
+        TypeDefKind::Type(t) => walk_flat(ctx, b, visit, t, slots, pos)?,
+        TypeDefKind::Handle(h @ (Handle::Borrow(r) | Handle::Own(r))) if visit.wants(h) => {
             let (local, t) = slot(*pos)?;
             b.code.push(I::LocalGet(local));
             if t == ValType::I64 {
                 b.code.push(I::I32WrapI64);
             }
-            b.code.push(drop_call(ctx, *r)?);
+            b.code.push(visit_call(ctx, visit, *r)?);
+            if visit.rewrites() {
+                if t == ValType::I64 {
+                    b.code.push(I::I64ExtendI32U);
+                }
+                b.code.push(I::LocalSet(local));
+            }
             *pos += 1;
         }
         TypeDefKind::Record(r) => {
             for f in &r.fields {
-                walk_flat(ctx, b, &f.ty, slots, pos)?;
+                walk_flat(ctx, b, visit, &f.ty, slots, pos)?;
             }
         }
         TypeDefKind::Tuple(t) => {
             for t in &t.types {
-                walk_flat(ctx, b, t, slots, pos)?;
+                walk_flat(ctx, b, visit, t, slots, pos)?;
             }
         }
         TypeDefKind::FixedLengthList(t, n) => {
             for _ in 0..*n {
-                walk_flat(ctx, b, t, slots, pos)?;
+                walk_flat(ctx, b, visit, t, slots, pos)?;
             }
         }
         TypeDefKind::List(elem) => {
             let (ptr, _) = slot(*pos)?;
             let (len, _) = slot(*pos + 1)?;
-            walk_list(ctx, b, elem, ptr, len)?;
+            walk_list(ctx, b, visit, elem, ptr, len)?;
             *pos += 2;
         }
         kind @ (TypeDefKind::Variant(_) | TypeDefKind::Option(_) | TypeDefKind::Result(_)) => {
@@ -611,7 +1057,7 @@ fn walk_flat(
             let payload = slots.get(*pos + 1..*pos + count).unwrap_or(&[]);
             for (c, case) in cases.iter().enumerate() {
                 let Some(case) = case else { continue };
-                if !abi::contains_borrow(ctx.resolve, case) {
+                if !has_visited(ctx, visit, case) {
                     continue;
                 }
                 b.code.extend([
@@ -620,12 +1066,12 @@ fn walk_flat(
                     I::I32Eq,
                     I::If(BlockType::Empty),
                 ]);
-                walk_flat(ctx, b, case, payload, &mut 0)?;
+                walk_flat(ctx, b, visit, case, payload, &mut 0)?;
                 b.code.push(I::End);
             }
             *pos += count;
         }
-        other => unsupported!("borrow inside {other:?}"),
+        other => unsupported!("handle inside {other:?}"),
     }
     Ok(())
 }
@@ -640,8 +1086,15 @@ fn variant_cases(kind: &TypeDefKind) -> Vec<Option<Type>> {
     }
 }
 
-/// Emits a loop over the `len` elements at `ptr` dropping the borrows in each.
-fn walk_list(ctx: &WalkCtx<'_>, b: &mut Body, elem: &Type, ptr: u32, len: u32) -> Result<()> {
+/// Emits a loop over the `len` elements at `ptr` applying `visit` to the handles in each.
+fn walk_list(
+    ctx: &WalkCtx<'_>,
+    b: &mut Body,
+    visit: Visit,
+    elem: &Type,
+    ptr: u32,
+    len: u32,
+) -> Result<()> {
     let (size, _) = abi::size_align(ctx.sizes, elem);
     let cur = b.local(ValType::I32);
     let end = b.local(ValType::I32);
@@ -661,7 +1114,7 @@ fn walk_list(ctx: &WalkCtx<'_>, b: &mut Body, elem: &Type, ptr: u32, len: u32) -
         I::I32GeU,
         I::BrIf(1),
     ]);
-    walk_mem(ctx, b, elem, cur, 0)?;
+    walk_mem(ctx, b, visit, elem, cur, 0)?;
     b.code.extend([
         I::LocalGet(cur),
         I::I32Const(size as i32),
@@ -682,35 +1135,48 @@ fn memarg(offset: u32, align_log2: u32) -> MemArg {
     }
 }
 
-/// Emits drops for the borrows in a value of type `ty` stored at `base + offset`.
-fn walk_mem(ctx: &WalkCtx<'_>, b: &mut Body, ty: &Type, base: u32, offset: u32) -> Result<()> {
-    if !abi::contains_borrow(ctx.resolve, ty) {
+/// Applies `visit` to the handles in a value of type `ty` stored at `base + offset`.
+fn walk_mem(
+    ctx: &WalkCtx<'_>,
+    b: &mut Body,
+    visit: Visit,
+    ty: &Type,
+    base: u32,
+    offset: u32,
+) -> Result<()> {
+    if !has_visited(ctx, visit, ty) {
         return Ok(());
     }
     let Type::Id(id) = ty else {
-        return Ok(()); // Not reached: primitives contain no borrows.
+        return Ok(()); // Not reached: primitives contain no handles.
     };
     match &ctx.resolve.types[*id].kind {
-        TypeDefKind::Type(t) => walk_mem(ctx, b, t, base, offset)?,
-        TypeDefKind::Handle(Handle::Borrow(r)) => {
+        TypeDefKind::Type(t) => walk_mem(ctx, b, visit, t, base, offset)?,
+        TypeDefKind::Handle(h @ (Handle::Borrow(r) | Handle::Own(r))) if visit.wants(h) => {
+            if visit.rewrites() {
+                b.code.push(I::LocalGet(base));
+            }
             b.code
                 .extend([I::LocalGet(base), I::I32Load(memarg(offset, 2))]);
-            b.code.push(drop_call(ctx, *r)?);
+            b.code.push(visit_call(ctx, visit, *r)?);
+            if visit.rewrites() {
+                b.code.push(I::I32Store(memarg(offset, 2)));
+            }
         }
         TypeDefKind::Record(r) => {
             for (off, t) in ctx.sizes.field_offsets(r.fields.iter().map(|f| &f.ty)) {
-                walk_mem(ctx, b, t, base, offset + off.size_wasm32() as u32)?;
+                walk_mem(ctx, b, visit, t, base, offset + off.size_wasm32() as u32)?;
             }
         }
         TypeDefKind::Tuple(t) => {
             for (off, t) in ctx.sizes.field_offsets(t.types.iter()) {
-                walk_mem(ctx, b, t, base, offset + off.size_wasm32() as u32)?;
+                walk_mem(ctx, b, visit, t, base, offset + off.size_wasm32() as u32)?;
             }
         }
         TypeDefKind::FixedLengthList(t, n) => {
             let (size, _) = abi::size_align(ctx.sizes, t);
             for i in 0..*n {
-                walk_mem(ctx, b, t, base, offset + i * size)?;
+                walk_mem(ctx, b, visit, t, base, offset + i * size)?;
             }
         }
         TypeDefKind::List(elem) => {
@@ -724,7 +1190,7 @@ fn walk_mem(ctx: &WalkCtx<'_>, b: &mut Body, ty: &Type, base: u32, offset: u32) 
                 I::I32Load(memarg(offset + 4, 2)),
                 I::LocalSet(len),
             ]);
-            walk_list(ctx, b, elem, ptr, len)?;
+            walk_list(ctx, b, visit, elem, ptr, len)?;
         }
         kind @ (TypeDefKind::Variant(_) | TypeDefKind::Option(_) | TypeDefKind::Result(_)) => {
             let cases = variant_cases(kind);
@@ -746,7 +1212,7 @@ fn walk_mem(ctx: &WalkCtx<'_>, b: &mut Body, ty: &Type, base: u32, offset: u32) 
             b.code.push(I::LocalSet(disc));
             for (c, case) in cases.iter().enumerate() {
                 let Some(case) = case else { continue };
-                if !abi::contains_borrow(ctx.resolve, case) {
+                if !has_visited(ctx, visit, case) {
                     continue;
                 }
                 b.code.extend([
@@ -755,11 +1221,11 @@ fn walk_mem(ctx: &WalkCtx<'_>, b: &mut Body, ty: &Type, base: u32, offset: u32) 
                     I::I32Eq,
                     I::If(BlockType::Empty),
                 ]);
-                walk_mem(ctx, b, case, base, payload_off)?;
+                walk_mem(ctx, b, visit, case, base, payload_off)?;
                 b.code.push(I::End);
             }
         }
-        other => unsupported!("borrow inside {other:?}"),
+        other => unsupported!("handle inside {other:?}"),
     }
     Ok(())
 }

@@ -173,7 +173,15 @@ pub fn helper_functions(first: u32) -> Vec<(Vec<ValType>, Vec<ValType>, Function
     out
 }
 
+/// How many helper functions [`helper_functions`] defines.
+pub const HELPER_COUNT: u32 = 7;
+
 impl Helpers {
+    /// The index of `ensure`, the first helper.
+    pub fn ensure(&self) -> u32 {
+        self.leb32 - 1
+    }
+
     /// The helpers defined from function index `first` on, in [`helper_functions`] order.
     pub fn at(first: u32) -> Helpers {
         Helpers {
@@ -205,6 +213,9 @@ pub struct Encoder<'r> {
     pub h: Helpers,
     /// The cursor local.
     pub cur: u32,
+    /// With wrapper resources: `resource.rep` of the wrapper type per (dealiased) resource, to
+    /// record an `own` the guest passes by its id (a borrow arrives as the rep already).
+    pub own_rep: Option<&'r std::collections::HashMap<wit_parser::TypeId, u32>>,
 }
 
 /// How a primitive is read from memory and which helper writes it.
@@ -427,7 +438,19 @@ impl Encoder<'_> {
     fn defined(&self, b: &mut Body, kind: &TypeDefKind, at: At<'_>) -> Result<()> {
         match kind {
             TypeDefKind::Type(t) => self.value(b, t, at)?,
-            // A handle is the u32 index in the proxy's table (provisional, DESIGN.md).
+            // A wrapper `own` is recorded by its rep (the id); every other handle is the u32 the
+            // stub holds (a wrapper borrow's rep, or a pass-through handle's index in our table).
+            TypeDefKind::Handle(Handle::Own(r)) if self.own_rep.is_some() => {
+                let r = abi::dealias(self.resolve, *r);
+                let rep = self
+                    .own_rep
+                    .and_then(|m| m.get(&r))
+                    .ok_or_else(|| anyhow!("no resource.rep for a wrapped resource"))?;
+                b.code.push(I::LocalGet(self.cur));
+                self.push(b, at, Load::W32, false)?;
+                b.code
+                    .extend([I::Call(*rep), I::Call(self.h.leb32), I::LocalSet(self.cur)]);
+            }
             TypeDefKind::Handle(Handle::Own(_) | Handle::Borrow(_)) | TypeDefKind::Resource => {
                 self.prim(b, Prim::U32(Load::W32), at)?
             }

@@ -14,6 +14,7 @@ pub mod abi;
 pub mod analyze;
 mod compose;
 mod coremod;
+mod decode;
 mod encode;
 pub mod error;
 mod shim;
@@ -38,7 +39,9 @@ pub enum Mode {
     /// imports [`RECORDER_INTERFACE`] (`call` before forwarding, `ret` after the host returned;
     /// func-id = the index in [`ComponentInfo::intercepted_functions`]).
     Record,
-    /// Answer import calls from a trace (not implemented yet).
+    /// Answer every import call from a trace: the composition imports **only**
+    /// [`REPLAYER_INTERFACE`] (`next(func-id, args) -> results`, values in the recorder's
+    /// encoding); the proxy defines its own resource types (handles are the recorded ids).
     Replay,
 }
 
@@ -47,6 +50,12 @@ pub enum Mode {
 /// (WIT: `recorder-host/wit/recorder.wit`). The `list<u8>` is lowered from the proxy's memory,
 /// so a host can read it in place (wasmtime `WasmList<u8>`).
 pub const RECORDER_INTERFACE: &str = "proxyrt:recorder/recorder@0.1.0";
+
+/// The only instance a [`Mode::Replay`] composition imports, with exactly one function:
+/// `next: func(func-id: u32, args: list<u8>) -> list<u8>` (WIT: `recorder-host/wit/recorder.wit`).
+/// The guest's call `func-id` with these encoded arguments must be the next one in the trace;
+/// the host returns its recorded encoded results.
+pub const REPLAYER_INTERFACE: &str = "proxyrt:recorder/replayer@0.1.0";
 
 /// Instruments `component` for `mode` and returns the composed component.
 ///
@@ -63,15 +72,10 @@ pub fn instrument(component: &[u8], mode: Mode) -> Result<Vec<u8>> {
 /// [`instrument`] for a component already decoded with [`decode`], so that a caller that also needs
 /// its [`ComponentInfo`] (`Decoded::info`) decodes it once.
 pub fn instrument_decoded(decoded: &Decoded, component: &[u8], mode: Mode) -> Result<Vec<u8>> {
-    let record = match mode {
-        Mode::Forward => false,
-        Mode::Record => true,
-        Mode::Replay => return Err(Error::NotImplemented("replay mode")),
-    };
     if decoded.resolve.worlds[decoded.world].imports.is_empty() {
         return Ok(component.to_vec());
     }
-    let proxy = no_panic(|| proxy_of(decoded, record))?;
+    let proxy = no_panic(|| proxy_of(decoded, mode))?;
     no_panic(|| compose::compose(&proxy, component).map_err(Error::Internal)).map_err(|e| {
         // The composition is validated as a whole, guest code included, while decoding the input
         // only checked its structure: if the input's own code is invalid, say so, not "our bug".
@@ -102,12 +106,7 @@ fn no_panic<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 /// note that wit-parser cannot decode a proxy alone, see DESIGN.md).
 pub fn proxy(component: &[u8], mode: Mode) -> Result<Vec<u8>> {
     let decoded = decode(component)?;
-    let record = match mode {
-        Mode::Forward => false,
-        Mode::Record => true,
-        Mode::Replay => return Err(Error::NotImplemented("replay mode")),
-    };
-    no_panic(|| proxy_of(&decoded, record))
+    no_panic(|| proxy_of(&decoded, mode))
 }
 
 /// The record-mode proxy alone: `proxy(component, Mode::Record)`.
@@ -115,6 +114,6 @@ pub fn record_proxy(component: &[u8]) -> Result<Vec<u8>> {
     proxy(component, Mode::Record)
 }
 
-fn proxy_of(decoded: &Decoded, record: bool) -> Result<Vec<u8>> {
-    synth::proxy(decoded, record).map_err(Error::from_generator)
+fn proxy_of(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
+    synth::proxy(decoded, mode).map_err(Error::from_generator)
 }

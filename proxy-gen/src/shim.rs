@@ -18,7 +18,7 @@ use wasm_encoder::{
     ComponentBuilder, ComponentDefinedTypeEncoder, ComponentExportKind, ComponentFuncTypeEncoder,
     ComponentTypeRef, ComponentValType, TypeBounds,
 };
-use wit_parser::{InterfaceId, LiveTypes, Resolve, TypeId, TypeOwner};
+use wit_parser::{InterfaceId, LiveTypes, Resolve, TypeDefKind, TypeId, TypeOwner};
 
 use crate::typeenc::{TypeMaps, ValtypeEncoder};
 
@@ -35,6 +35,9 @@ struct ShimEncoder<'a> {
     maps: TypeMaps<'a>,
     /// Phase 2 (exports) when true; phase 1 (imports) otherwise.
     export_types: bool,
+    /// Phase 2 defines the interface's own non-resource types afresh instead of re-exporting
+    /// the imported ones (the proxy wraps resources; see [`build`]).
+    define_own: bool,
     interface: InterfaceId,
     imports: IndexMap<String, u32>,
 }
@@ -104,11 +107,22 @@ impl<'a> ValtypeEncoder<'a> for ShimEncoder<'a> {
 
 /// Builds the shim for interface `iface`. The returned component must be instantiated with
 /// [`ShimArgs`] and its instance exported under the interface's name.
-pub fn build(resolve: &Resolve, iface: InterfaceId) -> Result<(ComponentBuilder, ShimArgs)> {
+///
+/// With `define_own` (the proxy wraps resources), phase 2 exports fresh definitions of the
+/// interface's non-resource types over the exported resources, as wit-component does for a
+/// component's own exports: the imported ones refer to the proxy's wrapper resources directly,
+/// and wasmparser accepts an exported instance only if the resources its types reach are named
+/// by the instance's own exports (or earlier exports/imports).
+pub fn build(
+    resolve: &Resolve,
+    iface: InterfaceId,
+    define_own: bool,
+) -> Result<(ComponentBuilder, ShimArgs)> {
     let mut enc = ShimEncoder {
         component: ComponentBuilder::default(),
         maps: TypeMaps::default(),
         export_types: false,
+        define_own,
         interface: iface,
         imports: IndexMap::new(),
     };
@@ -176,6 +190,12 @@ pub fn build(resolve: &Resolve, iface: InterfaceId) -> Result<(ComponentBuilder,
     enc.maps.func_type_map.clear();
     enc.export_types = true;
     for (name, id, idx) in own_types {
+        let is_resource = matches!(resolve.types[id].kind, TypeDefKind::Resource);
+        if enc.define_own && !is_resource {
+            // Defined (and exported under `name` by `export_type`) over what is exported so far.
+            enc.encode_type_id(resolve, id)?;
+            continue;
+        }
         let exported = enc
             .component
             .export(name, ComponentExportKind::Type, idx, None);

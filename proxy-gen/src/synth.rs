@@ -18,20 +18,23 @@
 //! so own handles move through it untouched and only lent borrows need code (DESIGN-NOTES fact 1).
 
 use anyhow::{anyhow, bail, Context, Result};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use wasm_encoder::{
     Alias, CanonicalOption, ComponentBuilder, ComponentDefinedTypeEncoder, ComponentExportKind,
     ComponentFuncTypeEncoder, ComponentOuterAliasKind, ComponentTypeRef, ComponentValType,
     ExportKind, InstanceType, ModuleArg, TypeBounds,
 };
-use wit_parser::{Function, InterfaceId, Resolve, TypeId, WorldItem};
+use wit_parser::{
+    Function, InterfaceId, LiveTypes, Resolve, TypeDefKind, TypeId, TypeOwner, WorldItem,
+};
 
 use crate::abi;
 use crate::analyze::Decoded;
-use crate::coremod::{self, StubSpec};
+use crate::coremod::{self, StubMode, StubSpec};
 use crate::error::unsupported;
 use crate::shim;
 use crate::typeenc::{TypeMaps, ValtypeEncoder};
+use crate::Mode;
 
 /// The proxy's root index space and the type-encoding policy for it: types of an interface are
 /// aliased from the imported instance of that interface; world-level named types are imported.
@@ -40,7 +43,14 @@ struct Root<'a> {
     builder: ComponentBuilder,
     /// Root instance index of each imported interface.
     instances: HashMap<InterfaceId, u32>,
+    /// The host's types (aliased from the imported instances): what lowered host functions use.
     maps: TypeMaps<'a>,
+    /// The guest's types when the proxy wraps resources (see [`GuestTypes`]).
+    guest_maps: TypeMaps<'a>,
+    /// The interface whose types [`GuestTypes`] is defining.
+    guest_current: Option<InterfaceId>,
+    /// Interfaces the guest gets from the host as they are (their types are the host's).
+    passthrough: HashSet<InterfaceId>,
 }
 
 impl Root<'_> {
@@ -93,6 +103,49 @@ impl<'a> ValtypeEncoder<'a> for Root<'a> {
     }
     fn interface(&self) -> Option<InterfaceId> {
         None
+    }
+}
+
+/// The guest-facing types of a proxy that wraps resources: every resource is the proxy's wrapper
+/// type (pre-entered in `guest_maps`), and every other type is defined structurally in the root
+/// in terms of them, except the types of pass-through interfaces, which are the host's.
+struct GuestTypes<'r, 'a>(&'r mut Root<'a>);
+
+impl<'a> ValtypeEncoder<'a> for GuestTypes<'_, 'a> {
+    fn defined_type(&mut self) -> (u32, ComponentDefinedTypeEncoder<'_>) {
+        self.0.builder.type_defined(None)
+    }
+    fn define_function_type(&mut self) -> (u32, ComponentFuncTypeEncoder<'_>) {
+        self.0.builder.type_function(None)
+    }
+    fn export_type(&mut self, _: u32, _: &'a str) -> Result<Option<u32>> {
+        // Names come from the shims' exports; in the root the structure is all that matters.
+        Ok(None)
+    }
+    fn export_resource(&mut self, name: &'a str) -> Result<u32> {
+        bail!("resource `{name}` has no wrapper type")
+    }
+    fn maps(&mut self) -> &mut TypeMaps<'a> {
+        &mut self.0.guest_maps
+    }
+    fn import_type(&mut self, interface: InterfaceId, id: TypeId) -> Result<u32> {
+        if self.0.passthrough.contains(&interface) {
+            return self.0.alias_type(interface, id);
+        }
+        let saved = self.0.guest_current.replace(interface);
+        let encoded = self.encode_type_id(self.0.resolve, id);
+        self.0.guest_current = saved;
+        match encoded? {
+            ComponentValType::Type(index) => Ok(index),
+            ComponentValType::Primitive(p) => {
+                let (index, e) = self.defined_type();
+                e.primitive(p);
+                Ok(index)
+            }
+        }
+    }
+    fn interface(&self) -> Option<InterfaceId> {
+        self.0.guest_current
     }
 }
 
@@ -175,16 +228,46 @@ enum Export {
     },
 }
 
-/// Builds the proxy for the guest described by `decoded`: pass-through, and with `record` also
-/// reporting every call to the imported recorder instance ([`crate::RECORDER_INTERFACE`]).
-pub fn proxy(decoded: &Decoded, record: bool) -> Result<Vec<u8>> {
+/// Builds the proxy for the guest described by `decoded` in `mode`: pass-through, also reporting
+/// every call to the imported recorder ([`crate::RECORDER_INTERFACE`]), or answering every call
+/// from the imported replayer ([`crate::REPLAYER_INTERFACE`]) with no host import at all.
+pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
     let resolve = &decoded.resolve;
     let world = &resolve.worlds[decoded.world];
+    let record = mode == Mode::Record;
+    let replay = mode == Mode::Replay;
+    let forwards = !replay;
+    // Whether the guest gets the proxy's wrapper resources (stable handle ids, DESIGN.md).
+    let blocker = exported_imported_resource(resolve, decoded.world).or_else(|| {
+        world.imports.iter().find_map(|(key, item)| match item {
+            WorldItem::Type { id, .. }
+                if matches!(
+                    resolve.types[abi::dealias(resolve, *id)].kind,
+                    TypeDefKind::Resource
+                ) =>
+            {
+                Some(resolve.name_world_key(key))
+            }
+            _ => None,
+        })
+    });
+    let wrap = match (mode, &blocker) {
+        (Mode::Forward, _) => false,
+        (Mode::Record, blocker) => blocker.is_none(),
+        (Mode::Replay, Some(name)) => unsupported!(
+            "replaying a component that imports the resource `{name}` at world level or uses it \
+             in its exports (e.g. a wasi:http handler) is not supported yet"
+        ),
+        (Mode::Replay, None) => true,
+    };
     let mut root = Root {
         resolve,
         builder: ComponentBuilder::default(),
         instances: HashMap::new(),
         maps: TypeMaps::default(),
+        guest_maps: TypeMaps::default(),
+        guest_current: None,
+        passthrough: HashSet::new(),
     };
     // Function ids: interface functions in world order, then bare functions in world order; the
     // same order as `ComponentInfo::intercepted_functions`, which the trace will use as func-id.
@@ -195,21 +278,43 @@ pub fn proxy(decoded: &Decoded, record: bool) -> Result<Vec<u8>> {
     // 1. The guest's imports become the proxy's imports.
     for (key, item) in world.imports.iter() {
         let name = resolve.name_world_key(key);
-        if record && name == crate::RECORDER_INTERFACE {
+        if (record && name == crate::RECORDER_INTERFACE)
+            || (replay && name == crate::REPLAYER_INTERFACE)
+        {
             unsupported!(
-                "the component itself imports `{name}`, the interface record mode adds \
+                "the component itself imports `{name}`, the interface {mode:?} mode adds \
                  (instrumenting an already instrumented component?)"
             );
         }
         match item {
             WorldItem::Interface { id, .. } => {
-                let inst = import_interface(&mut root, &name, *id)
-                    .with_context(|| format!("importing interface `{name}`"))?;
+                let iface = &resolve.interfaces[*id];
+                let has_resources = iface
+                    .types
+                    .values()
+                    .any(|t| matches!(resolve.types[*t].kind, TypeDefKind::Resource));
+                // Replay imports a types-only interface without resources as it is: it has nothing
+                // to answer, a guest export may `use` its types (an export's types must be named
+                // by an import or export), and runtimes need no definition for it (wasmtime skips
+                // type exports when matching an instance import).
+                let types_only = iface.functions.is_empty() && !has_resources;
+                let inst = if forwards || types_only {
+                    Some(
+                        import_interface(&mut root, &name, *id)
+                            .with_context(|| format!("importing interface `{name}`"))?,
+                    )
+                } else {
+                    None
+                };
                 let mut funcs = Vec::new();
-                for f in resolve.interfaces[*id].functions.values() {
-                    let import =
-                        root.builder
-                            .alias_export(inst, &f.name, ComponentExportKind::Func);
+                for f in iface.functions.values() {
+                    let import = match inst {
+                        Some(inst) => {
+                            root.builder
+                                .alias_export(inst, &f.name, ComponentExportKind::Func)
+                        }
+                        None => u32::MAX,
+                    };
                     funcs.push(proxied.len());
                     proxied.push(Proxied {
                         interface: Some(name.clone()),
@@ -217,21 +322,20 @@ pub fn proxy(decoded: &Decoded, record: bool) -> Result<Vec<u8>> {
                         import,
                     });
                 }
-                if funcs.is_empty() {
+                match inst {
                     // Nothing to intercept (a types-only interface such as a `types` package
                     // interface): hand the guest the host's instance itself. Besides being
                     // smaller, this keeps the `use` links of guest exports that mention these
-                    // types (see `Export::Passthrough`).
-                    exports.push(Export::Passthrough {
-                        name,
-                        instance: inst,
-                    });
-                } else {
-                    exports.push(Export::Interface {
+                    // types (see `Export::Passthrough`). Not when its resources are wrapped.
+                    Some(instance) if funcs.is_empty() && !(wrap && has_resources) => {
+                        root.passthrough.insert(*id);
+                        exports.push(Export::Passthrough { name, instance });
+                    }
+                    _ => exports.push(Export::Interface {
                         name,
                         id: *id,
                         funcs,
-                    });
+                    }),
                 }
             }
             WorldItem::Function(f) => {
@@ -246,12 +350,15 @@ pub fn proxy(decoded: &Decoded, record: bool) -> Result<Vec<u8>> {
                          compose root-level functions with borrows (put it in an interface)"
                     );
                 }
-                let ty = root
-                    .encode_func_type(resolve, f)
-                    .with_context(|| format!("function `{name}`"))?;
-                let import = root
-                    .builder
-                    .import(name.as_str(), ComponentTypeRef::Func(ty));
+                let import = if forwards {
+                    let ty = root
+                        .encode_func_type(resolve, f)
+                        .with_context(|| format!("function `{name}`"))?;
+                    root.builder
+                        .import(name.as_str(), ComponentTypeRef::Func(ty))
+                } else {
+                    u32::MAX
+                };
                 exports.push(Export::Func {
                     name,
                     k: bare.len(),
@@ -263,9 +370,13 @@ pub fn proxy(decoded: &Decoded, record: bool) -> Result<Vec<u8>> {
                 });
             }
             WorldItem::Type { id, .. } => {
-                let ComponentValType::Type(index) = root
-                    .encode_type_id(resolve, *id)
-                    .with_context(|| format!("type `{name}`"))?
+                let encoded = if replay {
+                    GuestTypes(&mut root).encode_type_id(resolve, *id)
+                } else {
+                    root.encode_type_id(resolve, *id)
+                };
+                let ComponentValType::Type(index) =
+                    encoded.with_context(|| format!("type `{name}`"))?
                 else {
                     bail!("world type `{name}` encoded as a primitive");
                 };
@@ -283,17 +394,39 @@ pub fn proxy(decoded: &Decoded, record: bool) -> Result<Vec<u8>> {
         }
     }
 
-    // 1b. Record mode: the recorder instance, after the guest's imports.
+    // 1b. The recorder or replayer instance, after the guest's imports.
     let recorder = if record {
         Some(import_recorder(&mut root))
     } else {
         None
     };
+    let replayer = if replay {
+        Some(import_replayer(&mut root))
+    } else {
+        None
+    };
 
-    // 2. Allocator module: memory, realloc, reset.
+    // The resources the proxy wraps: every resource of an imported interface.
+    let wrapped: Vec<TypeId> = if wrap {
+        world
+            .imports
+            .values()
+            .filter_map(|item| match item {
+                WorldItem::Interface { id, .. } => Some(*id),
+                _ => None,
+            })
+            .flat_map(|iface| resolve.interfaces[iface].types.values().copied())
+            .filter(|t| matches!(resolve.types[*t].kind, TypeDefKind::Resource))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let n_dtors = if forwards { wrapped.len() as u32 } else { 0 };
+
+    // 2. Allocator module: memory, realloc, reset (and the wrappers' destructor trampolines).
     let alloc = root
         .builder
-        .core_module(Some("proxyrt-alloc"), &coremod::alloc_module());
+        .core_module(Some("proxyrt-alloc"), &coremod::alloc_module(n_dtors));
     let alloc = root.builder.core_instantiate(
         Some("proxyrt-alloc"),
         alloc,
@@ -314,14 +447,73 @@ pub fn proxy(decoded: &Decoded, record: bool) -> Result<Vec<u8>> {
         CanonicalOption::UTF8,
     ];
 
-    // 3. Lower every imported function into core.
-    let lowered: Vec<u32> = proxied
-        .iter()
-        .map(|p| {
+    // 2b. The wrapper resource types (rep = the host handle's index in our table, or on replay
+    // the recorded id) and their canonical built-ins.
+    let mut env: Vec<(String, ExportKind, u32)> = Vec::new();
+    for (j, res) in wrapped.iter().enumerate() {
+        let dtor = if forwards {
+            Some(root.builder.core_alias_export(
+                None,
+                alloc,
+                &coremod::dtor_name(j),
+                ExportKind::Func,
+            ))
+        } else {
+            None
+        };
+        let w = root
+            .builder
+            .type_resource(None, wasm_encoder::ValType::I32, dtor);
+        root.guest_maps.id_to_index.insert(*res, w);
+        env.push((
+            coremod::wrap_new_name(j),
+            ExportKind::Func,
+            root.builder.resource_new(w),
+        ));
+        env.push((
+            coremod::wrap_rep_name(j),
+            ExportKind::Func,
+            root.builder.resource_rep(w),
+        ));
+        env.push((
+            coremod::wrap_drop_name(j),
+            ExportKind::Func,
+            root.builder.resource_drop(w),
+        ));
+        if forwards {
+            let ComponentValType::Type(h) = root.encode_type_id(resolve, *res)? else {
+                bail!("resource encoded as a primitive");
+            };
+            env.push((
+                coremod::host_drop_name(j),
+                ExportKind::Func,
+                root.builder.resource_drop(h),
+            ));
+        }
+    }
+    if n_dtors > 0 {
+        let table =
             root.builder
-                .lower_func(Some(&p.func.name), p.import, mem_opts)
-        })
-        .collect();
+                .core_alias_export(None, alloc, coremod::DTOR_TABLE, ExportKind::Table);
+        env.push((coremod::DTOR_TABLE.into(), ExportKind::Table, table));
+    }
+
+    // 3. Lower every imported function into core.
+    let lowered: Vec<u32> = if forwards {
+        proxied
+            .iter()
+            .map(|p| {
+                root.builder
+                    .lower_func(Some(&p.func.name), p.import, mem_opts)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let replayer_lowered = replayer.map(|next| {
+        root.builder
+            .lower_func(Some("replayer-next"), next, mem_opts)
+    });
 
     // 3b. Lower the recorder's functions: their `list<u8>` is read from our memory.
     let recorder_lowered = recorder.map(|(call, ret)| {
@@ -332,8 +524,12 @@ pub fn proxy(decoded: &Decoded, record: bool) -> Result<Vec<u8>> {
         )
     });
 
-    // 4. resource.drop for each borrowed resource type.
-    let drops = coremod::borrowed_resources(resolve, proxied.iter().map(|p| p.func));
+    // 4. resource.drop for each borrowed resource type (pass-through handles only).
+    let drops = if wrap || !forwards {
+        Vec::new()
+    } else {
+        coremod::borrowed_resources(resolve, proxied.iter().map(|p| p.func))
+    };
     let mut drop_funcs = Vec::new();
     for id in &drops {
         let ComponentValType::Type(r) = root.encode_type_id(resolve, *id)? else {
@@ -351,15 +547,24 @@ pub fn proxy(decoded: &Decoded, record: bool) -> Result<Vec<u8>> {
             lifted: abi::lifted_sig(resolve, p.func),
         })
         .collect();
-    let stub_module = coremod::stub_module(resolve, &specs, &drops, record)?;
+    let cfg = coremod::StubConfig {
+        mode: match mode {
+            Mode::Forward => StubMode::Forward,
+            Mode::Record => StubMode::Record,
+            Mode::Replay => StubMode::Replay,
+        },
+        drops: &drops,
+        wrapped: &wrapped,
+    };
+    let stub_module = coremod::stub_module(resolve, &specs, &cfg)?;
     let stubs = root
         .builder
         .core_module(Some("proxyrt-stubs"), &stub_module);
-    let mut env: Vec<(String, ExportKind, u32)> = vec![
+    env.extend([
         ("memory".into(), ExportKind::Memory, memory),
         ("realloc".into(), ExportKind::Func, realloc),
         ("reset".into(), ExportKind::Func, reset),
-    ];
+    ]);
     env.extend(
         lowered
             .iter()
@@ -375,6 +580,9 @@ pub fn proxy(decoded: &Decoded, record: bool) -> Result<Vec<u8>> {
     if let Some((call, ret)) = recorder_lowered {
         env.push((coremod::REC_CALL.into(), ExportKind::Func, call));
         env.push((coremod::REC_RET.into(), ExportKind::Func, ret));
+    }
+    if let Some(next) = replayer_lowered {
+        env.push((coremod::REPLAY_NEXT.into(), ExportKind::Func, next));
     }
     let env = root.builder.core_instantiate_exports(
         Some("env"),
@@ -395,7 +603,11 @@ pub fn proxy(decoded: &Decoded, record: bool) -> Result<Vec<u8>> {
         let post =
             root.builder
                 .core_alias_export(None, stubs, &coremod::post_name(k), ExportKind::Func);
-        let ty = root.encode_func_type(resolve, p.func)?;
+        let ty = if wrap {
+            GuestTypes(&mut root).encode_func_type(resolve, p.func)?
+        } else {
+            root.encode_func_type(resolve, p.func)?
+        };
         let opts = [
             CanonicalOption::Memory(memory),
             CanonicalOption::Realloc(realloc),
@@ -409,11 +621,16 @@ pub fn proxy(decoded: &Decoded, record: bool) -> Result<Vec<u8>> {
     for export in exports {
         match export {
             Export::Interface { name, id, funcs } => {
-                let (component, args) = shim::build(resolve, id)
+                let (component, args) = shim::build(resolve, id, wrap)
                     .with_context(|| format!("re-export shim for `{name}`"))?;
                 let mut inst_args: Vec<(String, ComponentExportKind, u32)> = Vec::new();
                 for (import, ty) in args.types {
-                    let ComponentValType::Type(index) = root.encode_type_id(resolve, ty)? else {
+                    let encoded = if wrap {
+                        GuestTypes(&mut root).encode_type_id(resolve, ty)?
+                    } else {
+                        root.encode_type_id(resolve, ty)?
+                    };
+                    let ComponentValType::Type(index) = encoded else {
                         bail!("shim type import `{import}` is a primitive");
                     };
                     inst_args.push((import, ComponentExportKind::Type, index));
@@ -424,8 +641,20 @@ pub fn proxy(decoded: &Decoded, record: bool) -> Result<Vec<u8>> {
                 let shim_name = format!("{name}-shim");
                 let c = root.builder.component(Some(&shim_name), component);
                 let inst = root.builder.instantiate(Some(&shim_name), c, inst_args);
-                root.builder
-                    .export(name.as_str(), ComponentExportKind::Instance, inst, None);
+                let exported =
+                    root.builder
+                        .export(name.as_str(), ComponentExportKind::Instance, inst, None);
+                if wrap {
+                    // Later shims reach this interface's types through this export: wasmparser
+                    // accepts an exported instance only if the resources its types reach are
+                    // named by earlier exports (or imports), not by the root's definitions.
+                    for (tname, t) in resolve.interfaces[id].types.iter() {
+                        let alias =
+                            root.builder
+                                .alias_export(exported, tname, ComponentExportKind::Type);
+                        root.guest_maps.id_to_index.insert(*t, alias);
+                    }
+                }
             }
             Export::Passthrough { name, instance } => {
                 root.builder
@@ -496,6 +725,79 @@ fn import_recorder(root: &mut Root<'_>) -> (u32, u32) {
         .builder
         .alias_export(inst, "ret", ComponentExportKind::Func);
     (call, ret)
+}
+
+/// Imports [`crate::REPLAYER_INTERFACE`] with exactly `next: func(func-id: u32, args: list<u8>) ->
+/// list<u8>`; returns the root index of `next`.
+fn import_replayer(root: &mut Root<'_>) -> u32 {
+    use wasm_encoder::PrimitiveValType as P;
+    let mut ty = InstanceType::new();
+    ty.ty()
+        .defined_type()
+        .list(ComponentValType::Primitive(P::U8));
+    let bytes = ComponentValType::Type(0);
+    ty.ty()
+        .function()
+        .params([
+            ("func-id", ComponentValType::Primitive(P::U32)),
+            ("args", bytes),
+        ])
+        .result(Some(bytes));
+    ty.export("next", ComponentTypeRef::Func(1));
+    let name = crate::REPLAYER_INTERFACE;
+    let t = root.builder.type_instance(Some(name), &ty);
+    let inst = root.builder.import(name, ComponentTypeRef::Instance(t));
+    root.builder
+        .alias_export(inst, "next", ComponentExportKind::Func)
+}
+
+/// The first resource of an imported interface that the world's exports mention, if any. The
+/// guest would then export functions over the proxy's wrapper types, which the composition cannot
+/// export under the original's types (DESIGN.md, "Handle ids").
+fn exported_imported_resource(resolve: &Resolve, world: wit_parser::WorldId) -> Option<String> {
+    let world = &resolve.worlds[world];
+    let imported: HashSet<InterfaceId> = world
+        .imports
+        .values()
+        .filter_map(|item| match item {
+            WorldItem::Interface { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    for item in world.exports.values() {
+        let mut live = LiveTypes::default();
+        // An exported interface's own types are the guest's (even when the same interface is
+        // also imported): only what it reaches in other interfaces can be imported.
+        let own = match item {
+            WorldItem::Interface { id, .. } => {
+                live.add_interface(resolve, *id);
+                Some(*id)
+            }
+            WorldItem::Function(f) => {
+                live.add_func(resolve, f);
+                None
+            }
+            WorldItem::Type { id, .. } => {
+                live.add_type_id(resolve, *id);
+                None
+            }
+        };
+        let found = live.iter().find_map(|t| {
+            let ty = &resolve.types[t];
+            match (&ty.kind, ty.owner) {
+                (TypeDefKind::Resource, TypeOwner::Interface(owner))
+                    if imported.contains(&owner) && Some(owner) != own =>
+                {
+                    Some(ty.name.clone().unwrap_or_default())
+                }
+                _ => None,
+            }
+        });
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }
 
 /// Imports interface `id` under `name` with its full instance type; returns the instance index.

@@ -90,10 +90,17 @@ fn no_imports_is_identity() {
 }
 
 #[test]
-fn replay_is_not_implemented_yet() {
+fn replay_imports_only_the_replayer() {
     let component = wat(r#"(component (import "f" (func)))"#);
-    let err = instrument(&component, Mode::Replay).expect_err("replay");
-    assert!(matches!(err, Error::NotImplemented(_)), "{err:?}");
+    let composed = instrument(&component, Mode::Replay).expect("replay");
+    let info = analyze(&composed).unwrap();
+    assert!(info.imported_functions.is_empty(), "{info:?}");
+    let names: Vec<&str> = info
+        .imported_interfaces
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect();
+    assert_eq!(names, [proxy_gen::REPLAYER_INTERFACE]);
     // Bad input is still reported as such in replay mode.
     let err = instrument(b"junk", Mode::Replay).expect_err("junk");
     assert!(matches!(err, Error::NotWasm), "{err:?}");

@@ -13,6 +13,7 @@ fn every_guest_composes() {
         let guest = std::fs::read(path).unwrap_or_else(|e| panic!("{name}: {path}: {e}"));
         let start = std::time::Instant::now();
         let composed = instrument_and_check(&guest);
+        assert!(composed.replay.is_some(), "{name}: replay not supported");
         // Stronger than the structural check: the decoded WIT prints identically, `use` links
         // and alias names included.
         assert_eq!(
@@ -21,10 +22,11 @@ fn every_guest_composes() {
             "{name}: WIT differs"
         );
         eprintln!(
-            "{name}: {} -> {} (forward) / {} (record) bytes, instrument x2 + checks {:?}",
+            "{name}: {} -> {} (forward) / {} (record) / {} (replay) bytes, instrument x3 + checks {:?}",
             guest.len(),
             composed.forward.len(),
             composed.record.len(),
+            composed.replay.as_ref().map_or(0, Vec::len),
             start.elapsed()
         );
     }

@@ -107,8 +107,23 @@ fn the_trace_holds_the_real_values() {
         text.contains(&format!("-> ok([{}])", content.join(", "))),
         "{text}"
     );
+    // Handle ids are stable: the preopened directory's id, as `get-directories` returned it, is
+    // the one `open-at` is called on.
+    let dirs = text
+        .lines()
+        .skip_while(|l| !l.contains("preopens@0.2.12.get-directories()"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no get-directories call in:\n{text}"));
+    let id = dirs
+        .split_once("[(")
+        .and_then(|(_, rest)| rest.split_once(','))
+        .map(|(id, _)| id.trim().to_string())
+        .unwrap_or_else(|| panic!("no handle in {dirs}"));
+    assert!(dirs.contains(r#""/data")]"#), "{dirs}");
     assert!(
-        text.contains(r#"descriptor.open-at(2, {symlink-follow}, "in.txt", {}, {read})"#),
+        text.contains(&format!(
+            r#"descriptor.open-at({id}, {{symlink-follow}}, "in.txt", {{}}, {{read}})"#
+        )),
         "{text}"
     );
     assert!(

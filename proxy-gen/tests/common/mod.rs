@@ -130,6 +130,10 @@ pub struct Composed {
     pub forward: Vec<u8>,
     /// [`proxy_gen::Mode::Record`]: the guest's imports plus the recorder, the guest's exports.
     pub record: Vec<u8>,
+    /// [`proxy_gen::Mode::Replay`]: only the replayer (and types-only interfaces), the guest's
+    /// exports. `None` where proxy-gen reports replay as not supported yet (a guest whose exports
+    /// use an imported resource, or that imports a resource at world level).
+    pub replay: Option<Vec<u8>>,
 }
 
 /// Instruments `guest` in forward and in record mode and checks both compositions: they
@@ -159,7 +163,13 @@ pub fn instrument_and_check(guest: &[u8]) -> Composed {
         // Nothing to intercept: the component comes back unchanged, without a recorder import.
         assert_eq!(record, guest, "record: no imports, not the identity");
         assert_eq!(forward, guest, "forward: no imports, not the identity");
-        return Composed { forward, record };
+        let replay = compose(proxy_gen::Mode::Replay);
+        assert_eq!(replay, guest, "replay: no imports, not the identity");
+        return Composed {
+            forward,
+            record,
+            replay: Some(replay),
+        };
     }
     validate(&record);
     let (mut ri, re) = world_items(&record);
@@ -169,7 +179,60 @@ pub fn instrument_and_check(guest: &[u8]) -> Composed {
         .expect("record mode imports the recorder");
     assert_eq!(recorder, expected_recorder(), "recorder interface");
     assert_eq!(gi, ri, "record: imports differ (besides the recorder)");
-    Composed { forward, record }
+
+    let replay = match proxy_gen::instrument(guest, proxy_gen::Mode::Replay) {
+        Ok(c) => c,
+        Err(proxy_gen::Error::Unsupported(msg)) if msg.contains("not supported yet") => {
+            return Composed {
+                forward,
+                record,
+                replay: None,
+            }
+        }
+        Err(e) => panic!("instrument (Replay) failed: {e}"),
+    };
+    validate(&replay);
+    let (mut pi, pe) = world_items(&replay);
+    assert_eq!(ge, pe, "replay: exports differ");
+    let replayer = pi
+        .remove(proxy_gen::REPLAYER_INTERFACE)
+        .expect("replay mode imports the replayer");
+    assert_eq!(replayer, expected_replayer(), "replayer interface");
+    // Besides the replayer, only types-only interfaces (no functions, no resources) may remain:
+    // a guest export may use their types, and they need no host.
+    for (name, item) in &pi {
+        assert_eq!(
+            item, "[] []",
+            "replay imports `{name}`, which is not types-only"
+        );
+        assert_eq!(
+            gi.get(name),
+            Some(item),
+            "replay imports `{name}`, not a guest import"
+        );
+    }
+    Composed {
+        forward,
+        record,
+        replay: Some(replay),
+    }
+}
+
+/// [`world_items`]' rendering of the replayer interface: exactly
+/// `next: func(func-id: u32, args: list<u8>) -> list<u8>`.
+pub fn expected_replayer() -> String {
+    use proxy_gen::FuncKind;
+    let bytes = ValueType::List(Box::new(ValueType::U8));
+    let funcs = vec![FunctionInfo {
+        name: "next".into(),
+        kind: FuncKind::Freestanding,
+        params: vec![
+            ("func-id".into(), ValueType::U32),
+            ("args".into(), bytes.clone()),
+        ],
+        result: Some(bytes),
+    }];
+    format!("{:?} {:?}", Vec::<String>::new(), funcs)
 }
 
 /// [`world_items`]' rendering of the recorder interface: exactly
