@@ -1,0 +1,318 @@
+//! `proxyrt replay` on real guests: a run recorded on the real hosts (files, clocks, randomness,
+//! stdin) replays with no host at all, from another directory, to the same stdout, stderr and exit
+//! status, on the recorded build and on another build of the same program; a guest that does
+//! something else than the trace says is stopped with a report and exit status 86; bad traces are
+//! clear errors.
+
+mod common;
+
+use common::{proxyrt, Output};
+use proxyrt_test_guests as guests;
+use recorder_host::trace::{Entry, TraceReader, TraceWriter};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The exit status of a divergence (`proxyrt::replay::DIVERGENCE_EXIT_CODE`).
+const DIVERGENCE: i32 = 86;
+
+/// A recorded run: where its trace is and what the recording printed.
+struct Recorded {
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+    trace: PathBuf,
+    out: Output,
+}
+
+/// Records `wasm` with `steps` in a fresh data dir (preopened as `/data`, holding `in.txt`) with
+/// `stdin`; the trace goes to another fresh dir.
+fn record(wasm: &str, steps: &[&str], stdin: &[u8]) -> Recorded {
+    let data = tempfile::tempdir().unwrap();
+    fs::write(data.path().join("in.txt"), "file bytes").unwrap();
+    let traces = tempfile::tempdir().unwrap();
+    let trace = traces.path().join("trace.bin");
+    let map = format!("{}::/data", data.path().display());
+    let out = proxyrt()
+        .args(["record", "--trace"])
+        .arg(&trace)
+        .args(["--dir", &map, "--env", "K=v", wasm])
+        .args(steps)
+        .stdin_bytes(stdin)
+        .output_checked();
+    Recorded {
+        _dirs: (data, traces),
+        trace,
+        out,
+    }
+}
+
+/// Replays `trace` on `wasm` from a fresh empty directory, with no stdin.
+fn replay(wasm: &str, trace: &Path, extra: &[&str]) -> Output {
+    let cwd = tempfile::tempdir().unwrap();
+    let out = proxyrt()
+        .arg("replay")
+        .args(extra)
+        .arg(wasm)
+        .arg(trace)
+        .current_dir(cwd.path())
+        .output_checked();
+    assert_eq!(
+        fs::read_dir(cwd.path()).unwrap().count(),
+        0,
+        "replay created files"
+    );
+    out
+}
+
+/// Everything the CLI guest gets from its host, and its output.
+const STEPS: &[&str] = &[
+    "args",
+    "env:K",
+    "env-all",
+    "cwd",
+    "write:/data/f.txt=content",
+    "append:/data/f.txt=+more",
+    "read:/data/f.txt",
+    "read:/data/in.txt",
+    "read:/data/missing",
+    "mkdir:/data/sub",
+    "ls:/data",
+    "stat:/data/f.txt",
+    "fill:/data/big=150000",
+    "sum:/data/big",
+    "rm:/data/big",
+    "clock-wall",
+    "clock-mono",
+    "sleep:20",
+    "random:16",
+    "insecure-random:8",
+    "insecure-seed",
+    "hashmap",
+    "stdin",
+    "lines:50",
+    "stderr:an error line",
+    "echo:done",
+];
+
+#[test]
+fn a_replay_reproduces_the_recorded_run_without_any_host() {
+    let rec = record(guests::CLI, STEPS, b"some input");
+    rec.out.assert_status(0);
+    // The run really read the host: the file, stdin, the clock.
+    rec.out
+        .assert_stdout_contains(r#"read /data/in.txt: "file bytes""#);
+    rec.out
+        .assert_stdout_contains(r#"stdin: 10 bytes: "some input""#);
+    let out = replay(guests::CLI, &rec.trace, &[]);
+    out.assert_status(0);
+    assert_eq!(out.stdout_text(), rec.out.stdout_text());
+    assert_eq!(out.stderr_text(), rec.out.stderr_text());
+
+    // --quiet: the same run, nothing shown.
+    let quiet = replay(guests::CLI, &rec.trace, &["--quiet"]);
+    quiet.assert_status(0);
+    assert_eq!(quiet.stdout_text(), "");
+    assert_eq!(quiet.stderr_text(), "");
+}
+
+#[test]
+fn another_build_of_the_program_replays_the_trace() {
+    let rec = record(guests::CLI, STEPS, b"some input");
+    rec.out.assert_status(0);
+    let out = replay(guests::CLI_O0, &rec.trace, &[]);
+    out.assert_status(0);
+    assert_eq!(out.stdout_text(), rec.out.stdout_text());
+    let err = out.stderr_text();
+    let (note, rest) = err.split_once('\n').unwrap_or((err, ""));
+    assert!(
+        note.starts_with("note: ") && note.contains("another build"),
+        "{err}"
+    );
+    assert_eq!(rest, rec.out.stderr_text());
+    // The recorded build gets no note.
+    let same = replay(guests::CLI, &rec.trace, &[]);
+    assert!(!same.stderr_text().contains("note:"));
+}
+
+#[test]
+fn exit_statuses_and_traps_replay_as_recorded() {
+    for (steps, status) in [
+        (&["echo:x", "exit:3"][..], 1),
+        (&["echo:x", "exit:0", "echo:never"][..], 0),
+        (&["bogus-step"][..], 1),
+    ] {
+        let rec = record(guests::CLI, steps, b"");
+        rec.out.assert_status(status);
+        let out = replay(guests::CLI, &rec.trace, &[]);
+        out.assert_status(status);
+        assert_eq!(out.stdout_text(), rec.out.stdout_text(), "{steps:?}");
+        assert_eq!(out.stderr_text(), rec.out.stderr_text(), "{steps:?}");
+    }
+    for step in ["trap", "panic"] {
+        let rec = record(guests::CLI, &["echo:before", step], b"");
+        rec.out.assert_status(134);
+        let out = replay(guests::CLI, &rec.trace, &[]);
+        out.assert_status(134);
+        assert_eq!(out.stdout_text(), "before\n");
+        out.assert_stderr_contains("unreachable");
+        if step == "panic" {
+            out.assert_stderr_contains("cli: requested panic");
+        }
+    }
+}
+
+/// Rewrites the recorded `wasi:cli/environment.get-arguments` result of `trace` into `args`, as if the
+/// recorded run had been given those: the guest then does something else than the trace says.
+fn with_other_args(trace: &Path, args: &[&str]) -> PathBuf {
+    let mut reader = TraceReader::open(trace).unwrap();
+    let header = reader.header().clone();
+    let get_arguments = header
+        .component
+        .intercepted_functions()
+        .find(|f| {
+            f.interface
+                .is_some_and(|i| i.starts_with("wasi:cli/environment@"))
+                && f.function.name == "get-arguments"
+        })
+        .expect("the CLI guest imports get-arguments")
+        .id;
+    // list<string>: count, then each string's length and bytes (all below 128: one byte each).
+    let mut encoded = vec![args.len() as u8];
+    for a in args {
+        encoded.push(a.len() as u8);
+        encoded.extend_from_slice(a.as_bytes());
+    }
+    let path = trace.with_file_name("edited.bin");
+    let mut writer = TraceWriter::create(&path, &header).unwrap();
+    let mut after_get_arguments = false;
+    while let Some(entry) = reader.next_entry().unwrap() {
+        let entry = match entry {
+            Entry::Return { .. } if after_get_arguments => Entry::Return {
+                results: encoded.clone(),
+            },
+            other => other,
+        };
+        after_get_arguments = matches!(entry, Entry::Call { func, .. } if func == get_arguments);
+        writer.append(&entry).unwrap();
+    }
+    writer.finish().unwrap();
+    path
+}
+
+#[test]
+fn other_arguments_diverge_with_a_report() {
+    let rec = record(guests::CLI, &["echo:a", "random:8", "echo:b"], b"");
+    rec.out.assert_status(0);
+    // The trace's arguments replay as recorded.
+    let same = with_other_args(&rec.trace, &["cli.wasm", "echo:a", "random:8", "echo:b"]);
+    replay(guests::CLI, &same, &[]).assert_status(0);
+
+    // Another call: 16 random bytes where the trace has 8.
+    let other = with_other_args(&rec.trace, &["cli.wasm", "echo:a", "random:16", "echo:b"]);
+    let out = replay(guests::CLI, &other, &[]);
+    out.assert_status(DIVERGENCE);
+    assert_eq!(out.stdout_text(), "a\n", "output up to the divergence");
+    let err = out.stderr_text();
+    assert!(
+        err.contains("replay diverged from the trace at entry #"),
+        "{err}"
+    );
+    assert!(
+        err.contains("expected (trace): wasi:random/random@0.2.12.get-random-bytes(8)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("actual (guest):   wasi:random/random@0.2.12.get-random-bytes(16)"),
+        "{err}"
+    );
+    // The entry number is the one `trace show` gives the expected call.
+    let entry: u64 = err
+        .split("at entry #")
+        .nth(1)
+        .and_then(|s| s.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no entry number in {err}"));
+    let shown = proxyrt()
+        .args(["trace", "show"])
+        .arg(&rec.trace)
+        .args(["--skip", &entry.to_string(), "--limit", "1"])
+        .output_checked();
+    shown.assert_stdout_contains(&format!(
+        "#{entry} wasi:random/random@0.2.12.get-random-bytes(8)"
+    ));
+
+    // One call more than the trace: the guest writes after the recorded end.
+    let more = with_other_args(
+        &rec.trace,
+        &["cli.wasm", "echo:a", "random:8", "echo:b", "echo:c"],
+    );
+    let out = replay(guests::CLI, &more, &[]);
+    out.assert_status(DIVERGENCE);
+    out.assert_stderr_contains("expected (trace): the run ends: exit status 0");
+    out.assert_stderr_contains("actual (guest):   wasi:io/streams@0.2.12.[method]output-stream");
+
+    // One call less: the guest ends while the trace goes on.
+    let fewer = with_other_args(&rec.trace, &["cli.wasm", "echo:a"]);
+    let out = replay(guests::CLI, &fewer, &[]);
+    out.assert_status(DIVERGENCE);
+    out.assert_stderr_contains("get-random-bytes(8)");
+    out.assert_stderr_contains("actual (guest):   the run ends: exit status 0");
+}
+
+#[test]
+fn a_trace_of_another_program_is_refused() {
+    let rec = record(guests::CLI, &["echo:a"], b"");
+    let out = replay(guests::DEMO, &rec.trace, &[]);
+    out.assert_status(1);
+    out.assert_stderr_contains("was recorded from another program");
+}
+
+#[test]
+fn bad_traces_are_clear_errors() {
+    let rec = record(
+        guests::CLI,
+        &["echo:a", "random:8", "read:/data/in.txt", "echo:b"],
+        b"",
+    );
+    rec.out.assert_status(0);
+    let good = fs::read(&rec.trace).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        fs::write(&path, bytes).unwrap();
+        path
+    };
+    let check = |path: &Path, expected: &str| {
+        let out = replay(guests::CLI, path, &[]);
+        out.assert_status(1);
+        let err = out.stderr_text();
+        assert!(err.contains("Error: "), "{err}");
+        assert!(err.contains(expected), "{expected}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        out
+    };
+    check(&write("empty", &[]), "not a proxyrt trace");
+    check(
+        &write("wasm", &fs::read(guests::CLI).unwrap()),
+        "not a proxyrt trace",
+    );
+    // The entries start after the magic bytes and the header's frame (length, checksum, payload).
+    let header_len = u32::from_le_bytes(good[8..12].try_into().unwrap()) as usize;
+    let entries = 16 + header_len;
+    assert!(entries < good.len());
+    let middle = entries + (good.len() - entries) / 2;
+    let out = check(&write("cut", &good[..middle]), "(it was cut:");
+    out.assert_stderr_contains("ends at entry #");
+    // A flipped byte in the middle of the entries: a checksum mismatch (or, in a length prefix, a cut).
+    let mut flipped = good.clone();
+    flipped[middle] ^= 0x10;
+    let out = replay(guests::CLI, &write("flipped", &flipped), &[]);
+    out.assert_status(1);
+    let err = out.stderr_text();
+    assert!(err.contains("corrupt") || err.contains("cut"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // A flipped byte in the header.
+    let mut flipped = good.clone();
+    flipped[entries / 2] ^= 0x10;
+    check(&write("flipped-header", &flipped), "corrupt");
+    let missing = dir.path().join("missing.bin");
+    check(&missing, "cannot read the trace");
+}
