@@ -127,9 +127,32 @@ fn another_build_of_the_program_replays_the_trace() {
         "{err}"
     );
     assert_eq!(rest, rec.out.stderr_text());
-    // The recorded build gets no note.
+    // The recorded build gets no note, and --quiet none either.
     let same = replay(guests::CLI, &rec.trace, &[]);
     assert!(!same.stderr_text().contains("note:"));
+    let quiet = replay(guests::CLI_O0, &rec.trace, &["-q"]);
+    quiet.assert_status(0);
+    assert_eq!(quiet.stderr_text(), "");
+}
+
+#[test]
+fn a_recording_stopped_by_a_host_error_replays_up_to_that_call() {
+    // The host refuses 8 random bytes: `record` stops with an error and leaves the trace cut
+    // there, after the call.
+    let data = tempfile::tempdir().unwrap();
+    let trace = data.path().join("trace.bin");
+    let rec = proxyrt()
+        .args(["record", "-S", "max-random-size=4", "--trace"])
+        .arg(&trace)
+        .args([guests::CLI, "echo:a", "random:8"])
+        .output_checked();
+    rec.assert_status(1);
+    rec.assert_stderr_contains("exceeds limit 4");
+    let out = replay(guests::CLI, &trace, &[]);
+    out.assert_status(1);
+    assert_eq!(out.stdout_text(), "a\n");
+    out.assert_stderr_contains("(it was cut: ");
+    out.assert_stderr_contains("waits for its results");
 }
 
 #[test]
@@ -145,6 +168,20 @@ fn exit_statuses_and_traps_replay_as_recorded() {
         out.assert_status(status);
         assert_eq!(out.stdout_text(), rec.out.stdout_text(), "{steps:?}");
         assert_eq!(out.stderr_text(), rec.out.stderr_text(), "{steps:?}");
+    }
+    // Components without imports: their composition is themselves, the trace only their ending.
+    for (wasm, status) in [
+        (guests::RUN_OK, 0),
+        (guests::RUN_ERR, 1),
+        (guests::RUN_TRAP, 134),
+    ] {
+        let rec = record(wasm, &[], b"");
+        rec.out.assert_status(status);
+        let out = replay(wasm, &rec.trace, &[]);
+        out.assert_status(status);
+        if status == 134 {
+            out.assert_stderr_contains("unreachable");
+        }
     }
     for step in ["trap", "panic"] {
         let rec = record(guests::CLI, &["echo:before", step], b"");
