@@ -15,6 +15,7 @@ pub mod analyze;
 mod compose;
 mod coremod;
 mod decode;
+mod embed;
 mod encode;
 pub mod error;
 mod shim;
@@ -25,6 +26,7 @@ pub use analyze::{
     analyze, decode, validate, ComponentInfo, Decoded, FuncKind, FunctionInfo, InterceptedFunction,
     InterfaceInfo, NamedType, ResourceRef, ValueType,
 };
+pub use embed::RecordedCall;
 pub use error::{Error, Result};
 
 /// What the instrumented component does with the calls crossing the proxy.
@@ -83,6 +85,26 @@ pub fn instrument_decoded(decoded: &Decoded, component: &[u8], mode: Mode) -> Re
             Err(bad_input) => bad_input,
             Ok(()) => e,
         }
+    })
+}
+
+/// [`Mode::Replay`] with the trace embedded: the replay composition of `component` plugged with
+/// a replayer component that answers from `calls` (the recorded import calls in order). The
+/// result imports nothing but the types-only interfaces the original imports (they need no
+/// definition), so it replays in any component runtime; a divergence traps (`unreachable`).
+pub fn instrument_embedded(
+    decoded: &Decoded,
+    component: &[u8],
+    calls: &[RecordedCall],
+) -> Result<Vec<u8>> {
+    let composed = instrument_decoded(decoded, component, Mode::Replay)?;
+    if decoded.resolve.worlds[decoded.world].imports.is_empty() {
+        // Nothing was intercepted: there is nothing to replay either.
+        return Ok(composed);
+    }
+    no_panic(|| {
+        let replayer = embed::replayer(calls).map_err(Error::Internal)?;
+        embed::plug(&composed, &replayer).map_err(Error::Internal)
     })
 }
 

@@ -114,6 +114,11 @@ pub struct InstrumentArgs {
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// With `-m replay`: embed this trace, so that the output replays on its own with no import
+    /// at all (e.g. in `wasmtime run`); a divergence then traps.
+    #[arg(long, value_name = "TRACE")]
+    pub embed_trace: Option<PathBuf>,
+
     /// The component to instrument.
     #[arg(value_name = "WASM")]
     pub wasm: PathBuf,

@@ -246,3 +246,112 @@ fn a_component_without_imports_is_its_own_composition() {
         .assert_status(0);
     assert_eq!(fs::read(&out).unwrap(), fs::read(guests::RUN_OK).unwrap());
 }
+
+/// `instrument -m replay --embed-trace`: the trace of a real run (files, clock, randomness)
+/// embedded into another build of the program gives a component with no import that does not
+/// need a host: it runs to the recorded end under `proxyrt run` with no preopens and, when the
+/// reference wasmtime is available, under stock `wasmtime run`.
+#[test]
+fn an_embedded_trace_replays_without_any_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    fs::create_dir(&data).unwrap();
+    fs::write(data.join("in.txt"), "recorded input").unwrap();
+    let trace = dir.path().join("trace.bin");
+    let rec = proxyrt()
+        .args(["record", "--trace"])
+        .arg(&trace)
+        .arg("--dir")
+        .arg(format!("{}::/data", data.display()))
+        .args([
+            guests::CLI,
+            "read:/data/in.txt",
+            "write:/data/out.txt=abc",
+            "random:16",
+            "clock-wall",
+            "echo:done",
+        ])
+        .output_checked();
+    rec.assert_status(0);
+
+    let standalone = dir.path().join("standalone.wasm");
+    let o = proxyrt()
+        .args(["instrument", "-m", "replay", "--embed-trace"])
+        .arg(&trace)
+        .arg("-o")
+        .arg(&standalone)
+        .arg(guests::CLI_O0)
+        .output_checked();
+    o.assert_status(0);
+    let bytes = fs::read(&standalone).unwrap();
+    let info = proxy_gen::analyze(&bytes).unwrap();
+    assert!(
+        info.imported_interfaces
+            .iter()
+            .all(|i| i.functions.is_empty() && i.resources.is_empty())
+            && info.imported_functions.is_empty(),
+        "the standalone replay imports something: {:?}",
+        info.imported_interfaces
+    );
+
+    // No preopened directory, no files: everything comes from the embedded trace.
+    let empty = tempfile::tempdir().unwrap();
+    let run = proxyrt()
+        .args(["run", "--no-cache"])
+        .arg(&standalone)
+        .current_dir(empty.path())
+        .output_checked();
+    run.assert_status(0);
+    assert_eq!(fs::read_dir(empty.path()).unwrap().count(), 0);
+    if let Some(wasmtime) = std::env::var_os("PROXYRT_REFERENCE_WASMTIME") {
+        let o = common::Cmd::new(wasmtime)
+            .arg("run")
+            .arg(&standalone)
+            .output_checked();
+        o.assert_status(0);
+    }
+
+    // The recorded run called `exit` (wasi:cli 0.2 carries ok/err: status 1): that call never
+    // returned, so the embedded replay cannot go on past it and traps there (without a host it
+    // cannot exit).
+    let trace3 = dir.path().join("exit3.bin");
+    proxyrt()
+        .args(["record", "--trace"])
+        .arg(&trace3)
+        .args([guests::CLI, "echo:x", "exit:3"])
+        .output_checked()
+        .assert_status(1);
+    let standalone3 = dir.path().join("standalone3.wasm");
+    proxyrt()
+        .args(["instrument", "-m", "replay", "--embed-trace"])
+        .arg(&trace3)
+        .arg("-o")
+        .arg(&standalone3)
+        .arg(guests::CLI)
+        .output_checked()
+        .assert_status(0);
+    let o = proxyrt()
+        .args(["run", "--no-cache"])
+        .arg(&standalone3)
+        .output_checked();
+    o.assert_status(134);
+    o.assert_stderr_contains("unreachable");
+
+    // A trace of another program, and --embed-trace outside replay mode, are clear errors.
+    let o = proxyrt()
+        .args(["instrument", "-m", "replay", "--embed-trace"])
+        .arg(&trace)
+        .arg("-o")
+        .arg(dir.path().join("x.wasm"))
+        .arg(guests::DEMO)
+        .output_checked();
+    o.assert_status(1);
+    o.assert_stderr_contains("another program");
+    let o = proxyrt()
+        .args(["instrument", "-m", "record", "--embed-trace"])
+        .arg(&trace)
+        .arg(guests::CLI)
+        .output_checked();
+    o.assert_status(1);
+    o.assert_stderr_contains("--embed-trace goes with `-m replay`");
+}
