@@ -593,6 +593,9 @@ fn walk(ty: &ValueType, bytes: &[u8], pos: &mut usize, ids: &mut Vec<u32>) -> Op
             let n = leb(pos)?;
             if **t == V::U8 {
                 take(pos, n as usize)?
+            } else if n as usize > bytes.len() - *pos {
+                // As the decoder: a count beyond the bytes left is corrupt, whatever the elements.
+                return None;
             } else {
                 for _ in 0..n {
                     walk(t, bytes, pos, ids)?;
@@ -1488,6 +1491,11 @@ mod tests {
         assert_eq!(ids, [5]);
         assert_eq!(walk(&ty, &[0], &mut 0, &mut ids), None);
         assert_eq!(walk(&ty, &[2, 5], &mut 0, &mut ids), None);
+        let empty = ValueType::List(Box::new(ValueType::Tuple(vec![])));
+        assert_eq!(
+            walk(&empty, &[0xff, 0xff, 0xff, 0xff, 0x0f], &mut 0, &mut ids),
+            None
+        );
         let list = ValueType::List(Box::new(ValueType::String));
         assert_eq!(
             walk(&list, &[0xff, 0xff, 0xff, 0xff, 0x0f], &mut 0, &mut ids),
