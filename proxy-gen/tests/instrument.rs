@@ -299,11 +299,20 @@ fn recorder_wit_matches_generated_import() {
     ))
     .expect("recorder.wit");
     let world = "package t:uses-recorder;
-        world guest { import proxyrt:recorder/recorder@0.1.0; export run: func() -> u32; }";
+        world guest {
+            import proxyrt:recorder/recorder@0.1.0;
+            import proxyrt:recorder/replayer@0.1.0;
+            export run: func() -> u32;
+        }";
     let guest = guest_from_wit(&[&wit, world], "guest");
     let (imports, _) = world_items(&guest);
     assert_eq!(
         imports.get(proxy_gen::RECORDER_INTERFACE),
         Some(&expected_recorder())
+    );
+    // And the replayer the replay proxy imports (checked by `instrument_and_check`).
+    assert_eq!(
+        imports.get(proxy_gen::REPLAYER_INTERFACE),
+        Some(&expected_replayer())
     );
 }
