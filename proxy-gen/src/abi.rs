@@ -66,6 +66,21 @@ pub fn lifted_sig(resolve: &Resolve, func: &Function) -> CoreSig {
     CoreSig::from_wit(resolve.wasm_signature(AbiVariant::GuestExport, func))
 }
 
+/// `ty` with `type a = b` aliases followed (to recognize e.g. `list<u8>` behind an alias).
+pub fn dealias_type(resolve: &Resolve, ty: &Type) -> Type {
+    let mut ty = *ty;
+    for _ in 0..1000 {
+        match ty {
+            Type::Id(id) => match &resolve.types[id].kind {
+                TypeDefKind::Type(t) => ty = *t,
+                _ => break,
+            },
+            _ => break,
+        }
+    }
+    ty
+}
+
 /// Does a value of type `ty` contain a `borrow<_>` handle anywhere (lists, options, records, ...)?
 pub fn contains_borrow(resolve: &Resolve, ty: &Type) -> bool {
     contains_handle(resolve, ty, &|h| matches!(h, Handle::Borrow(_)))

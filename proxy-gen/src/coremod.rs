@@ -92,11 +92,48 @@ pub fn alloc_module(dtors: u32) -> Module {
         exports.export(&dtor_name(j as usize), ExportKind::Func, 2 + j);
     }
 
-    // realloc(old 0, old_size 1, align 2, new_size 3) -> ptr; locals: ptr 4 (i32), end 5 (i64)
+    let f = realloc_function(0);
+    let mut reset = Function::new([]);
+    reset.instruction(&I::I32Const(HEAP_BASE));
+    reset.instruction(&I::GlobalSet(0));
+    reset.instruction(&I::End);
+    let mut code = CodeSection::new();
+    code.function(&f);
+    code.function(&reset);
+    for j in 0..dtors {
+        let mut f = Function::new([]);
+        f.instruction(&I::LocalGet(0));
+        f.instruction(&I::I32Const(j as i32));
+        f.instruction(&I::CallIndirect {
+            type_index: 2,
+            table_index: 0,
+        });
+        f.instruction(&I::End);
+        code.function(&f);
+    }
+
+    let mut m = Module::new();
+    m.section(&types);
+    m.section(&funcs);
+    if dtors > 0 {
+        m.section(&tables);
+    }
+    m.section(&memories);
+    m.section(&globals);
+    m.section(&exports);
+    m.section(&code);
+    m
+}
+
+/// The bump allocator's `realloc(old_ptr 0, old_size 1, align 2, new_size 3) -> ptr` over the
+/// mutable i32 global `bump` (locals: ptr 4, end 5 as i64): aligns, grows memory as needed (traps
+/// when it cannot), copies the old block when resizing. Shared by the proxy's allocator module and
+/// the embedded replayer.
+pub(crate) fn realloc_function(bump: u32) -> Function {
     let mut f = Function::new_with_locals_types([ValType::I32, ValType::I64]);
     for i in [
         // ptr = (bump + align - 1) & -align
-        I::GlobalGet(0),
+        I::GlobalGet(bump),
         I::LocalGet(2),
         I::I32Add,
         I::I32Const(1),
@@ -135,42 +172,13 @@ pub fn alloc_module(dtors: u32) -> Module {
         I::End,
         I::LocalGet(5),
         I::I32WrapI64,
-        I::GlobalSet(0),
+        I::GlobalSet(bump),
         I::LocalGet(4),
         I::End,
     ]) {
         f.instruction(&i);
     }
-    let mut reset = Function::new([]);
-    reset.instruction(&I::I32Const(HEAP_BASE));
-    reset.instruction(&I::GlobalSet(0));
-    reset.instruction(&I::End);
-    let mut code = CodeSection::new();
-    code.function(&f);
-    code.function(&reset);
-    for j in 0..dtors {
-        let mut f = Function::new([]);
-        f.instruction(&I::LocalGet(0));
-        f.instruction(&I::I32Const(j as i32));
-        f.instruction(&I::CallIndirect {
-            type_index: 2,
-            table_index: 0,
-        });
-        f.instruction(&I::End);
-        code.function(&f);
-    }
-
-    let mut m = Module::new();
-    m.section(&types);
-    m.section(&funcs);
-    if dtors > 0 {
-        m.section(&tables);
-    }
-    m.section(&memories);
-    m.section(&globals);
-    m.section(&exports);
-    m.section(&code);
-    m
+    f
 }
 
 /// Instructions that grow memory 0 so that the i64 in local `end` is in bounds (a byte offset one
@@ -769,16 +777,7 @@ fn stub_body(
         let mut out = None;
         if let Some(result) = &s.func.result {
             if s.lowered.retptr {
-                let (size, align) = abi::size_align(ctx.sizes, result);
-                let ret = b.local(ValType::I32);
-                b.code.extend([
-                    I::I32Const(0),
-                    I::I32Const(0),
-                    I::I32Const(align as i32),
-                    I::I32Const(size as i32),
-                    I::Call(realloc),
-                    I::LocalSet(ret),
-                ]);
+                let ret = alloc_result_area(ctx, &mut b, result, realloc);
                 dec.value(
                     &mut b,
                     result,
@@ -818,17 +817,7 @@ fn stub_body(
         let Some(result) = &s.func.result else {
             bail!("return pointer without a result")
         };
-        let (size, align) = abi::size_align(ctx.sizes, result);
-        let ret = b.local(ValType::I32);
-        b.code.extend([
-            I::I32Const(0),
-            I::I32Const(0),
-            I::I32Const(align as i32),
-            I::I32Const(size as i32),
-            I::Call(realloc),
-            I::LocalSet(ret),
-        ]);
-        Some(ret)
+        Some(alloc_result_area(ctx, &mut b, result, realloc))
     } else {
         None
     };
@@ -888,6 +877,22 @@ fn stub_body(
         b.code.push(I::LocalGet(r));
     }
     Ok(b.finish())
+}
+
+/// Allocates the return area for a value of type `result` from the bump heap; returns the local
+/// holding its address.
+fn alloc_result_area(ctx: &WalkCtx<'_>, b: &mut Body, result: &Type, realloc: u32) -> u32 {
+    let (size, align) = abi::size_align(ctx.sizes, result);
+    let ret = b.local(ValType::I32);
+    b.code.extend([
+        I::I32Const(0),
+        I::I32Const(0),
+        I::I32Const(align as i32),
+        I::I32Const(size as i32),
+        I::Call(realloc),
+        I::LocalSet(ret),
+    ]);
+    ret
 }
 
 /// Runs the handle walk `visit` over the stub's parameters (flat locals or the indirect area).

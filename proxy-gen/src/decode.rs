@@ -361,7 +361,7 @@ impl Decoder<'_> {
             TypeDefKind::Record(r) => self.fields(b, r.fields.iter().map(|f| &f.ty), dest)?,
             TypeDefKind::Tuple(t) => self.fields(b, t.types.iter(), dest)?,
             TypeDefKind::List(elem) => {
-                if matches!(self.dealias_ty(elem), Type::U8 | Type::S8) {
+                if matches!(abi::dealias_type(self.resolve, elem), Type::U8 | Type::S8) {
                     self.bytes(b, dest)?;
                 } else {
                     self.list(b, elem, dest)?;
@@ -411,20 +411,6 @@ impl Decoder<'_> {
             TypeDefKind::Unknown => unsupported!("replaying a value of unknown type"),
         }
         Ok(())
-    }
-
-    fn dealias_ty(&self, ty: &Type) -> Type {
-        let mut ty = *ty;
-        for _ in 0..1000 {
-            match ty {
-                Type::Id(id) => match &self.resolve.types[id].kind {
-                    TypeDefKind::Type(t) => ty = *t,
-                    _ => break,
-                },
-                _ => break,
-            }
-        }
-        ty
     }
 
     fn fields<'t>(

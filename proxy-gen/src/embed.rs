@@ -108,39 +108,7 @@ fn module(calls: &[RecordedCall]) -> Result<Module> {
     exports.export("post-next", ExportKind::Func, 2);
 
     let mut code = CodeSection::new();
-    // realloc(old 0, old_size 1, align 2, new_size 3) -> ptr; locals ptr 4 (i32), end 5 (i64).
-    // The caller only ever allocates (no resizing): the argument list of `next`.
-    let mut f = Function::new_with_locals_types([ValType::I32, ValType::I64]);
-    for i in [
-        I::GlobalGet(2),
-        I::LocalGet(2),
-        I::I32Add,
-        I::I32Const(1),
-        I::I32Sub,
-        I::I32Const(0),
-        I::LocalGet(2),
-        I::I32Sub,
-        I::I32And,
-        I::LocalSet(4),
-        I::LocalGet(4),
-        I::I64ExtendI32U,
-        I::LocalGet(3),
-        I::I64ExtendI32U,
-        I::I64Add,
-        I::LocalSet(5),
-    ]
-    .into_iter()
-    .chain(crate::coremod::grow_memory_to(5))
-    .chain([
-        I::LocalGet(5),
-        I::I32WrapI64,
-        I::GlobalSet(2),
-        I::LocalGet(4),
-        I::End,
-    ]) {
-        f.instruction(&i);
-    }
-    code.function(&f);
+    code.function(&crate::coremod::realloc_function(2));
 
     // next(func 0, ptr 1, len 2) -> ret area; locals: pos 3, i 4, rp 5, rlen 6.
     let mut f = Function::new_with_locals_types([ValType::I32; 4]);

@@ -457,7 +457,7 @@ impl Encoder<'_> {
             TypeDefKind::Record(r) => self.fields(b, r.fields.iter().map(|f| &f.ty), at)?,
             TypeDefKind::Tuple(t) => self.fields(b, t.types.iter(), at)?,
             TypeDefKind::List(elem) => {
-                if matches!(self.dealias_ty(elem), Type::U8 | Type::S8) {
+                if matches!(abi::dealias_type(self.resolve, elem), Type::U8 | Type::S8) {
                     self.bytes(b, at)?;
                 } else {
                     self.list(b, elem, at)?;
@@ -515,21 +515,6 @@ impl Encoder<'_> {
             TypeDefKind::Unknown => unsupported!("recording a value of unknown type"),
         }
         Ok(())
-    }
-
-    /// `type a = b` aliases followed, to recognize `list<u8>` behind aliases.
-    fn dealias_ty(&self, ty: &Type) -> Type {
-        let mut ty = *ty;
-        for _ in 0..1000 {
-            match ty {
-                Type::Id(id) => match &self.resolve.types[id].kind {
-                    TypeDefKind::Type(t) => ty = *t,
-                    _ => break,
-                },
-                _ => break,
-            }
-        }
-        ty
     }
 
     fn fields<'t>(
