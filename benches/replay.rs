@@ -1,0 +1,418 @@
+//! The cost of replaying: `proxyrt replay --quiet` of a trace against `proxyrt run` of the same guest
+//! and arguments (the live run the trace was recorded from), as whole processes in the same run,
+//! warm compilation cache for both, reported as ratios in BENCHMARKS.md. Goal: replay is not slower
+//! than live.
+//!
+//! Three parts, in this order:
+//! 1. criterion groups `replay-vs-run/<workload>` (`run`, then `replay`), the same workloads as
+//!    `benches/record.rs` plus `echo` (one write, 6 host calls: the fixed cost of a process);
+//! 2. `replay-paired`: the same workloads again, `run` and `replay` timed *alternately* (one of each
+//!    per round, the order flipped every round) and the median of the per-round ratios, which a
+//!    shared, noisy machine disturbs less than two separate criterion groups;
+//! 3. `replay-peak-rss`: the peak resident set size of the `replay --quiet` process against the
+//!    `run` process of the same program, for traces from 2.7 KB to 128 MB: the maximum RSS
+//!    (`ru_maxrss`) that the kernel reports for the child when it is reaped with `wait4(2)`. Criterion
+//!    cannot measure memory, so this part prints a table.
+//!
+//! Parts 2 and 3 run only in benchmark mode (`cargo bench`, not `cargo test --benches`), and a
+//! filter (`cargo bench -p proxyrt --bench replay -- peak-rss`) selects them like criterion's groups:
+//! a part runs when there is no filter or a filter is a substring of its name.
+
+use criterion::{criterion_group, Criterion};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Rounds of the paired measurement (a `run` and a `replay` each).
+const ROUNDS: usize = 15;
+/// Processes of each kind per peak-RSS measurement (the median is reported).
+const RSS_REPEATS: usize = 3;
+
+/// A guest run: `proxyrt run OPTIONS WASM ARGS...`.
+struct Workload {
+    name: &'static str,
+    options: Vec<String>,
+    wasm: &'static str,
+    args: Vec<String>,
+}
+
+impl Workload {
+    fn new(name: &'static str, options: &[&str], wasm: &'static str, args: &[&str]) -> Self {
+        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        Workload {
+            name,
+            options: owned(options),
+            wasm,
+            args: owned(args),
+        }
+    }
+
+    fn run(&self) -> Vec<String> {
+        let mut v = vec!["run".to_string()];
+        v.extend(self.options.iter().cloned());
+        v.push(self.wasm.into());
+        v.extend(self.args.iter().cloned());
+        v
+    }
+
+    fn record(&self, trace: &Path) -> Vec<String> {
+        let mut v = vec!["record".to_string(), "--trace".into(), path_str(trace)];
+        v.extend(self.options.iter().cloned());
+        v.push(self.wasm.into());
+        v.extend(self.args.iter().cloned());
+        v
+    }
+
+    fn replay(&self, trace: &Path) -> Vec<String> {
+        vec![
+            "replay".into(),
+            "--quiet".into(),
+            self.wasm.into(),
+            path_str(trace),
+        ]
+    }
+}
+
+fn path_str(p: &Path) -> String {
+    p.to_str().expect("utf-8 path").to_string()
+}
+
+fn command(cache: &Path, args: &[String]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_proxyrt"));
+    cmd.env("PROXYRT_CACHE_DIR", cache)
+        .args(args)
+        .stdout(Stdio::null());
+    cmd
+}
+
+fn proxyrt(cache: &Path, args: &[String]) {
+    let status = command(cache, args).status().expect("spawn proxyrt");
+    assert!(status.success(), "proxyrt {args:?}: {status}");
+}
+
+/// Runs proxyrt to its end and returns its wall time and peak RSS in KiB, as `wait4(2)` reports them
+/// for that one child (`ru_maxrss`, KiB on Linux).
+fn measure(cache: &Path, args: &[String]) -> (Duration, u64) {
+    let start = Instant::now();
+    let child = command(cache, args).spawn().expect("spawn proxyrt");
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain data; all zeroes is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `pid` is our own child, not reaped yet (std only reaps in `wait`/`try_wait`);
+        // `status` and `usage` are valid for writes.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        assert_eq!(e.kind(), std::io::ErrorKind::Interrupted, "wait4: {e}");
+    }
+    let elapsed = start.elapsed();
+    drop(child); // already reaped: dropping a `Child` does not wait
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "proxyrt {args:?}: wait status {status:#x}"
+    );
+    (elapsed, usage.ru_maxrss as u64)
+}
+
+/// The number of host calls in a trace, from `proxyrt trace stats --json`.
+fn calls(cache: &Path, trace: &Path) -> u64 {
+    let out = Command::new(env!("CARGO_BIN_EXE_proxyrt"))
+        .env("PROXYRT_CACHE_DIR", cache)
+        .args(["trace", "stats", "--json"])
+        .arg(trace)
+        .output()
+        .expect("spawn proxyrt trace stats");
+    assert!(out.status.success(), "trace stats: {}", out.status);
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stats JSON");
+    stats["functions"]
+        .as_object()
+        .expect("functions")
+        .values()
+        .map(|f| f["calls"].as_u64().expect("calls"))
+        .sum()
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Temporary directories of a bench part: the compilation cache and the guests' files and traces.
+struct Dirs {
+    cache: tempfile::TempDir,
+    work: tempfile::TempDir,
+}
+
+impl Dirs {
+    fn new() -> Self {
+        Dirs {
+            cache: tempfile::tempdir().expect("temp dir"),
+            work: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn data(&self) -> String {
+        format!("{}::/data", self.work.path().display())
+    }
+
+    fn trace(&self, name: &str) -> PathBuf {
+        self.work.path().join(format!("{name}.bin"))
+    }
+
+    /// Warms the cache for `run` and `replay` of `w` and records its trace.
+    fn prepare(&self, w: &Workload) -> PathBuf {
+        let trace = self.trace(w.name);
+        let cache = self.cache.path();
+        proxyrt(cache, &w.run());
+        proxyrt(cache, &w.record(&trace));
+        proxyrt(cache, &w.replay(&trace));
+        trace
+    }
+}
+
+/// The timed workloads: those of `benches/record.rs`, and `echo`, whose one `write` makes its time
+/// the fixed cost of a process.
+fn timed_workloads(dirs: &Dirs) -> Vec<Workload> {
+    let data = dirs.data();
+    vec![
+        Workload::new("echo", &[], proxyrt_test_guests::CLI, &["echo:x"]),
+        Workload::new(
+            "small-writes",
+            &[],
+            proxyrt_test_guests::CLI,
+            &["lines:20000"],
+        ),
+        Workload::new(
+            "file-io-4MB",
+            &["--dir", &data],
+            proxyrt_test_guests::CLI,
+            &["fill:/data/f=4000000", "sum:/data/f"],
+        ),
+        Workload::new("compute", &[], proxyrt_test_guests::COMPUTE, &[]),
+    ]
+}
+
+fn replay_vs_run(c: &mut Criterion) {
+    let dirs = Dirs::new();
+    let cache = dirs.cache.path();
+    for w in timed_workloads(&dirs) {
+        let trace = dirs.prepare(&w);
+        let (run, replay) = (w.run(), w.replay(&trace));
+        let mut g = c.benchmark_group(format!("replay-vs-run/{}", w.name));
+        g.sample_size(10);
+        g.bench_function("run", |b| b.iter(|| proxyrt(cache, &run)));
+        g.bench_function("replay", |b| b.iter(|| proxyrt(cache, &replay)));
+        g.finish();
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// `run` and `replay` alternately, `ROUNDS` rounds per workload; prints medians and ratios.
+fn paired() {
+    let dirs = Dirs::new();
+    let cache = dirs.cache.path();
+    println!(
+        "\nreplay-paired: {ROUNDS} rounds of one `run` and one `replay --quiet` each, alternating"
+    );
+    println!(
+        "{:<14} {:>9} {:>11} {:>11} {:>8} {:>17} {:>10}",
+        "workload", "calls", "run ms", "replay ms", "ratio", "ratio min..max", "trace"
+    );
+    let mut fixed = None;
+    for w in timed_workloads(&dirs) {
+        let trace = dirs.prepare(&w);
+        let (run, replay) = (w.run(), w.replay(&trace));
+        let (mut runs, mut replays, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            let (a, b) = if round % 2 == 0 {
+                let a = measure(cache, &run).0;
+                (a, measure(cache, &replay).0)
+            } else {
+                let b = measure(cache, &replay).0;
+                (measure(cache, &run).0, b)
+            };
+            runs.push(ms(a));
+            replays.push(ms(b));
+            ratios.push(ms(b) / ms(a));
+        }
+        let (lo, hi) = ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+        let (run_ms, replay_ms, ratio) =
+            (median(&mut runs), median(&mut replays), median(&mut ratios));
+        let n = calls(cache, &trace);
+        println!(
+            "{:<14} {:>9} {:>11.2} {:>11.2} {:>7.2}x {:>8.2}..{:<8.2} {:>10}",
+            w.name,
+            n,
+            run_ms,
+            replay_ms,
+            ratio,
+            lo,
+            hi,
+            file_size(&trace)
+        );
+        // The difference beyond echo's, per host call and per MB of trace: what replaying costs
+        // more (or less) than running live, once the fixed cost of a process is set aside.
+        match fixed {
+            None => fixed = Some(replay_ms - run_ms),
+            // Too few calls for a per-call figure to mean anything (compute).
+            Some(_) if n < 100 => {}
+            Some(f) => {
+                let extra = replay_ms - run_ms - f;
+                println!(
+                    "{:<14} replay - run beyond echo's {f:+.2} ms: {extra:+.2} ms = {:+.3} us per host call, {:+.2} ms per MB of trace",
+                    "",
+                    extra * 1e3 / n as f64,
+                    extra / (file_size(&trace) as f64 / 1e6)
+                );
+            }
+        }
+    }
+}
+
+/// Peak RSS of `replay --quiet` against `run`, for small and large traces; prints a table.
+fn peak_rss() {
+    let dirs = Dirs::new();
+    let cache = dirs.cache.path();
+    let data = dirs.data();
+    let workloads = [
+        Workload::new(
+            "lines:20000",
+            &[],
+            proxyrt_test_guests::CLI,
+            &["lines:20000"],
+        ),
+        Workload::new(
+            "lines:200000",
+            &[],
+            proxyrt_test_guests::CLI,
+            &["lines:200000"],
+        ),
+        Workload::new(
+            "fill+sum 4MB",
+            &["--dir", &data],
+            proxyrt_test_guests::CLI,
+            &["fill:/data/f=4000000", "sum:/data/f"],
+        ),
+        Workload::new(
+            "fill+sum 64MB",
+            &["--dir", &data],
+            proxyrt_test_guests::CLI,
+            &["fill:/data/f=64000000", "sum:/data/f"],
+        ),
+        Workload::new("compute", &[], proxyrt_test_guests::COMPUTE, &[]),
+    ];
+    println!(
+        "\nreplay-peak-rss: ru_maxrss of the process (wait4), median of {RSS_REPEATS}; times: median wall ms"
+    );
+    println!(
+        "{:<14} {:>12} {:>12} {:>14} {:>10} {:>9} {:>12}",
+        "workload",
+        "trace bytes",
+        "run RSS KiB",
+        "replay RSS KiB",
+        "RSS ratio",
+        "run ms",
+        "replay ms"
+    );
+    for (i, w) in workloads.iter().enumerate() {
+        let trace = dirs.trace(&format!("rss{i}"));
+        proxyrt(cache, &w.run());
+        proxyrt(cache, &w.record(&trace));
+        proxyrt(cache, &w.replay(&trace));
+        let (run, replay) = (w.run(), w.replay(&trace));
+        let (mut run_rss, mut replay_rss, mut run_ms, mut replay_ms) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..RSS_REPEATS {
+            let (t, rss) = measure(cache, &run);
+            run_ms.push(ms(t));
+            run_rss.push(rss as f64);
+            let (t, rss) = measure(cache, &replay);
+            replay_ms.push(ms(t));
+            replay_rss.push(rss as f64);
+        }
+        let (a, b) = (median(&mut run_rss), median(&mut replay_rss));
+        println!(
+            "{:<14} {:>12} {:>12.0} {:>14.0} {:>9.2}x {:>9.1} {:>12.1}",
+            w.name,
+            file_size(&trace),
+            a,
+            b,
+            b / a,
+            median(&mut run_ms),
+            median(&mut replay_ms)
+        );
+    }
+}
+
+/// Whether the bench runs in benchmark mode and which filters it was given (criterion's arguments).
+fn mode_and_filters() -> (bool, Vec<String>) {
+    const TAKES_VALUE: &[&str] = &[
+        "-c",
+        "--color",
+        "-s",
+        "--save-baseline",
+        "-b",
+        "--baseline",
+        "--baseline-lenient",
+        "--format",
+        "--profile-time",
+        "--load-baseline",
+        "--sample-size",
+        "--warm-up-time",
+        "--measurement-time",
+        "--nresamples",
+        "--noise-threshold",
+        "--confidence-level",
+        "--significance-level",
+        "--plotting-backend",
+        "--output-format",
+    ];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let has = |flag: &str| args.iter().any(|a| a == flag);
+    let bench = has("--bench") && !has("--test") && !has("--list");
+    let mut filters = Vec::new();
+    let mut value_next = false;
+    for a in &args {
+        if value_next {
+            value_next = false;
+        } else if a.starts_with('-') {
+            value_next = TAKES_VALUE.contains(&a.as_str());
+        } else {
+            filters.push(a.clone());
+        }
+    }
+    (bench, filters)
+}
+
+criterion_group!(benches, replay_vs_run);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    let (bench, filters) = mode_and_filters();
+    let selected = |part: &str| filters.is_empty() || filters.iter().any(|f| part.contains(f));
+    if bench && selected("replay-paired") {
+        paired();
+    }
+    if bench && selected("replay-peak-rss") {
+        peak_rss();
+    }
+}
