@@ -622,6 +622,71 @@ impl Body {
         self.locals.push(t);
         self.n_params + self.locals.len() as u32 - 1
     }
+    /// Emits a loop over the `len` elements of `size` bytes from address `start` (both i32
+    /// locals), with `each` emitting the code for one element at the address in the local it gets.
+    pub fn for_each_element(
+        &mut self,
+        start: u32,
+        len: u32,
+        size: u32,
+        each: impl FnOnce(&mut Body, u32) -> Result<()>,
+    ) -> Result<()> {
+        let cur = self.local(ValType::I32);
+        let end = self.local(ValType::I32);
+        self.code.extend([
+            I::LocalGet(start),
+            I::LocalTee(cur),
+            I::LocalGet(len),
+            I::I32Const(size as i32),
+            I::I32Mul,
+            I::I32Add,
+            I::LocalSet(end),
+            I::Block(BlockType::Empty),
+            I::Loop(BlockType::Empty),
+            I::LocalGet(cur),
+            I::LocalGet(end),
+            I::I32GeU,
+            I::BrIf(1),
+        ]);
+        each(self, cur)?;
+        self.code.extend([
+            I::LocalGet(cur),
+            I::I32Const(size as i32),
+            I::I32Add,
+            I::LocalSet(cur),
+            I::Br(0),
+            I::End,
+            I::End,
+        ]);
+        Ok(())
+    }
+
+    /// Emits `if disc == c { case(c's payload type) }` for every case `c` that has a payload for
+    /// which `wanted` holds (`disc` an i32 local).
+    pub fn for_each_case(
+        &mut self,
+        disc: u32,
+        cases: &[Option<Type>],
+        wanted: impl Fn(&Type) -> bool,
+        mut case: impl FnMut(&mut Body, &Type) -> Result<()>,
+    ) -> Result<()> {
+        for (c, ty) in cases.iter().enumerate() {
+            let Some(ty) = ty else { continue };
+            if !wanted(ty) {
+                continue;
+            }
+            self.code.extend([
+                I::LocalGet(disc),
+                I::I32Const(c as i32),
+                I::I32Eq,
+                I::If(BlockType::Empty),
+            ]);
+            case(self, ty)?;
+            self.code.push(I::End);
+        }
+        Ok(())
+    }
+
     fn finish(self) -> Function {
         let mut f = Function::new_with_locals_types(self.locals);
         for i in &self.code {
@@ -1060,20 +1125,12 @@ fn walk_flat(
             let cases = variant_cases(kind);
             let (disc, _) = slot(*pos)?;
             let payload = slots.get(*pos + 1..*pos + count).unwrap_or(&[]);
-            for (c, case) in cases.iter().enumerate() {
-                let Some(case) = case else { continue };
-                if !has_visited(ctx, visit, case) {
-                    continue;
-                }
-                b.code.extend([
-                    I::LocalGet(disc),
-                    I::I32Const(c as i32),
-                    I::I32Eq,
-                    I::If(BlockType::Empty),
-                ]);
-                walk_flat(ctx, b, visit, case, payload, &mut 0)?;
-                b.code.push(I::End);
-            }
+            b.for_each_case(
+                disc,
+                &cases,
+                |t| has_visited(ctx, visit, t),
+                |b, t| walk_flat(ctx, b, visit, t, payload, &mut 0),
+            )?;
             *pos += count;
         }
         other => unsupported!("handle inside {other:?}"),
@@ -1101,35 +1158,9 @@ fn walk_list(
     len: u32,
 ) -> Result<()> {
     let (size, _) = abi::size_align(ctx.sizes, elem);
-    let cur = b.local(ValType::I32);
-    let end = b.local(ValType::I32);
-    b.code.extend([
-        I::LocalGet(ptr),
-        I::LocalSet(cur),
-        I::LocalGet(ptr),
-        I::LocalGet(len),
-        I::I32Const(size as i32),
-        I::I32Mul,
-        I::I32Add,
-        I::LocalSet(end),
-        I::Block(BlockType::Empty),
-        I::Loop(BlockType::Empty),
-        I::LocalGet(cur),
-        I::LocalGet(end),
-        I::I32GeU,
-        I::BrIf(1),
-    ]);
-    walk_mem(ctx, b, visit, elem, cur, 0)?;
-    b.code.extend([
-        I::LocalGet(cur),
-        I::I32Const(size as i32),
-        I::I32Add,
-        I::LocalSet(cur),
-        I::Br(0),
-        I::End,
-        I::End,
-    ]);
-    Ok(())
+    b.for_each_element(ptr, len, size, |b, cur| {
+        walk_mem(ctx, b, visit, elem, cur, 0)
+    })
 }
 
 fn memarg(offset: u32, align_log2: u32) -> MemArg {
@@ -1215,20 +1246,12 @@ fn walk_mem(
                 Int::U32 | Int::U64 => I::I32Load(memarg(offset, 2)),
             });
             b.code.push(I::LocalSet(disc));
-            for (c, case) in cases.iter().enumerate() {
-                let Some(case) = case else { continue };
-                if !has_visited(ctx, visit, case) {
-                    continue;
-                }
-                b.code.extend([
-                    I::LocalGet(disc),
-                    I::I32Const(c as i32),
-                    I::I32Eq,
-                    I::If(BlockType::Empty),
-                ]);
-                walk_mem(ctx, b, visit, case, base, payload_off)?;
-                b.code.push(I::End);
-            }
+            b.for_each_case(
+                disc,
+                &cases,
+                |t| has_visited(ctx, visit, t),
+                |b, t| walk_mem(ctx, b, visit, t, base, payload_off),
+            )?;
         }
         other => unsupported!("handle inside {other:?}"),
     }

@@ -456,7 +456,6 @@ impl Decoder<'_> {
         let (size, align) = abi::size_align(self.sizes, elem);
         let len = b.local(ValType::I32);
         let ptr = b.local(ValType::I32);
-        let end = b.local(ValType::I32);
         b.code.extend([
             I::Call(self.r.leb32),
             I::LocalSet(len),
@@ -477,43 +476,24 @@ impl Decoder<'_> {
             I::I32Const(size as i32),
             I::I32Mul,
             I::Call(self.realloc),
-            I::LocalTee(ptr),
-            I::LocalGet(len),
-            I::I32Const(size as i32),
-            I::I32Mul,
-            I::I32Add,
-            I::LocalSet(end),
+            I::LocalSet(ptr),
             I::LocalGet(base),
             I::LocalGet(ptr),
             I::I32Store(mem(offset, 2)),
             I::LocalGet(base),
             I::LocalGet(len),
             I::I32Store(mem(offset + 4, 2)),
-            I::Block(BlockType::Empty),
-            I::Loop(BlockType::Empty),
-            I::LocalGet(ptr),
-            I::LocalGet(end),
-            I::I32GeU,
-            I::BrIf(1),
         ]);
-        self.value(
-            b,
-            elem,
-            Dest::Mem {
-                base: ptr,
-                offset: 0,
-            },
-        )?;
-        b.code.extend([
-            I::LocalGet(ptr),
-            I::I32Const(size as i32),
-            I::I32Add,
-            I::LocalSet(ptr),
-            I::Br(0),
-            I::End,
-            I::End,
-        ]);
-        Ok(())
+        b.for_each_element(ptr, len, size, |b, at| {
+            self.value(
+                b,
+                elem,
+                Dest::Mem {
+                    base: at,
+                    offset: 0,
+                },
+            )
+        })
     }
 
     /// Case index (LEB128 for variants, one byte for option/result), then the case's payload.
@@ -558,18 +538,7 @@ impl Decoder<'_> {
                 }
             }
         };
-        for (c, case) in cases.iter().enumerate() {
-            let Some(case) = case else { continue };
-            b.code.extend([
-                I::LocalGet(disc),
-                I::I32Const(c as i32),
-                I::I32Eq,
-                I::If(BlockType::Empty),
-            ]);
-            self.value(b, case, payload)?;
-            b.code.push(I::End);
-        }
-        Ok(())
+        b.for_each_case(disc, cases, |_| true, |b, t| self.value(b, t, payload))
     }
 }
 

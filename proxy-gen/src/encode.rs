@@ -543,36 +543,13 @@ impl Encoder<'_> {
     fn list(&self, b: &mut Body, elem: &Type, at: At<'_>) -> Result<()> {
         let (ptr, len) = self.ptr_len(b, at)?;
         let (size, _) = abi::size_align(self.sizes, elem);
-        let end = b.local(ValType::I32);
         b.code.extend([
             I::LocalGet(self.cur),
             I::LocalGet(len),
             I::Call(self.h.leb32),
             I::LocalSet(self.cur),
-            I::LocalGet(ptr),
-            I::LocalGet(len),
-            I::I32Const(size as i32),
-            I::I32Mul,
-            I::I32Add,
-            I::LocalSet(end),
-            I::Block(BlockType::Empty),
-            I::Loop(BlockType::Empty),
-            I::LocalGet(ptr),
-            I::LocalGet(end),
-            I::I32GeU,
-            I::BrIf(1),
         ]);
-        self.mem(b, elem, ptr, 0)?;
-        b.code.extend([
-            I::LocalGet(ptr),
-            I::I32Const(size as i32),
-            I::I32Add,
-            I::LocalSet(ptr),
-            I::Br(0),
-            I::End,
-            I::End,
-        ]);
-        Ok(())
+        b.for_each_element(ptr, len, size, |b, elem_at| self.mem(b, elem, elem_at, 0))
     }
 
     /// Case index (LEB128 for variants, one byte for option/result), then the case's payload.
@@ -605,18 +582,7 @@ impl Encoder<'_> {
                 }
             }
         };
-        for (c, case) in cases.iter().enumerate() {
-            let Some(case) = case else { continue };
-            b.code.extend([
-                I::LocalGet(disc),
-                I::I32Const(c as i32),
-                I::I32Eq,
-                I::If(BlockType::Empty),
-            ]);
-            self.value(b, case, payload_at)?;
-            b.code.push(I::End);
-        }
-        Ok(())
+        b.for_each_case(disc, cases, |_| true, |b, t| self.value(b, t, payload_at))
     }
 }
 
