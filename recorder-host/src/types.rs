@@ -41,14 +41,31 @@ impl ComponentInfo {
                 function,
             })
     }
+
+    /// Every exported function with its id, numbered like [`Self::intercepted_functions`]: interface
+    /// functions (in export order, then function order), then bare function exports. The id is the
+    /// `func` of a trace's export entries: the host calls exports, and records each call there.
+    pub fn exports(&self) -> impl Iterator<Item = InterceptedFunction<'_>> {
+        self.exported_interfaces
+            .iter()
+            .flat_map(|i| i.functions.iter().map(move |f| (Some(i.name.as_str()), f)))
+            .chain(self.exported_functions.iter().map(|f| (None, f)))
+            .enumerate()
+            .map(|(id, (interface, function))| InterceptedFunction {
+                id: id as u32,
+                interface,
+                function,
+            })
+    }
 }
 
-/// One entry of [`ComponentInfo::intercepted_functions`].
+/// One entry of [`ComponentInfo::intercepted_functions`] or of [`ComponentInfo::exports`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InterceptedFunction<'a> {
-    /// The function's id (stub index, recorder `func-id`).
+    /// The function's id (stub index, recorder `func-id`; for exports, the `func` of the trace's
+    /// export entries).
     pub id: u32,
-    /// The interface it belongs to (`None` for a bare function import).
+    /// The interface it belongs to (`None` for a bare function import or export).
     pub interface: Option<&'a str>,
     /// The function.
     pub function: &'a FunctionInfo,

@@ -2,8 +2,9 @@
 //! exactly these), round trips through WAVE text, and corrupt input that must fail cleanly.
 
 use recorder_host::types::{ResourceRef, ValueType as V};
-use recorder_host::value::{encode, wave, wave_type, Decoder};
+use recorder_host::value::{convert, encode, wave, wave_type, Decoder};
 use wasm_wave::value::Value;
+use wasm_wave::wasm::WasmValue;
 
 fn b(t: V) -> Box<V> {
     Box::new(t)
@@ -121,6 +122,24 @@ fn golden_bytes_and_round_trips() {
         let decoded = Decoder::decode_all(&bytes, [&ty]).unwrap();
         assert_eq!(wave(&decoded[0]), text, "decoding {bytes:?} as {ty:?}");
     }
+}
+
+/// `convert` rebuilds every kind of value, field and case names included, and refuses a value of
+/// another type.
+#[test]
+fn every_kind_converts_between_value_implementations() {
+    for (ty, text, bytes) in cases() {
+        let wt = wave_type(&ty).unwrap();
+        let value: Value = wasm_wave::from_str(&wt, text).unwrap();
+        let converted: Value = convert(&value, &wt).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(wave(&converted), text);
+        let mut out = Vec::new();
+        encode(&converted, &ty, &mut out).unwrap();
+        assert_eq!(out, bytes, "{text}");
+    }
+    let e = convert::<Value, Value>(&Value::make_u32(1), &wave_type(&V::String).unwrap())
+        .expect_err("a u32 is no string");
+    assert!(e.contains("expected a String"), "{e}");
 }
 
 /// The wire bytes keep NaN payloads (replay compares bytes); WAVE, a display form, has one `nan`.

@@ -13,10 +13,15 @@ use wasmtime::Store;
 /// A parsed `--invoke` call, resolved against a component's exports.
 pub struct Call {
     export: ComponentExportIndex,
-    params: Vec<Val>,
+    /// The arguments, type-checked.
+    pub params: Vec<Val>,
     result_count: usize,
     /// The name as the user wrote it, for messages.
     pub name: String,
+    /// The exported instance the function is in, as the component names it (`None` for a function
+    /// of the world), and the function's name in it: how a recording names the export.
+    pub interface: Option<String>,
+    pub func: String,
 }
 
 impl Call {
@@ -30,7 +35,8 @@ impl Call {
             )
         })?;
         let name = untyped.name().to_string();
-        let (export, ty) = find_export(engine, component, &name)?;
+        let found = find_export(engine, component, &name)?;
+        let ty = found.ty;
         let param_types = WasmFunc::params(&ty).collect::<Vec<_>>();
         let result_count = ty.results().len();
         let params = untyped
@@ -38,40 +44,56 @@ impl Call {
             .map_err(|e| anyhow::anyhow!("{e}"))
             .with_context(|| format!("bad arguments in `--invoke {call}`"))?;
         Ok(Call {
-            export,
+            export: found.index,
             params,
             result_count,
             name,
+            interface: found.interface,
+            func: found.func,
         })
     }
 
-    /// Calls the export on `instance` and returns its results printed in WAVE.
+    /// Calls the export on `instance` and returns its results (print them with [`display`]).
     pub async fn call(
         &self,
         store: &mut Store<Host>,
         instance: &Instance,
-    ) -> wasmtime::Result<String> {
+    ) -> wasmtime::Result<Vec<Val>> {
         let func = instance
             .get_func(&mut *store, self.export)
             .ok_or_else(|| wasmtime::format_err!("export `{}` is not a function", self.name))?;
         let mut results = vec![Val::Bool(false); self.result_count];
         func.call_async(&mut *store, &self.params, &mut results)
             .await?;
-        Ok(DisplayFuncResults(&results).to_string())
+        Ok(results)
     }
+}
+
+/// An export's results in WAVE, as `--invoke` prints them.
+pub fn display(results: &[Val]) -> String {
+    DisplayFuncResults(results).to_string()
+}
+
+/// An export function found by name.
+struct Found {
+    index: ComponentExportIndex,
+    ty: ComponentFunc,
+    interface: Option<String>,
+    func: String,
 }
 
 /// Finds the function export `name`: either a full `pkg:ns/iface.func` path (with an optional
 /// `@version`), a root-level function, or a function of exactly one exported instance.
-fn find_export(
-    engine: &wasmtime::Engine,
-    component: &Component,
-    name: &str,
-) -> Result<(ComponentExportIndex, ComponentFunc)> {
+fn find_export(engine: &wasmtime::Engine, component: &Component, name: &str) -> Result<Found> {
     let ty = component.component_type();
     // Root-level function.
     if let Some((ComponentItem::ComponentFunc(f), index)) = component.get_export(None, name) {
-        return Ok((index, f));
+        return Ok(Found {
+            index,
+            ty: f,
+            interface: None,
+            func: name.to_string(),
+        });
     }
     // `pkg:ns/iface.func` or, with a version, `pkg:ns/iface.func@1.0.0` (the spelling of
     // `wasmtime run --invoke`; the version belongs to the interface).
@@ -118,7 +140,12 @@ fn find_export(
             let (_, index) = component
                 .get_export(Some(&inst_index), name)
                 .with_context(|| format!("export `{inst_name}.{name}` vanished"))?;
-            Ok((index, f))
+            Ok(Found {
+                index,
+                ty: f,
+                interface: Some(inst_name),
+                func: name.to_string(),
+            })
         }
         _ => {
             let places = found
@@ -138,21 +165,27 @@ fn instance_func(
     component: &Component,
     instance: &str,
     func: &str,
-) -> Option<(ComponentExportIndex, ComponentFunc)> {
-    let exact = component.get_export(None, instance).map(|(_, i)| i);
-    let index = exact.or_else(|| {
-        if instance.contains('@') {
-            return None;
-        }
+) -> Option<Found> {
+    let name = if component.get_export(None, instance).is_some() {
+        instance.to_string()
+    } else if instance.contains('@') {
+        return None;
+    } else {
         component
             .component_type()
             .exports(engine)
             .map(|(n, _)| n)
-            .find(|n| n.split_once('@').is_some_and(|(base, _)| base == instance))
-            .and_then(|n| component.get_export(None, n).map(|(_, i)| i))
-    })?;
+            .find(|n| n.split_once('@').is_some_and(|(base, _)| base == instance))?
+            .to_string()
+    };
+    let (_, index) = component.get_export(None, &name)?;
     match component.get_export(Some(&index), func) {
-        Some((ComponentItem::ComponentFunc(f), i)) => Some((i, f)),
+        Some((ComponentItem::ComponentFunc(f), i)) => Some(Found {
+            index: i,
+            ty: f,
+            interface: Some(name),
+            func: func.to_string(),
+        }),
         _ => None,
     }
 }

@@ -12,11 +12,13 @@ use crate::load;
 use crate::run::{self, Ending};
 use anyhow::{Context, Result};
 use recorder_host::trace::{Entry, Header, TraceWriter, FORMAT_VERSION};
+use recorder_host::types::ValueType;
+use recorder_host::value::encode;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-use wasmtime::component::{Linker, WasmList};
+use wasmtime::component::{Linker, Val, WasmList};
 use wasmtime::StoreContextMut;
 
 /// The recorder interface's instance name, as the proxy imports it.
@@ -31,6 +33,17 @@ pub struct Recorder {
     /// waits (sleep, stdin, network) leaves everything up to that call on disk, while the many
     /// quick calls in between cost no system call each.
     may_block: Vec<bool>,
+    /// The component's exports, by id (`ComponentInfo::exports`): the host's calls of them are
+    /// recorded too (`export_call`, `export_return`).
+    exports: Vec<Export>,
+}
+
+/// One export of the recorded component: where it is and its WIT types.
+struct Export {
+    interface: Option<String>,
+    name: String,
+    params: Vec<ValueType>,
+    result: Option<ValueType>,
 }
 
 /// Whether a WASI function may wait for an unbounded time: by wasi:io's naming convention, every
@@ -56,11 +69,80 @@ impl Recorder {
             .intercepted_functions()
             .map(|f| may_block(&f.function.name))
             .collect();
+        let exports = header
+            .component
+            .exports()
+            .map(|f| Export {
+                interface: f.interface.map(str::to_string),
+                name: f.function.name.clone(),
+                params: f.function.params.iter().map(|(_, t)| t.clone()).collect(),
+                result: f.function.result.clone(),
+            })
+            .collect();
         Ok(Recorder {
             writer,
             path: path.to_path_buf(),
             may_block,
+            exports,
         })
+    }
+
+    /// The host is about to call export `name` of `interface` (`None`: a function of the world)
+    /// with `params`: records the call and returns the export's id, to pass to [`Self::export_return`].
+    /// `interface` may name the exported instance without its version (`wasi:cli/run`), as the
+    /// host's bindings do.
+    pub fn export_call(
+        &mut self,
+        interface: Option<&str>,
+        name: &str,
+        params: &[Val],
+    ) -> Result<u32> {
+        let same_interface = |have: Option<&str>| match (have, interface) {
+            (None, None) => true,
+            (Some(have), Some(want)) => {
+                have == want || have.split_once('@').is_some_and(|(base, _)| base == want)
+            }
+            _ => false,
+        };
+        let (id, export) = self
+            .exports
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.name == name && same_interface(e.interface.as_deref()))
+            .with_context(|| {
+                format!(
+                    "internal error: export `{}{name}` is not in the component's exports",
+                    interface.map(|i| format!("{i}.")).unwrap_or_default()
+                )
+            })?;
+        let mut args = Vec::new();
+        for (value, ty) in params.iter().zip(&export.params) {
+            encode(value, ty, &mut args).map_err(|e| {
+                anyhow::anyhow!("cannot record the arguments of export `{name}`: {e}")
+            })?;
+        }
+        let func = id as u32;
+        self.append(&Entry::ExportCall { func, args })
+            .map_err(anyhow::Error::from)?;
+        // The export may run for long: what was recorded so far is on disk before the guest runs.
+        self.flush()?;
+        Ok(func)
+    }
+
+    /// Export `func` (an id from [`Self::export_call`]) returned `results`: records them.
+    pub fn export_return(&mut self, func: u32, results: &[Val]) -> Result<()> {
+        let export = self
+            .exports
+            .get(func as usize)
+            .context("internal error: an unknown export returned")?;
+        let mut bytes = Vec::new();
+        if let (Some(value), Some(ty)) = (results.first(), &export.result) {
+            encode(value, ty, &mut bytes).map_err(|e| {
+                anyhow::anyhow!("cannot record the results of export `{}`: {e}", export.name)
+            })?;
+        }
+        self.append(&Entry::ExportReturn { results: bytes })
+            .map_err(anyhow::Error::from)
     }
 
     /// Appends an entry; a write error (full disk) stops the guest with an error that names the file.

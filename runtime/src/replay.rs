@@ -26,14 +26,14 @@ use crate::load;
 use crate::run::{self, error_report, TRAP_EXIT_CODE};
 use anyhow::{anyhow, bail, Context, Result};
 use recorder_host::trace::{Entry, Header, TraceError, TraceReader};
-use recorder_host::types::{ComponentInfo, ResourceRef, ValueType};
-use recorder_host::value::{wave_args, Decoder};
+use recorder_host::types::{ComponentInfo, InterceptedFunction, ResourceRef, ValueType};
+use recorder_host::value::{convert, encode, wave_args, Decoder};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::Path;
-use wasmtime::component::{Linker, WasmList};
+use wasmtime::component::{Linker, Val, WasmList};
 use wasmtime::{Store, StoreContextMut};
 
 /// Exit status of `proxyrt replay` when the guest diverges from the trace: distinct from the
@@ -128,6 +128,21 @@ fn role(
     Role::Other
 }
 
+/// The component's exports, by id (`ComponentInfo::exports`), as reports name them.
+fn exports(info: &ComponentInfo) -> Vec<Func> {
+    info.exports()
+        .map(|f| Func {
+            name: match f.interface {
+                Some(i) => format!("{i}.{}", f.function.name),
+                None => f.function.name.clone(),
+            },
+            params: f.function.params.iter().map(|(_, t)| t.clone()).collect(),
+            result: f.function.result.clone(),
+            role: Role::Other,
+        })
+        .collect()
+}
+
 fn functions(info: &ComponentInfo) -> Vec<Func> {
     info.intercepted_functions()
         .map(|f| {
@@ -218,6 +233,9 @@ pub struct Replayer<R: Read> {
     /// The trace's name in messages (its path).
     name: String,
     funcs: Vec<Func>,
+    exports: Vec<Func>,
+    /// The export the host called last, until it returns: names its results in reports.
+    export: Option<u32>,
     /// The number of the next entry to read.
     next: u64,
     /// Stream ids that `get-stdout` / `get-stderr` returned and that still name those streams.
@@ -233,10 +251,13 @@ impl<R: Read> Replayer<R> {
     /// stderr writes on `out` and `err` (pass `None` to drop them).
     pub fn new(reader: TraceReader<R>, name: impl Into<String>, out: Sink, err: Sink) -> Self {
         let funcs = functions(&reader.header().component);
+        let exports = exports(&reader.header().component);
         Replayer {
             reader,
             name: name.into(),
             funcs,
+            exports,
+            export: None,
             next: 0,
             stdout_ids: Vec::new(),
             stderr_ids: Vec::new(),
@@ -279,19 +300,34 @@ impl<R: Read> Replayer<R> {
 
     fn describe_call(&self, func: u32, args: &[u8]) -> String {
         match self.funcs.get(func as usize) {
-            Some(f) => {
-                let args = if args.len() > MAX_DECODED_BYTES {
-                    format!("(<{} bytes of arguments>)", args.len())
-                } else {
-                    match Decoder::decode_all(args, &f.params) {
-                        Ok(values) => wave_args(&values),
-                        Err(e) => format!("(<undecodable: {e}; {} bytes>)", args.len()),
-                    }
-                };
-                truncate(format!("{}{args}", f.name))
-            }
+            Some(f) => truncate(format!("{}{}", f.name, decode_args(&f.params, args))),
             None => format!("<unknown function {func}>(<{} bytes>)", args.len()),
         }
+    }
+
+    /// The host's call of export `func` with `args`, in WAVE.
+    fn describe_export_call(&self, func: u32, args: &[u8]) -> String {
+        match self.exports.get(func as usize) {
+            Some(f) => truncate(format!("export {}{}", f.name, decode_args(&f.params, args))),
+            None => format!("<unknown export {func}>(<{} bytes>)", args.len()),
+        }
+    }
+
+    /// The current export's `results`, in WAVE.
+    fn describe_export_return(&self, results: &[u8]) -> String {
+        let f = self.export.and_then(|e| self.exports.get(e as usize));
+        let name = f.map_or("the export", |f| f.name.as_str());
+        let values = match f {
+            Some(Func { result: None, .. }) if results.is_empty() => "()".to_string(),
+            // One result, shown bare as `trace show` and `--invoke` do.
+            Some(f) => decode_args(f.result.as_slice(), results)
+                .strip_prefix('(')
+                .and_then(|v| v.strip_suffix(')'))
+                .map(str::to_string)
+                .unwrap_or_default(),
+            None => format!("<{} bytes>", results.len()),
+        };
+        truncate(format!("export {name} returns {values}"))
     }
 
     /// How a divergence names an entry of the trace that the guest did not follow.
@@ -301,10 +337,70 @@ impl<R: Read> Replayer<R> {
             Some(Entry::Exit { code }) => format!("the run ends: exit status {code}"),
             Some(Entry::Trap { message }) => format!("the run ends: trap: {message}"),
             Some(Entry::Return { .. }) => "a return (without a call)".into(),
-            Some(Entry::ExportCall { func, .. }) => format!("a call of export {func}"),
-            Some(Entry::ExportReturn { .. }) => "an export's return".into(),
+            Some(Entry::ExportCall { func, args }) => self.describe_export_call(*func, args),
+            Some(Entry::ExportReturn { results }) => self.describe_export_return(results),
             Some(Entry::End { .. }) | None => "the end of the trace".into(),
         }
+    }
+
+    /// The host calls an export: returns the export the trace has the host call here and its
+    /// arguments (the replay makes the same call), or why the replay cannot.
+    pub fn begin_export(&mut self) -> Result<(u32, Vec<u8>), Stop> {
+        let entry_no = self.next;
+        let entry = self
+            .read()
+            .map_err(|e| self.unreadable(e, "where the host calls the guest's export"))?;
+        match entry {
+            Some(Entry::ExportCall { func, args }) if (func as usize) < self.exports.len() => {
+                self.export = Some(func);
+                Ok((func, args))
+            }
+            Some(Entry::ExportCall { func, .. }) => Err(Stop::Trace(anyhow!(
+                "the trace {} calls export {func} at entry #{entry_no}, which the component does                  not have: it was not written by `record` for this program",
+                self.name
+            ))),
+            Some(entry @ Entry::Call { .. }) => Err(Stop::Divergence(Divergence {
+                entry: entry_no,
+                expected: self.describe_entry(Some(&entry)),
+                actual: "the guest is ready for the host's call of its export".into(),
+                detail: Some(
+                    "(the guest makes no call while it is instantiated; the recorded one did)"
+                        .into(),
+                ),
+            })),
+            other => Err(Stop::Trace(anyhow!(
+                "the trace {} has {} at entry #{entry_no} where the host calls an export: it was                  not written by `record`",
+                self.name,
+                self.describe_entry(other.as_ref())
+            ))),
+        }
+    }
+
+    /// The export called by [`Self::begin_export`] returned `results` (encoded): checks them
+    /// against the trace, and that the guest made every recorded call before returning.
+    pub fn end_export(&mut self, results: &[u8]) -> Result<(), Stop> {
+        let entry_no = self.next;
+        let actual = self.describe_export_return(results);
+        let entry = self
+            .read()
+            .map_err(|e| self.unreadable(e, &format!("where {actual}")))?;
+        let detail = match &entry {
+            Some(Entry::ExportReturn { results: expected }) if expected == results => {
+                self.export = None;
+                return Ok(());
+            }
+            Some(Entry::ExportReturn { .. }) => "(the export returns something else)",
+            Some(Entry::Call { .. }) => {
+                "(the guest returns without a call that the recorded run made)"
+            }
+            _ => "(the guest returns where the recorded run did not)",
+        };
+        Err(Stop::Divergence(Divergence {
+            entry: entry_no,
+            expected: self.describe_entry(entry.as_ref()),
+            actual,
+            detail: Some(detail.into()),
+        }))
     }
 
     /// The guest calls import `func` with `args`: returns the recorded results, or why the replay
@@ -344,7 +440,7 @@ impl<R: Read> Replayer<R> {
                 }));
             }
             Some(entry @ (Entry::Exit { .. } | Entry::Trap { .. }))
-            | Some(entry @ Entry::End { .. }) => {
+            | Some(entry @ (Entry::End { .. } | Entry::ExportReturn { .. })) => {
                 return Err(Stop::Divergence(Divergence {
                     entry: entry_no,
                     expected: self.describe_entry(Some(&entry)),
@@ -367,14 +463,9 @@ impl<R: Read> Replayer<R> {
             Some(other) => {
                 return Err(Stop::Trace(anyhow!(
                     "the trace {} has {} at entry #{entry_no} where a call is expected: it was not \
-                     written by `record`{}",
+                     written by `record`",
                     self.name,
                     self.describe_entry(Some(&other)),
-                    if matches!(other, Entry::ExportCall { .. } | Entry::ExportReturn { .. }) {
-                        " (export calls cannot be replayed yet)"
-                    } else {
-                        ""
-                    }
                 )))
             }
         }
@@ -525,6 +616,18 @@ impl<R: Read> Replayer<R> {
         if let Some(err) = &mut self.err {
             let _ = err.flush();
         }
+    }
+}
+
+/// `bytes` decoded as values of `types`, as a WAVE tuple `(1, "x")`, or what they are when they
+/// are too big to show or cannot be decoded.
+fn decode_args(types: &[ValueType], bytes: &[u8]) -> String {
+    if bytes.len() > MAX_DECODED_BYTES {
+        return format!("(<{} bytes of values>)", bytes.len());
+    }
+    match Decoder::decode_all(bytes, types) {
+        Ok(values) => wave_args(&values),
+        Err(e) => format!("(<undecodable: {e}; {} bytes>)", bytes.len()),
     }
 }
 
@@ -688,14 +791,6 @@ pub fn add_to_linker(linker: &mut Linker<ReplayHost>) -> Result<()> {
     Ok(())
 }
 
-/// The `wasi:cli/run` export the component has, e.g. `wasi:cli/run@0.2.12`.
-fn run_export(info: &ComponentInfo) -> Option<&str> {
-    info.exported_interfaces
-        .iter()
-        .map(|i| i.name.as_str())
-        .find(|n| n.starts_with("wasi:cli/run@"))
-}
-
 fn short_hex(bytes: &[u8]) -> String {
     bytes.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
@@ -717,14 +812,6 @@ pub async fn replay(args: &ReplayArgs) -> Result<i32> {
         &args.trace,
         args.quiet,
     )?;
-    let Some(run_name) = run_export(&info) else {
-        bail!(
-            "{} does not export `wasi:cli/run`: only commands can be replayed",
-            path.display()
-        );
-    };
-    let run_name = run_name.to_string();
-
     let composed = proxy_gen::instrument_decoded(&decoded, &original, proxy_gen::Mode::Replay)
         .with_context(|| format!("cannot replay {}", path.display()))?;
     let engine = run::engine(&WasmOptions::default())?;
@@ -749,7 +836,7 @@ pub async fn replay(args: &ReplayArgs) -> Result<i32> {
             stopped: None,
         },
     );
-    let outcome = execute(&mut store, &linker, &component, &run_name, path).await;
+    let outcome = execute(&mut store, &linker, &component, &info, path).await;
     let data = store.data_mut();
     let stopped = data.stopped.take();
     let Some(replayer) = data.replayer.as_mut() else {
@@ -760,9 +847,15 @@ pub async fn replay(args: &ReplayArgs) -> Result<i32> {
         (Outcome::Stopped(e), Some(stop)) => (Err(stop), Some(e)),
         (_, Some(stop)) => (Err(stop), None),
         (Outcome::Stopped(e), None) => return Err(e),
-        (Outcome::Returned(code), None) => {
+        (Outcome::Returned { code, shown }, None) => {
             let finish = Finish::Returned(code);
-            (replayer.finish(&finish).map(|()| code), None)
+            let ending = replayer.finish(&finish).map(|()| code);
+            // What `run --invoke` printed after the guest's output, if the replay matched.
+            if let (Ok(_), Some(shown), false) = (&ending, shown, args.quiet) {
+                replayer.flush_output();
+                println!("{shown}");
+            }
+            (ending, None)
         }
         (Outcome::Trapped(e), None) => {
             let finish = Finish::Trapped(e.root_cause().to_string());
@@ -831,10 +924,11 @@ fn check_header(
     Ok(())
 }
 
-/// How the guest's `run` ended in the replay.
+/// How the guest's export call ended in the replay.
 enum Outcome {
-    /// `run` returned (0 for `ok`, 1 for `err`).
-    Returned(i32),
+    /// The export returned: exit status `code` (0, or 1 for `wasi:cli/run` returning `err`), and
+    /// the results to print, as `run --invoke` does (`None` for `wasi:cli/run`).
+    Returned { code: i32, shown: Option<String> },
     /// The guest trapped on its own, with wasmtime's report.
     Trapped(anyhow::Error),
     /// A host call or proxyrt itself stopped the run with this error (the store says why if a host
@@ -842,52 +936,139 @@ enum Outcome {
     Stopped(anyhow::Error),
 }
 
-/// Instantiates the replay composition and calls its `wasi:cli/run.run`.
+/// Instantiates the replay composition and makes the export call the trace has the host make, with
+/// the recorded arguments, checking its results against the recorded ones.
 async fn execute(
     store: &mut Store<ReplayHost>,
     linker: &Linker<ReplayHost>,
     component: &wasmtime::component::Component,
-    run_name: &str,
+    info: &ComponentInfo,
     path: &Path,
 ) -> Outcome {
-    let run = match lookup_run(store, linker, component, run_name).await {
-        Ok(run) => run,
+    let instance = match linker.instantiate_async(&mut *store, component).await {
+        Ok(instance) => instance,
         Err(e) => {
-            return Outcome::Stopped(e.context(format!("failed to instantiate {}", path.display())))
+            return ended(
+                store,
+                e,
+                &format!("failed to instantiate {}", path.display()),
+            )
         }
     };
-    match run.call_async(&mut *store, ()).await {
-        Ok((Ok(()),)) => Outcome::Returned(0),
-        Ok((Err(()),)) => Outcome::Returned(1),
-        Err(e) if store.data().stopped.is_some() => Outcome::Stopped(anyhow::Error::from(e)),
-        Err(e) => match run::Ending::from_error(e) {
-            Ok(run::Ending::Trap(e)) => Outcome::Trapped(e),
-            Ok(run::Ending::Exit(code)) => Outcome::Returned(code),
-            Err(e) => Outcome::Stopped(e.context(format!("failed to replay {}", path.display()))),
-        },
+    let begun = match store.data_mut().replayer.as_mut() {
+        Some(replayer) => replayer.begin_export(),
+        None => return Outcome::Stopped(anyhow!("internal error: the replayer is gone")),
+    };
+    let (id, args) = match begun {
+        Ok(call) => call,
+        Err(stop) => return stopped(store, stop),
+    };
+    let Some(export) = info.exports().nth(id as usize) else {
+        return Outcome::Stopped(anyhow!("internal error: export {id} vanished"));
+    };
+    let name = match export.interface {
+        Some(i) => format!("{i}.{}", export.function.name),
+        None => export.function.name.clone(),
+    };
+    let (func, params) = match prepare(store, &instance, export, &args) {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            let e = e.context(format!("cannot replay the call of export `{name}`"));
+            return stopped(store, Stop::Trace(e));
+        }
+    };
+    let mut results = vec![Val::Bool(false); func.ty(&*store).results().len()];
+    if let Err(e) = func.call_async(&mut *store, &params, &mut results).await {
+        return ended(store, e, &format!("failed to replay {}", path.display()));
+    }
+    let mut encoded = Vec::new();
+    if let (Some(value), Some(ty)) = (results.first(), &export.function.result) {
+        if let Err(e) = encode(value, ty, &mut encoded) {
+            let e = anyhow!("cannot encode the results of export `{name}`: {e}");
+            return Outcome::Stopped(e);
+        }
+    }
+    let checked = match store.data_mut().replayer.as_mut() {
+        Some(replayer) => replayer.end_export(&encoded),
+        None => return Outcome::Stopped(anyhow!("internal error: the replayer is gone")),
+    };
+    if let Err(stop) = checked {
+        return stopped(store, stop);
+    }
+    let is_run = export
+        .interface
+        .is_some_and(|i| i.starts_with("wasi:cli/run@"))
+        && export.function.name == "run";
+    if is_run {
+        let failed = matches!(results.first(), Some(Val::Result(Err(_))));
+        return Outcome::Returned {
+            code: i32::from(failed),
+            shown: None,
+        };
+    }
+    Outcome::Returned {
+        code: 0,
+        shown: Some(crate::invoke::display(&results)),
     }
 }
 
-async fn lookup_run(
+/// The function of export `export` in `instance`, and the recorded arguments `args` as its values.
+fn prepare(
     store: &mut Store<ReplayHost>,
-    linker: &Linker<ReplayHost>,
-    component: &wasmtime::component::Component,
-    run_name: &str,
-) -> Result<wasmtime::component::TypedFunc<(), (Result<(), ()>,)>> {
-    let instance = linker
-        .instantiate_async(&mut *store, component)
-        .await
-        .map_err(anyhow::Error::from)?;
-    let iface = instance
-        .get_export_index(&mut *store, None, run_name)
-        .with_context(|| format!("no exported instance named `{run_name}`"))?;
+    instance: &wasmtime::component::Instance,
+    export: InterceptedFunction<'_>,
+    args: &[u8],
+) -> Result<(wasmtime::component::Func, Vec<Val>)> {
+    let parent = match export.interface {
+        Some(i) => Some(
+            instance
+                .get_export_index(&mut *store, None, i)
+                .with_context(|| format!("the composition exports no instance `{i}`"))?,
+        ),
+        None => None,
+    };
+    let name = &export.function.name;
+    let index = instance
+        .get_export_index(&mut *store, parent.as_ref(), name)
+        .with_context(|| format!("the composition exports no function `{name}`"))?;
     let func = instance
-        .get_export_index(&mut *store, Some(&iface), "run")
-        .with_context(|| format!("`{run_name}` has no function `run`"))?;
-    instance
-        .get_typed_func::<(), (Result<(), ()>,)>(&mut *store, func)
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("`{run_name}.run` has an unexpected type"))
+        .get_func(&mut *store, index)
+        .with_context(|| format!("the export `{name}` is not a function"))?;
+    let types: Vec<ValueType> = export
+        .function
+        .params
+        .iter()
+        .map(|(_, t)| t.clone())
+        .collect();
+    let values = Decoder::decode_all(args, &types).context("the recorded arguments")?;
+    let params = func
+        .ty(&*store)
+        .params()
+        .zip(&values)
+        .map(|((_, ty), value)| convert::<_, Val>(value, &ty).map_err(|e| anyhow!(e)))
+        .collect::<Result<Vec<Val>>>()
+        .context("the recorded arguments")?;
+    Ok((func, params))
+}
+
+/// The replay stops at `stop`, which the driver reports.
+fn stopped(store: &mut Store<ReplayHost>, stop: Stop) -> Outcome {
+    let message = stop.message();
+    store.data_mut().stopped = Some(stop);
+    Outcome::Stopped(anyhow!("{message}"))
+}
+
+/// Sorts an error out of the guest's execution: a host call stopped it, the guest trapped or exited,
+/// or proxyrt failed (`doing` says at what).
+fn ended(store: &Store<ReplayHost>, e: wasmtime::Error, doing: &str) -> Outcome {
+    if store.data().stopped.is_some() {
+        return Outcome::Stopped(anyhow::Error::from(e));
+    }
+    match run::Ending::from_error(e) {
+        Ok(run::Ending::Trap(e)) => Outcome::Trapped(e),
+        Ok(run::Ending::Exit(code)) => Outcome::Returned { code, shown: None },
+        Err(e) => Outcome::Stopped(e.context(doing.to_string())),
+    }
 }
 
 #[cfg(test)]
@@ -1454,7 +1635,7 @@ mod tests {
         assert_eq!(
             d.expected,
             format!(
-                "wasi:random/random@0.2.12.get-random-bytes(<{} bytes of arguments>)",
+                "wasi:random/random@0.2.12.get-random-bytes(<{} bytes of values>)",
                 huge.len()
             )
         );

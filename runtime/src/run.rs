@@ -9,7 +9,7 @@ use crate::load;
 use crate::recorder::Recorder;
 use anyhow::{Context, Result};
 use std::path::Path;
-use wasmtime::component::Component;
+use wasmtime::component::{Component, Val};
 use wasmtime::{Config, Engine, Store};
 
 /// Exit status of a guest that trapped: `wasmtime run` exits as if killed by SIGABRT (128 + 6).
@@ -142,19 +142,39 @@ async fn execute_in(
         }
     };
     let ending = match call {
-        Some(call) => match call.call(store, &instance).await {
-            Ok(results) => {
-                println!("{results}");
-                Ok(Ending::Exit(0))
-            }
-            Err(e) => Ending::from_error(e),
-        },
+        Some(call) => invoke(store, &instance, &call).await,
         None => run_command(store, &instance).await,
     };
     ending.with_context(|| format!("failed to run {}", path.display()))
 }
 
-/// Calls `wasi:cli/run.run`; `Err(())` from the guest is exit status 1, as in wasmtime.
+/// Calls the `--invoke` export and prints its results in WAVE; when recording, the call and its
+/// results go into the trace.
+async fn invoke(
+    store: &mut Store<Host>,
+    instance: &wasmtime::component::Instance,
+    call: &Call,
+) -> Result<Ending> {
+    let recording = match store.data_mut().recorder.as_mut() {
+        Some(recorder) => {
+            Some(recorder.export_call(call.interface.as_deref(), &call.func, &call.params)?)
+        }
+        None => None,
+    };
+    match call.call(store, instance).await {
+        Ok(results) => {
+            if let (Some(id), Some(recorder)) = (recording, store.data_mut().recorder.as_mut()) {
+                recorder.export_return(id, &results)?;
+            }
+            println!("{}", crate::invoke::display(&results));
+            Ok(Ending::Exit(0))
+        }
+        Err(e) => Ending::from_error(e),
+    }
+}
+
+/// Calls `wasi:cli/run.run`; `Err(())` from the guest is exit status 1, as in wasmtime. When
+/// recording, the call and its result go into the trace.
 async fn run_command(
     store: &mut Store<Host>,
     instance: &wasmtime::component::Instance,
@@ -164,11 +184,19 @@ async fn run_command(
         .context(
             "the component does not export `wasi:cli/run` (is it a library? use `--invoke` to call one of its exports)",
         )?;
-    match command.wasi_cli_run().call_run(&mut *store).await {
-        Ok(Ok(())) => Ok(Ending::Exit(0)),
-        Ok(Err(())) => Ok(Ending::Exit(1)),
-        Err(e) => Ending::from_error(e),
+    let recording = match store.data_mut().recorder.as_mut() {
+        Some(recorder) => Some(recorder.export_call(Some("wasi:cli/run"), "run", &[])?),
+        None => None,
+    };
+    let status = match command.wasi_cli_run().call_run(&mut *store).await {
+        Ok(status) => status,
+        Err(e) => return Ending::from_error(e),
+    };
+    if let (Some(id), Some(recorder)) = (recording, store.data_mut().recorder.as_mut()) {
+        let result = Val::Result(status.map(|()| None).map_err(|()| None));
+        recorder.export_return(id, &[result])?;
     }
+    Ok(Ending::Exit(if status.is_ok() { 0 } else { 1 }))
 }
 
 /// Formats an error and its causes the way wasmtime prints them (`Error: ...`, then `Caused by:`),

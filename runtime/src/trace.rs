@@ -29,6 +29,15 @@ fn functions(header: &Header) -> Vec<Func> {
         .collect()
 }
 
+/// The export table of a trace: export entries' `func` ids index it.
+fn exports(header: &Header) -> Vec<Func> {
+    header
+        .component
+        .exports()
+        .map(|f| func(f.interface, f.function))
+        .collect()
+}
+
 fn func(interface: Option<&str>, f: &FunctionInfo) -> Func {
     Func {
         name: match interface {
@@ -89,6 +98,7 @@ pub fn show(args: &TraceShowArgs) -> Result<i32> {
     let mut reader = open(&args.file)?;
     let header = reader.header().clone();
     let funcs = functions(&header);
+    let exports = exports(&header);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.json {
@@ -115,6 +125,7 @@ pub fn show(args: &TraceShowArgs) -> Result<i32> {
         writeln!(out, "argv {:?}", header.argv)?;
     }
     let mut pending: Option<usize> = None;
+    let mut pending_export: Option<usize> = None;
     let mut index = 0u64;
     let mut shown = 0u64;
     let end = loop {
@@ -137,16 +148,17 @@ pub fn show(args: &TraceShowArgs) -> Result<i32> {
                 let name = f.map_or_else(String::new, |f| f.name.clone());
                 ("return", name, show_results(f, results))
             }
-            Entry::ExportCall { func, args } => (
-                "export-call",
-                format!("<export {func}>"),
-                format!("(<{} bytes>)", args.len()),
-            ),
-            Entry::ExportReturn { results } => (
-                "export-return",
-                String::new(),
-                format!("<{} bytes>", results.len()),
-            ),
+            Entry::ExportCall { func, args } => {
+                pending_export = Some(*func as usize);
+                let f = exports.get(*func as usize);
+                let name = f.map_or_else(|| format!("<export {func}>"), |f| f.name.clone());
+                ("export-call", name, show_args(f, args))
+            }
+            Entry::ExportReturn { results } => {
+                let f = pending_export.take().and_then(|p| exports.get(p));
+                let name = f.map_or_else(String::new, |f| f.name.clone());
+                ("export-return", name, show_results(f, results))
+            }
             Entry::Trap { message } => ("trap", String::new(), message.clone()),
             Entry::Exit { code } => ("exit", String::new(), code.to_string()),
             Entry::End { .. } => ("end", String::new(), String::new()),
@@ -165,6 +177,8 @@ pub fn show(args: &TraceShowArgs) -> Result<i32> {
             match kind {
                 "call" => writeln!(out, "#{i} {name}{detail}")?,
                 "return" => writeln!(out, "#{i}   -> {detail}")?,
+                "export-call" => writeln!(out, "#{i} export {name}{detail}")?,
+                "export-return" => writeln!(out, "#{i}   export returns {detail}")?,
                 _ => writeln!(out, "#{i} {kind} {detail}")?,
             }
         }
@@ -185,6 +199,7 @@ struct Counts {
 pub fn stats(args: &TraceStatsArgs) -> Result<i32> {
     let mut reader = open(&args.file)?;
     let funcs = functions(reader.header());
+    let exports = exports(reader.header());
     let mut per: BTreeMap<String, Counts> = BTreeMap::new();
     let mut pending: Option<String> = None;
     let (mut entries, mut payload) = (0u64, 0u64);
@@ -205,7 +220,18 @@ pub fn stats(args: &TraceStatsArgs) -> Result<i32> {
                 payload += args.len() as u64;
                 pending = Some(name);
             }
-            Entry::Return { results } => {
+            Entry::ExportCall { func, args } => {
+                let name = exports.get(func as usize).map_or_else(
+                    || format!("export <{func}>"),
+                    |f| format!("export {}", f.name),
+                );
+                let c = per.entry(name.clone()).or_default();
+                c.calls += 1;
+                c.arg_bytes += args.len() as u64;
+                payload += args.len() as u64;
+                pending = Some(name);
+            }
+            Entry::Return { results } | Entry::ExportReturn { results } => {
                 payload += results.len() as u64;
                 if let Some(name) = pending.take() {
                     per.entry(name).or_default().result_bytes += results.len() as u64;
