@@ -7,10 +7,12 @@
 //!   stub and one post-return function per proxied function.
 //!
 //! A stub calls the lowered host function with its own arguments (plus a return area), drops the
-//! borrow handles it was lent, and returns. In record mode it also reports the call: before
-//! forwarding, the arguments encoded by generated code (`encode`) go to `recorder.call`; after the
-//! host returned, the results go to `recorder.ret`. Everything a stub needs is in reach there
-//! (flat locals or proxy memory), so no value is ever copied just to be recorded.
+//! borrow handles it was lent, and returns. In record mode it also reports the call: the
+//! arguments are encoded by generated code (`encode`) before forwarding and kept on the heap, the
+//! results after the host returned, and both go to `recorder.record` in one host call (calls that
+//! may wait or never return go to `recorder.call` before forwarding and `recorder.ret` after).
+//! Everything a stub needs is in reach there (flat locals or proxy memory), so no value is ever
+//! copied just to be recorded.
 
 use anyhow::{bail, Result};
 use std::collections::HashMap;
@@ -223,6 +225,10 @@ pub struct StubSpec<'a> {
     pub lowered: CoreSig,
     /// Signature `canon lift` expects of the stub.
     pub lifted: CoreSig,
+    /// Record mode: report the call before forwarding it (`recorder.call`, then `recorder.ret`),
+    /// rather than once it returned, with its results (`recorder.record`, one host call): see
+    /// `recorder_host::types::reported_before_forwarding`.
+    pub report_first: bool,
 }
 
 /// Names of the stub module's exports for function `k`.
@@ -426,10 +432,13 @@ pub fn stub_module(
             let t = types.get(&[ValType::I32; 3], &[]);
             imports.import(ENV, REC_CALL, EntityType::Function(t));
             imports.import(ENV, REC_RET, EntityType::Function(t));
-            next_import += 2;
+            let t = types.get(&[ValType::I32; 5], &[]);
+            imports.import(ENV, REC_RECORD, EntityType::Function(t));
+            next_import += 3;
             Reporter::Record {
-                call: next_import - 2,
-                ret: next_import - 1,
+                call: next_import - 3,
+                ret: next_import - 2,
+                record: next_import - 1,
             }
         }
         StubMode::Replay => {
@@ -715,7 +724,7 @@ struct WalkCtx<'r> {
 #[derive(Clone, Copy)]
 enum Reporter {
     None,
-    Record { call: u32, ret: u32 },
+    Record { call: u32, ret: u32, record: u32 },
     Replay { next: u32 },
 }
 
@@ -723,6 +732,8 @@ enum Reporter {
 pub const REC_CALL: &str = "recorder-call";
 /// Import name (in [`ENV`]) of the lowered `recorder.ret`.
 pub const REC_RET: &str = "recorder-ret";
+/// Import name (in [`ENV`]) of the lowered `recorder.record`.
+pub const REC_RECORD: &str = "recorder-record";
 
 /// What a handle walk does with each handle it visits.
 #[derive(Clone, Copy)]
@@ -789,8 +800,10 @@ fn stub_body(
         None
     };
 
-    // Report the arguments *before* forwarding, so that calls that never return
-    // (`wasi:cli/exit.exit`) or trap in the host are in the trace.
+    // Encode the arguments before forwarding (owns are unwrapped after). Calls that may never
+    // return (`wasi:cli/exit.exit`) or may wait for long are reported right away; the others keep
+    // their encoded arguments on the heap and report them with the results, in one host call.
+    let mut kept_args = None;
     if !matches!(ctx.reporter, Reporter::None) {
         let (enc, start) = begin_encoding(ctx, &mut b, realloc, true);
         if s.lifted.indirect_params {
@@ -806,7 +819,26 @@ fn stub_body(
             }
         }
         match ctx.reporter {
-            Reporter::Record { call, .. } => end_encoding(&mut b, &enc, start, ctx.func_id, call),
+            Reporter::Record { call, .. } if s.report_first => {
+                end_encoding(&mut b, &enc, start, ctx.func_id, call)
+            }
+            Reporter::Record { .. } => {
+                // Reserve the encoded bytes, so that what the host returns is put after them.
+                let len = b.local(ValType::I32);
+                b.code.extend([
+                    I::LocalGet(enc.cur),
+                    I::LocalGet(start),
+                    I::I32Sub,
+                    I::LocalSet(len),
+                    I::I32Const(0),
+                    I::I32Const(0),
+                    I::I32Const(1),
+                    I::LocalGet(len),
+                    I::Call(realloc),
+                    I::Drop,
+                ]);
+                kept_args = Some((start, len));
+            }
             Reporter::Replay { next } => {
                 encoded_args(&mut b, &enc, start, ctx.func_id);
                 b.code.push(I::LocalGet(next_ret.unwrap_or_default()));
@@ -906,7 +938,7 @@ fn stub_body(
     // Record: report the results. Strings and lists the host returned are in our memory (our
     // realloc), below the heap top where the encoder's buffer starts. Host handles are still
     // unwrapped here: their ids are the host handles' indices in our table.
-    if let Reporter::Record { ret, .. } = ctx.reporter {
+    if let Reporter::Record { ret, record, .. } = ctx.reporter {
         let (enc, start) = begin_encoding(ctx, &mut b, realloc, false);
         if let Some(result) = &s.func.result {
             if let Some(area) = ret_area {
@@ -917,7 +949,22 @@ fn stub_body(
                 bail!("result of `{}` is neither flat nor in memory", s.func.name);
             }
         }
-        end_encoding(&mut b, &enc, start, ctx.func_id, ret);
+        match kept_args {
+            // `record(func_id, args_ptr, args_len, results_ptr, results_len)`.
+            Some((args, len)) => {
+                b.code.extend([
+                    I::I32Const(ctx.func_id as i32),
+                    I::LocalGet(args),
+                    I::LocalGet(len),
+                    I::LocalGet(start),
+                    I::LocalGet(enc.cur),
+                    I::LocalGet(start),
+                    I::I32Sub,
+                    I::Call(record),
+                ]);
+            }
+            None => end_encoding(&mut b, &enc, start, ctx.func_id, ret),
+        }
     }
 
     if ctx.wrapped {

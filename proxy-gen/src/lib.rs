@@ -38,7 +38,8 @@ pub enum Mode {
     /// Forward minus the bare component is the cost of the extra component boundary.
     Forward,
     /// Forward, and report every import call to the recorder: the composition additionally
-    /// imports [`RECORDER_INTERFACE`] (`call` before forwarding, `ret` after the host returned;
+    /// imports [`RECORDER_INTERFACE`] (`record(func-id, args, results)` once the host returned;
+    /// `call` before forwarding and `ret` after for calls that may wait or never return;
     /// func-id = the index in [`ComponentInfo::intercepted_functions`]).
     Record,
     /// Answer every import call from a trace: the composition imports **only**

@@ -6,7 +6,7 @@
 //!    an instance with the full instance type re-encoded from the decoded WIT, a bare function,
 //!    or a world-level type; in record mode then `proxyrt:recorder/recorder@0.1.0`;
 //! 2. the allocator core module (memory, bump realloc, reset), instantiated;
-//! 3. `canon lower` of every imported function and of the recorder's `call`/`ret` (memory +
+//! 3. `canon lower` of every imported function and of the recorder's `call`/`ret`/`record` (memory +
 //!    realloc of the allocator);
 //! 4. `canon resource.drop` for each resource type borrowed in some parameter;
 //! 5. the stub core module (see `coremod`), instantiated with the above;
@@ -516,12 +516,16 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
     });
 
     // 3b. Lower the recorder's functions: their `list<u8>` is read from our memory.
-    let recorder_lowered = recorder.map(|(call, ret)| {
-        (
-            root.builder
-                .lower_func(Some("recorder-call"), call, mem_opts),
-            root.builder.lower_func(Some("recorder-ret"), ret, mem_opts),
-        )
+    let recorder_lowered = recorder.map(|r| RecorderFuncs {
+        call: root
+            .builder
+            .lower_func(Some("recorder-call"), r.call, mem_opts),
+        ret: root
+            .builder
+            .lower_func(Some("recorder-ret"), r.ret, mem_opts),
+        record: root
+            .builder
+            .lower_func(Some("recorder-record"), r.record, mem_opts),
     });
 
     // 4. resource.drop for each borrowed resource type (pass-through handles only).
@@ -545,6 +549,10 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
             func: p.func,
             lowered: abi::lowered_sig(resolve, p.func),
             lifted: abi::lifted_sig(resolve, p.func),
+            report_first: recorder_host::types::reported_before_forwarding(
+                p.interface.as_deref(),
+                &p.func.name,
+            ),
         })
         .collect();
     let cfg = coremod::StubConfig {
@@ -577,9 +585,10 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
             .enumerate()
             .map(|(j, f)| (coremod::drop_name(j), ExportKind::Func, *f)),
     );
-    if let Some((call, ret)) = recorder_lowered {
-        env.push((coremod::REC_CALL.into(), ExportKind::Func, call));
-        env.push((coremod::REC_RET.into(), ExportKind::Func, ret));
+    if let Some(r) = recorder_lowered {
+        env.push((coremod::REC_CALL.into(), ExportKind::Func, r.call));
+        env.push((coremod::REC_RET.into(), ExportKind::Func, r.ret));
+        env.push((coremod::REC_RECORD.into(), ExportKind::Func, r.record));
     }
     if let Some(next) = replayer_lowered {
         env.push((coremod::REPLAY_NEXT.into(), ExportKind::Func, next));
@@ -695,36 +704,42 @@ fn check_func_ids(decoded: &Decoded, proxied: &[Proxied<'_>]) -> Result<()> {
 /// Imports [`crate::RECORDER_INTERFACE`] with exactly `call: func(func-id: u32, args: list<u8>)`
 /// and `ret: func(func-id: u32, results: list<u8>)`; returns the root indices of the two
 /// functions.
-fn import_recorder(root: &mut Root<'_>) -> (u32, u32) {
+fn import_recorder(root: &mut Root<'_>) -> RecorderFuncs {
     use wasm_encoder::PrimitiveValType as P;
     let mut ty = InstanceType::new();
     ty.ty()
         .defined_type()
         .list(ComponentValType::Primitive(P::U8));
     let bytes = ComponentValType::Type(0);
-    for (i, (func, param)) in [("call", "args"), ("ret", "results")]
-        .into_iter()
-        .enumerate()
-    {
+    let id = ("func-id", ComponentValType::Primitive(P::U32));
+    let funcs: [(&str, &[(&str, ComponentValType)]); 3] = [
+        ("call", &[id, ("args", bytes)]),
+        ("ret", &[id, ("results", bytes)]),
+        ("record", &[id, ("args", bytes), ("results", bytes)]),
+    ];
+    for (i, (func, params)) in funcs.into_iter().enumerate() {
         ty.ty()
             .function()
-            .params([
-                ("func-id", ComponentValType::Primitive(P::U32)),
-                (param, bytes),
-            ])
+            .params(params.iter().copied())
             .result(None);
         ty.export(func, ComponentTypeRef::Func(1 + i as u32));
     }
     let name = crate::RECORDER_INTERFACE;
     let t = root.builder.type_instance(Some(name), &ty);
     let inst = root.builder.import(name, ComponentTypeRef::Instance(t));
-    let call = root
-        .builder
-        .alias_export(inst, "call", ComponentExportKind::Func);
-    let ret = root
-        .builder
-        .alias_export(inst, "ret", ComponentExportKind::Func);
-    (call, ret)
+    let [call, ret, record] = ["call", "ret", "record"].map(|f| {
+        root.builder
+            .alias_export(inst, f, ComponentExportKind::Func)
+    });
+    RecorderFuncs { call, ret, record }
+}
+
+/// The root indices of the imported recorder's functions.
+#[derive(Clone, Copy)]
+struct RecorderFuncs {
+    call: u32,
+    ret: u32,
+    record: u32,
 }
 
 /// Imports [`crate::REPLAYER_INTERFACE`] with exactly `next: func(func-id: u32, args: list<u8>) ->

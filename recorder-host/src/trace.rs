@@ -92,6 +92,22 @@ pub enum Entry {
     End { entries: u64 },
 }
 
+/// The first variants of [`Entry`] over borrowed bytes: serde + bincode encode an enum as its
+/// variant index and its fields, so these encode exactly as the `Entry` variants of the same index
+/// (a test pins it). Only ever serialized.
+#[derive(Serialize)]
+enum EntryRef<'a> {
+    Call {
+        func: u32,
+        #[serde(with = "serde_bytes")]
+        args: &'a [u8],
+    },
+    Return {
+        #[serde(with = "serde_bytes")]
+        results: &'a [u8],
+    },
+}
+
 /// Errors reading a trace. Every one says where the problem is.
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
@@ -143,6 +159,30 @@ impl<W: Write> TraceWriter<W> {
     /// Appends one entry (buffered: call [`flush`](Self::flush) to push it to the file).
     pub fn append(&mut self, entry: &Entry) -> io::Result<()> {
         self.frame(entry)?;
+        self.entries += 1;
+        Ok(())
+    }
+
+    /// Appends an import call and its results: the same two entries as appending
+    /// [`Entry::Call`] and [`Entry::Return`], written from borrowed bytes (the recorder host reads
+    /// them in place in the proxy's memory, so no copy is made).
+    pub fn append_call_return(&mut self, func: u32, args: &[u8], results: &[u8]) -> io::Result<()> {
+        self.frame(&EntryRef::Call { func, args })?;
+        self.frame(&EntryRef::Return { results })?;
+        self.entries += 2;
+        Ok(())
+    }
+
+    /// Appends an [`Entry::Call`] from borrowed bytes.
+    pub fn append_call(&mut self, func: u32, args: &[u8]) -> io::Result<()> {
+        self.frame(&EntryRef::Call { func, args })?;
+        self.entries += 1;
+        Ok(())
+    }
+
+    /// Appends an [`Entry::Return`] from borrowed bytes.
+    pub fn append_return(&mut self, results: &[u8]) -> io::Result<()> {
+        self.frame(&EntryRef::Return { results })?;
         self.entries += 1;
         Ok(())
     }

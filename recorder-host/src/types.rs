@@ -59,6 +59,25 @@ impl ComponentInfo {
     }
 }
 
+/// Whether a record-mode proxy reports a call of import `name` (of `interface`) *before*
+/// forwarding it, rather than together with its results once it returned: calls that may never
+/// return (`wasi:cli/exit`), and calls that may wait for an unbounded time, after which the trace
+/// must already be on disk should the process be killed while the guest waits. By wasi:io's naming
+/// convention every waiting call is `poll`, `pollable.block` or a `blocking-*` method; of those,
+/// output streams' (`blocking-flush`, `blocking-write-and-flush`, ...) only wait while the host
+/// drains what the guest wrote, so they are left out: a program printing line by line would
+/// otherwise pay two recorder calls and a `write(2)` of the trace per line.
+pub fn reported_before_forwarding(interface: Option<&str>, name: &str) -> bool {
+    if interface.is_some_and(|i| i.starts_with("wasi:cli/exit@") || i == "wasi:cli/exit") {
+        return true;
+    }
+    if name.contains("output-stream.") {
+        return false;
+    }
+    let leaf = name.rsplit(['.', ']']).next().unwrap_or(name);
+    leaf.starts_with("blocking-") || leaf == "poll" || leaf == "block"
+}
+
 /// One entry of [`ComponentInfo::intercepted_functions`] or of [`ComponentInfo::exports`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InterceptedFunction<'a> {
@@ -187,4 +206,35 @@ pub enum ValueType {
     Future(Option<Box<ValueType>>),
     Stream(Option<Box<ValueType>>),
     Unknown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reported_before_forwarding as first;
+
+    #[test]
+    fn waiting_and_exiting_calls_are_reported_first() {
+        let io = Some("wasi:io/streams@0.2.6");
+        for (interface, name) in [
+            (io, "[method]input-stream.blocking-read"),
+            (Some("wasi:io/poll@0.2.6"), "poll"),
+            (Some("wasi:io/poll@0.2.6"), "[method]pollable.block"),
+            (io, "[method]input-stream.blocking-skip"),
+            (Some("wasi:cli/exit@0.2.6"), "exit"),
+            (Some("wasi:cli/exit@0.2.6"), "exit-with-code"),
+        ] {
+            assert!(first(interface, name), "{name}");
+        }
+        for (interface, name) in [
+            (io, "[method]input-stream.read"),
+            (Some("wasi:random/random@0.2.6"), "get-random-bytes"),
+            (Some("wasi:io/poll@0.2.6"), "[method]pollable.ready"),
+            (io, "[method]output-stream.check-write"),
+            (io, "[method]output-stream.blocking-flush"),
+            (io, "[method]output-stream.blocking-write-and-flush"),
+            (None, "exit"),
+        ] {
+            assert!(!first(interface, name), "{name}");
+        }
+    }
 }

@@ -103,6 +103,47 @@ fn round_trip() {
     assert_eq!(err, None);
 }
 
+/// The borrowed-bytes appends write byte for byte what appending the owned entries writes.
+#[test]
+fn borrowed_appends_write_the_same_bytes() {
+    let mut owned = TraceWriter::new(Vec::new(), &header()).unwrap();
+    let mut borrowed = TraceWriter::new(Vec::new(), &header()).unwrap();
+    let (args, results) = (b"hello".to_vec(), vec![0u8; 300]);
+    for (func, args, results) in [
+        (0, &args, &results),
+        (7, &vec![], &vec![]),
+        (300, &results, &args),
+    ] {
+        owned
+            .append(&Entry::Call {
+                func,
+                args: args.clone(),
+            })
+            .unwrap();
+        owned
+            .append(&Entry::Return {
+                results: results.clone(),
+            })
+            .unwrap();
+        borrowed.append_call_return(func, args, results).unwrap();
+    }
+    owned
+        .append(&Entry::Call {
+            func: 1,
+            args: args.clone(),
+        })
+        .unwrap();
+    owned
+        .append(&Entry::Return {
+            results: results.clone(),
+        })
+        .unwrap();
+    borrowed.append_call(1, &args).unwrap();
+    borrowed.append_return(&results).unwrap();
+    assert_eq!(owned.entries(), borrowed.entries());
+    assert_eq!(owned.finish().unwrap(), borrowed.finish().unwrap());
+}
+
 #[test]
 fn file_round_trip_and_cut_detection() {
     let dir = tempfile::tempdir().unwrap();

@@ -16,7 +16,7 @@ use recorder_host::types::ValueType;
 use recorder_host::value::encode;
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use wasmtime::component::{Linker, Val, WasmList};
 use wasmtime::StoreContextMut;
@@ -28,11 +28,6 @@ pub const INTERFACE: &str = "proxyrt:recorder/recorder@0.1.0";
 pub struct Recorder {
     writer: TraceWriter<BufWriter<File>>,
     path: PathBuf,
-    /// Per function id: whether the call may make the guest wait indefinitely (see [`may_block`]).
-    /// The trace is flushed before such a call is forwarded, so a process killed while the guest
-    /// waits (sleep, stdin, network) leaves everything up to that call on disk, while the many
-    /// quick calls in between cost no system call each.
-    may_block: Vec<bool>,
     /// The component's exports, by id (`ComponentInfo::exports`): the host's calls of them are
     /// recorded too (`export_call`, `export_return`).
     exports: Vec<Export>,
@@ -46,29 +41,11 @@ struct Export {
     result: Option<ValueType>,
 }
 
-/// Whether a WASI function may wait for an unbounded time: by wasi:io's naming convention, every
-/// waiting call is `poll`, `pollable.block`, or a `blocking-*` method; of those, output streams'
-/// (`blocking-flush`, `blocking-write-and-flush`, ...) only wait while the host drains what the guest
-/// wrote, which is why they are left out: a program printing line by line would otherwise pay a
-/// `write(2)` of the trace per line.
-fn may_block(name: &str) -> bool {
-    if name.contains("output-stream.") {
-        return false;
-    }
-    let leaf = name.rsplit(['.', ']']).next().unwrap_or(name);
-    leaf.starts_with("blocking-") || leaf == "poll" || leaf == "block"
-}
-
 impl Recorder {
     /// Creates the trace file at `path` and writes its header.
     pub fn create(path: &Path, header: &Header) -> Result<Self> {
         let writer = TraceWriter::create(path, header)
             .with_context(|| format!("cannot create the trace {}", path.display()))?;
-        let may_block = header
-            .component
-            .intercepted_functions()
-            .map(|f| may_block(&f.function.name))
-            .collect();
         let exports = header
             .component
             .exports()
@@ -82,7 +59,6 @@ impl Recorder {
         Ok(Recorder {
             writer,
             path: path.to_path_buf(),
-            may_block,
             exports,
         })
     }
@@ -183,42 +159,61 @@ impl Recorder {
     }
 }
 
-fn recorder<'a>(store: &'a mut StoreContextMut<'_, Host>) -> wasmtime::Result<&'a mut Recorder> {
-    store
-        .data_mut()
-        .recorder
-        .as_mut()
-        .ok_or_else(|| wasmtime::format_err!("the recorder was called outside of `proxyrt record`"))
+/// Runs `f` with the recorder moved out of the store, so that `f` can read the proxy's memory
+/// through the store while it writes the trace.
+fn with_recorder(
+    mut store: StoreContextMut<'_, Host>,
+    f: impl FnOnce(&mut Recorder, &StoreContextMut<'_, Host>) -> io::Result<()>,
+) -> wasmtime::Result<()> {
+    let mut recorder = store.data_mut().recorder.take().ok_or_else(|| {
+        wasmtime::format_err!("the recorder was called outside of `proxyrt record`")
+    })?;
+    let result = f(&mut recorder, &store);
+    let path = recorder.path.clone();
+    store.data_mut().recorder = Some(recorder);
+    result.map_err(|e| wasmtime::format_err!("cannot write the trace {}: {e}", path.display()))
 }
 
 /// Defines `proxyrt:recorder/recorder@0.1.0` in `linker`.
+///
+/// The proxy reports most calls once they returned, arguments and results together (`record`);
+/// calls that may wait for long or never return (`recorder_host::types::reported_before_forwarding`)
+/// are reported before they are forwarded (`call`), and the trace is flushed then, so that a
+/// process killed while the guest waits (sleep, stdin, network) or exiting leaves everything up to
+/// that call on disk; their results follow (`ret`). The many quick calls in between cost no system
+/// call each.
 pub fn add_to_linker(linker: &mut Linker<Host>) -> Result<()> {
     let mut inst = linker.instance(INTERFACE).map_err(anyhow::Error::from)?;
     inst.func_wrap(
         "call",
-        |mut store: StoreContextMut<'_, Host>, (func, args): (u32, WasmList<u8>)| {
-            let args = args.as_le_slice(&store).to_vec();
-            let recorder = recorder(&mut store)?;
-            recorder.append(&Entry::Call { func, args })?;
-            if recorder
-                .may_block
-                .get(func as usize)
-                .copied()
-                .unwrap_or(false)
-            {
-                recorder.writer.flush().map_err(|e| {
-                    wasmtime::format_err!("cannot write the trace {}: {e}", recorder.path.display())
-                })?;
-            }
-            Ok(())
+        |store: StoreContextMut<'_, Host>, (func, args): (u32, WasmList<u8>)| {
+            with_recorder(store, |recorder, store| {
+                recorder.writer.append_call(func, args.as_le_slice(store))?;
+                recorder.writer.flush()
+            })
         },
     )
     .map_err(anyhow::Error::from)?;
     inst.func_wrap(
         "ret",
-        |mut store: StoreContextMut<'_, Host>, (_func, results): (u32, WasmList<u8>)| {
-            let results = results.as_le_slice(&store).to_vec();
-            recorder(&mut store)?.append(&Entry::Return { results })
+        |store: StoreContextMut<'_, Host>, (_func, results): (u32, WasmList<u8>)| {
+            with_recorder(store, |recorder, store| {
+                recorder.writer.append_return(results.as_le_slice(store))
+            })
+        },
+    )
+    .map_err(anyhow::Error::from)?;
+    inst.func_wrap(
+        "record",
+        |store: StoreContextMut<'_, Host>,
+         (func, args, results): (u32, WasmList<u8>, WasmList<u8>)| {
+            with_recorder(store, |recorder, store| {
+                recorder.writer.append_call_return(
+                    func,
+                    args.as_le_slice(store),
+                    results.as_le_slice(store),
+                )
+            })
         },
     )
     .map_err(anyhow::Error::from)?;
@@ -267,30 +262,5 @@ pub async fn record(args: &RecordArgs) -> Result<i32> {
             Err(e)
         }
         (Err(e), None) => Err(e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn blocking_calls_are_recognized_by_name() {
-        for name in [
-            "[method]input-stream.blocking-read",
-            "poll",
-            "[method]pollable.block",
-            "[method]input-stream.blocking-skip",
-        ] {
-            assert!(super::may_block(name), "{name}");
-        }
-        for name in [
-            "[method]input-stream.read",
-            "get-random-bytes",
-            "[method]pollable.ready",
-            "[method]output-stream.check-write",
-            "[method]output-stream.blocking-flush",
-            "[method]output-stream.blocking-write-and-flush",
-        ] {
-            assert!(!super::may_block(name), "{name}");
-        }
     }
 }

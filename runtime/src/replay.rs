@@ -823,8 +823,14 @@ pub async fn replay(args: &ReplayArgs) -> Result<i32> {
     let (out, err): (Sink, Sink) = if args.quiet {
         (None, None)
     } else {
+        // Buffered: a guest printing line by line would otherwise cost a write(2) per line, which
+        // the recorded run paid for real but a replay need not. Everything is flushed before
+        // stderr is written to, and before a report or the end of the replay.
         (
-            Some(Box::new(std::io::stdout())),
+            Some(Box::new(std::io::BufWriter::with_capacity(
+                64 << 10,
+                std::io::stdout(),
+            ))),
             Some(Box::new(std::io::stderr())),
         )
     };

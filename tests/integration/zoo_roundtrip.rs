@@ -146,6 +146,21 @@ fn record() -> (Vec<String>, Vec<Call>) {
         },
     )
     .unwrap();
+    inst.func_wrap(
+        "record",
+        |mut store: StoreContextMut<'_, Vec<Call>>,
+         (func, args, results): (u32, WasmList<u8>, WasmList<u8>)| {
+            let args = args.as_le_slice(&store).to_vec();
+            let results = Some(results.as_le_slice(&store).to_vec());
+            store.data_mut().push(Call {
+                func,
+                args,
+                results,
+            });
+            Ok(())
+        },
+    )
+    .unwrap();
 
     let mut store = Store::new(engine(), Vec::new());
     let lines = exercise_host(&mut store, &linker, &component).expect("exercise-host (record)");

@@ -248,7 +248,11 @@ pub fn expected_recorder() -> String {
         ],
         result: None,
     };
-    let funcs = vec![f("call", "args"), f("ret", "results")];
+    let mut record = f("record", "args");
+    record
+        .params
+        .push(("results".into(), ValueType::List(Box::new(ValueType::U8))));
+    let funcs = vec![f("call", "args"), f("ret", "results"), record];
     format!("{:?} {:?}", Vec::<String>::new(), funcs)
 }
 
