@@ -6,6 +6,7 @@
 //! entry is only ever loaded by an engine that could have produced it. Entries are written to a temporary
 //! file and renamed into place, so a crash or a concurrent run never leaves a half-written entry behind.
 
+use crate::cli::CacheArgs;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
@@ -49,6 +50,18 @@ impl Cache {
     /// The cache in `dir`, created on first write.
     pub fn new(dir: PathBuf) -> Self {
         Self { dir }
+    }
+
+    /// The cache `args` select: `--cache-dir`, else the default location; `None` with `--no-cache`
+    /// or when there is no default location.
+    pub fn from_args(args: &CacheArgs) -> Option<Self> {
+        if args.no_cache {
+            return None;
+        }
+        args.cache_dir
+            .clone()
+            .or_else(Self::default_dir)
+            .map(Self::new)
     }
 
     /// The default location: `$XDG_CACHE_HOME/proxyrt`, else `$HOME/.cache/proxyrt`; `None` when neither
