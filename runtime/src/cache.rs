@@ -1,10 +1,15 @@
-//! On-disk cache of compiled components.
+//! On-disk cache of compiled components, and (in [`composition`]) of the compositions `record` and
+//! `replay` compile, so that a warm cache skips both proxy-gen and Cranelift.
 //!
 //! Compiling a real component with Cranelift takes hundreds of milliseconds to seconds; loading the
 //! precompiled artifact is an `mmap`. Entries are keyed by the SHA-256 of the component bytes *and* of
 //! the engine's compatibility hash (wasmtime version, target, every codegen setting such as fuel), so an
 //! entry is only ever loaded by an engine that could have produced it. Entries are written to a temporary
 //! file and renamed into place, so a crash or a concurrent run never leaves a half-written entry behind.
+
+mod composition;
+
+pub use composition::{instrumented, Instrumented};
 
 use crate::cli::CacheArgs;
 use anyhow::{Context, Result};
