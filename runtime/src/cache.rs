@@ -1,4 +1,5 @@
-//! On-disk cache of compiled components.
+//! On-disk cache of compiled components, and (in [`composition`]) of the compositions `record` and
+//! `replay` compile, so that a warm cache skips both proxy-gen and Cranelift.
 //!
 //! Compiling a real component with Cranelift takes hundreds of milliseconds to seconds; loading the
 //! precompiled artifact is an `mmap`. Entries are keyed by the SHA-256 of the component bytes *and* of
@@ -6,6 +7,11 @@
 //! entry is only ever loaded by an engine that could have produced it. Entries are written to a temporary
 //! file and renamed into place, so a crash or a concurrent run never leaves a half-written entry behind.
 
+mod composition;
+
+pub use composition::{instrumented, Instrumented};
+
+use crate::cli::CacheArgs;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
@@ -49,6 +55,18 @@ impl Cache {
     /// The cache in `dir`, created on first write.
     pub fn new(dir: PathBuf) -> Self {
         Self { dir }
+    }
+
+    /// The cache `args` select: `--cache-dir`, else the default location; `None` with `--no-cache`
+    /// or when there is no default location.
+    pub fn from_args(args: &CacheArgs) -> Option<Self> {
+        if args.no_cache {
+            return None;
+        }
+        args.cache_dir
+            .clone()
+            .or_else(Self::default_dir)
+            .map(Self::new)
     }
 
     /// The default location: `$XDG_CACHE_HOME/proxyrt`, else `$HOME/.cache/proxyrt`; `None` when neither

@@ -194,10 +194,10 @@ pub struct RunArgs {
     pub module_and_args: Vec<OsString>,
 }
 
-/// Where compiled components are cached.
+/// Where compiled components (and the compositions `record` and `replay` run) are cached.
 #[derive(Args, Debug, Clone, Default)]
 pub struct CacheArgs {
-    /// Do not read or write the compilation cache.
+    /// Do not read or write the cache (compiled components and compositions).
     #[arg(long, env = "PROXYRT_NO_CACHE", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
     pub no_cache: bool,
 

@@ -6,6 +6,7 @@
 //! format) as a `list<u8>` in its own memory; the host functions take it as a [`WasmList<u8>`], a view
 //! of that memory, so no per-byte values are built (DESIGN-NOTES fact 6).
 
+use crate::cache::{self, Instrumented};
 use crate::cli::RecordArgs;
 use crate::host::Host;
 use crate::load;
@@ -233,11 +234,9 @@ pub fn interface_sha256(info: &recorder_host::types::ComponentInfo) -> Result<[u
 pub async fn record(args: &RecordArgs) -> Result<i32> {
     let path = args.run.wasm_path()?;
     let original = load::read_binary_component(&path, "record")?;
-    let decoded = proxy_gen::decode(&original)
-        .with_context(|| format!("cannot record {}", path.display()))?;
-    let composed = proxy_gen::instrument_decoded(&decoded, &original, proxy_gen::Mode::Record)
-        .with_context(|| format!("cannot record {}", path.display()))?;
-    let info = decoded.info();
+    let Instrumented { composed, info } =
+        cache::instrumented(&original, proxy_gen::Mode::Record, &args.run.cache)
+            .with_context(|| format!("cannot record {}", path.display()))?;
     let header = Header {
         format_version: FORMAT_VERSION,
         proxyrt_version: env!("CARGO_PKG_VERSION").to_string(),

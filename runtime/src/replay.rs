@@ -21,6 +21,7 @@
 //!
 //! The trace is read one entry at a time, so memory stays flat however long the run.
 
+use crate::cache::{self, Instrumented};
 use crate::cli::{ReplayArgs, WasmOptions};
 use crate::load;
 use crate::run::{self, error_report, TRAP_EXIT_CODE};
@@ -799,9 +800,9 @@ fn short_hex(bytes: &[u8]) -> String {
 pub async fn replay(args: &ReplayArgs) -> Result<i32> {
     let path = &args.wasm;
     let original = load::read_binary_component(path, "replay")?;
-    let decoded = proxy_gen::decode(&original)
-        .with_context(|| format!("cannot replay {}", path.display()))?;
-    let info = decoded.info();
+    let Instrumented { composed, info } =
+        cache::instrumented(&original, proxy_gen::Mode::Replay, &args.cache)
+            .with_context(|| format!("cannot replay {}", path.display()))?;
     let reader = TraceReader::open(&args.trace)
         .with_context(|| format!("cannot read the trace {}", args.trace.display()))?;
     check_header(
@@ -812,8 +813,6 @@ pub async fn replay(args: &ReplayArgs) -> Result<i32> {
         &args.trace,
         args.quiet,
     )?;
-    let composed = proxy_gen::instrument_decoded(&decoded, &original, proxy_gen::Mode::Replay)
-        .with_context(|| format!("cannot replay {}", path.display()))?;
     let engine = run::engine(&WasmOptions::default())?;
     let component = run::compile(&engine, &composed, &args.cache)
         .with_context(|| format!("failed to compile {}", path.display()))?;

@@ -28,13 +28,8 @@ pub fn engine(wasm: &WasmOptions) -> Result<Engine> {
 
 /// Compiles `bytes`, through the on-disk cache unless it is turned off.
 pub fn compile(engine: &Engine, bytes: &[u8], cache: &CacheArgs) -> Result<Component> {
-    let dir = if cache.no_cache {
-        None
-    } else {
-        cache.cache_dir.clone().or_else(Cache::default_dir)
-    };
-    match dir {
-        Some(dir) => Ok(Cache::new(dir).load_or_compile(engine, bytes)?.0),
+    match Cache::from_args(cache) {
+        Some(cache) => Ok(cache.load_or_compile(engine, bytes)?.0),
         None => Component::new(engine, bytes).map_err(anyhow::Error::from),
     }
 }

@@ -358,3 +358,71 @@ fn bad_traces_are_clear_errors() {
     let missing = dir.path().join("missing.bin");
     check(&missing, "cannot read the trace");
 }
+
+#[test]
+fn a_second_record_and_replay_reuse_the_cached_compositions() {
+    // Steps with no clock, randomness or file timestamp, so both recordings must be identical to
+    // the byte.
+    let steps = [
+        "args",
+        "env:K",
+        "env-all",
+        "lines:5",
+        "stderr:an error line",
+        "echo:done",
+    ];
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_str().unwrap();
+    let traces = tempfile::tempdir().unwrap();
+    let round = |n: u32| {
+        let trace = traces.path().join(format!("trace-{n}.bin"));
+        let recorded = proxyrt()
+            .args(["record", "--cache-dir", cache_dir, "--trace"])
+            .arg(&trace)
+            .args(["--env", "K=v", guests::CLI])
+            .args(steps)
+            .output_checked();
+        recorded.assert_status(0);
+        let replayed = replay(guests::CLI, &trace, &["--cache-dir", cache_dir]);
+        replayed.assert_status(0);
+        assert_eq!(replayed.stdout_text(), recorded.stdout_text());
+        assert_eq!(replayed.stderr_text(), recorded.stderr_text());
+        (recorded, replayed, fs::read(&trace).unwrap())
+    };
+    let entries = || {
+        let mut found: Vec<(PathBuf, std::time::SystemTime)> = fs::read_dir(cache.path())
+            .unwrap()
+            .map(|e| {
+                let path = e.unwrap().path();
+                let modified = fs::metadata(&path).unwrap().modified().unwrap();
+                (path, modified)
+            })
+            .collect();
+        found.sort();
+        found
+    };
+
+    let (rec1, rep1, trace1) = round(1);
+    let first = entries();
+    let count = |ext: &str| {
+        first
+            .iter()
+            .filter(|(p, _)| p.extension().is_some_and(|e| e == ext))
+            .count()
+    };
+    // One composition and one compiled artifact per mode (record, replay), nothing else.
+    assert_eq!(count("composition"), 2, "{first:?}");
+    assert_eq!(count("cwasm"), 2, "{first:?}");
+    assert_eq!(first.len(), 4, "{first:?}");
+
+    let (rec2, rep2, trace2) = round(2);
+    assert_eq!(entries(), first, "hits must not add or rewrite entries");
+    assert_eq!(rec2.stdout_text(), rec1.stdout_text());
+    assert_eq!(rec2.stderr_text(), rec1.stderr_text());
+    assert_eq!(rep2.stdout_text(), rep1.stdout_text());
+    assert_eq!(rep2.stderr_text(), rep1.stderr_text());
+    assert!(
+        trace2 == trace1,
+        "the cached composition recorded another trace"
+    );
+}

@@ -1,0 +1,332 @@
+//! On-disk cache of compositions: what `proxy_gen::decode` + `instrument_decoded` produce for a
+//! component and a mode, so that `record` and `replay` skip analysis, synthesis, wac composition
+//! and validation (~6-12 ms per process) when they have seen the component before.
+//!
+//! An entry lives next to the compiled artifacts (same directory, same `--no-cache`/`--cache-dir`),
+//! named `<key>.composition`, where the key is the SHA-256 of:
+//! - the original component's bytes (its SHA-256),
+//! - the mode,
+//! - the proxyrt version, and
+//! - `PROXYRT_COMPOSER_SHA256`, a hash of proxy-gen's and recorder-host's sources computed by
+//!   `runtime/build.rs`: a proxyrt built from other proxy-gen code (even at the same version)
+//!   looks for other entries, so it never loads a composition the current code would not make.
+//!
+//! An entry is the composed bytes and the component's [`ComponentInfo`] (bincode), behind a
+//! SHA-256 checksum that also covers the key. A truncated, corrupt or misplaced entry fails the
+//! checksum and is reported, rebuilt and replaced, like an unreadable compiled artifact; nothing in
+//! an entry is trusted before the checksum matched. Entries are written to a temporary file and
+//! renamed into place. A cache that cannot be written never fails the run.
+
+use super::{hex, Cache};
+use crate::cli::CacheArgs;
+use anyhow::{bail, Context, Result};
+use proxy_gen::Mode;
+use recorder_host::types::ComponentInfo;
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+
+/// Hash of the sources that decide what a composition looks like (see `runtime/build.rs`).
+const COMPOSER_SHA256: &str = env!("PROXYRT_COMPOSER_SHA256");
+
+/// First bytes of every entry; the trailing digit is the layout version.
+const MAGIC: &[u8; 8] = b"PRXCOMP1";
+
+/// Layout: `MAGIC | checksum (32) | info length (u64 LE) | bincode(info) | composed`.
+const CHECKSUM_AT: usize = MAGIC.len();
+const BODY_AT: usize = CHECKSUM_AT + 32;
+const INFO_AT: usize = BODY_AT + 8;
+
+/// A component instrumented for one mode: what `record` and `replay` need from proxy-gen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instrumented {
+    /// The original composed with its proxy (`proxy_gen::instrument_decoded`).
+    pub composed: Vec<u8>,
+    /// The original's imports and exports (`Decoded::info`).
+    pub info: ComponentInfo,
+}
+
+/// The composition of `original` for `mode`, from the cache selected by `cache` when it has it,
+/// else made by proxy-gen (and stored). Errors are proxy-gen's, unwrapped, so that callers add the
+/// same context as when they called proxy-gen themselves.
+pub fn instrumented(original: &[u8], mode: Mode, cache: &CacheArgs) -> Result<Instrumented> {
+    match Cache::from_args(cache) {
+        Some(cache) => Ok(cache.load_or_instrument(original, mode)?.0),
+        None => instrument(original, mode),
+    }
+}
+
+/// What proxy-gen makes of `original`, without any cache.
+fn instrument(original: &[u8], mode: Mode) -> Result<Instrumented> {
+    let decoded = proxy_gen::decode(original)?;
+    let composed = proxy_gen::instrument_decoded(&decoded, original, mode)?;
+    Ok(Instrumented {
+        composed,
+        info: decoded.info(),
+    })
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Forward => "forward",
+        Mode::Record => "record",
+        Mode::Replay => "replay",
+    }
+}
+
+/// The cache key of `original` instrumented for `mode` by this build of proxyrt.
+fn key(original: &[u8], mode: Mode) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"proxyrt-composition-v1\0");
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(b"\0");
+    h.update(COMPOSER_SHA256.as_bytes());
+    h.update(b"\0");
+    h.update(mode_name(mode).as_bytes());
+    h.update(b"\0");
+    h.update(Sha256::digest(original));
+    h.finalize().into()
+}
+
+impl Cache {
+    /// Where the composition with this key lives.
+    fn composition_path(&self, key: &[u8; 32]) -> PathBuf {
+        self.dir.join(format!("{}.composition", hex(key)))
+    }
+
+    /// The composition of `original` for `mode`: loaded when cached, else made and stored. An
+    /// unreadable entry is reported on stderr and replaced.
+    pub fn load_or_instrument(
+        &self,
+        original: &[u8],
+        mode: Mode,
+    ) -> Result<(Instrumented, super::Outcome)> {
+        let key = key(original, mode);
+        let path = self.composition_path(&key);
+        match std::fs::read(&path) {
+            Ok(bytes) => match decode_entry(&key, &bytes) {
+                Ok(entry) => return Ok((entry, super::Outcome::Hit)),
+                Err(e) => eprintln!(
+                    "warning: ignoring unreadable cache entry {}: {e:#}",
+                    path.display()
+                ),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => eprintln!(
+                "warning: ignoring unreadable cache entry {}: {e}",
+                path.display()
+            ),
+        }
+        let made = instrument(original, mode)?;
+        if let Err(e) = encode_entry(&key, &made).and_then(|entry| self.store(&path, &entry)) {
+            eprintln!("warning: could not write the composition cache: {e:#}");
+        }
+        Ok((made, super::Outcome::Miss))
+    }
+}
+
+/// The checksum of an entry's body, bound to its key so that an entry under another name fails.
+fn checksum(key: &[u8; 32], body: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(key);
+    h.update(body);
+    h.finalize().into()
+}
+
+fn encode_entry(key: &[u8; 32], entry: &Instrumented) -> Result<Vec<u8>> {
+    let info = bincode::serde::encode_to_vec(&entry.info, bincode::config::standard())
+        .context("encoding the component's interfaces")?;
+    let mut out = Vec::with_capacity(INFO_AT + info.len() + entry.composed.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&[0; 32]);
+    out.extend_from_slice(&(info.len() as u64).to_le_bytes());
+    out.extend_from_slice(&info);
+    out.extend_from_slice(&entry.composed);
+    let sum = checksum(key, &out[BODY_AT..]);
+    out[CHECKSUM_AT..BODY_AT].copy_from_slice(&sum);
+    Ok(out)
+}
+
+/// Reads an entry written by [`encode_entry`] for `key`; any damage is an error, never a panic.
+fn decode_entry(key: &[u8; 32], bytes: &[u8]) -> Result<Instrumented> {
+    if bytes.len() < INFO_AT || &bytes[..CHECKSUM_AT] != MAGIC {
+        bail!("not a composition entry (or cut)");
+    }
+    if bytes[CHECKSUM_AT..BODY_AT] != checksum(key, &bytes[BODY_AT..]) {
+        bail!("checksum mismatch (corrupt or cut)");
+    }
+    let mut len = [0u8; 8];
+    len.copy_from_slice(&bytes[BODY_AT..INFO_AT]);
+    let rest = &bytes[INFO_AT..];
+    let info_len = usize::try_from(u64::from_le_bytes(len))
+        .ok()
+        .filter(|&n| n <= rest.len())
+        .context("bad interfaces length")?;
+    let (info_bytes, composed) = rest.split_at(info_len);
+    let (info, used): (ComponentInfo, usize) =
+        bincode::serde::decode_from_slice(info_bytes, bincode::config::standard())
+            .context("decoding the component's interfaces")?;
+    if used != info_len {
+        bail!("trailing bytes after the component's interfaces");
+    }
+    Ok(Instrumented {
+        composed: composed.to_vec(),
+        info,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::Outcome;
+    use proxyrt_test_guests as guests;
+    use std::fs;
+
+    fn read(path: &str) -> Vec<u8> {
+        fs::read(path).expect("guest built by proxyrt-test-guests")
+    }
+
+    fn entries(dir: &std::path::Path) -> Vec<PathBuf> {
+        fs::read_dir(dir)
+            .map(|d| d.map(|e| e.expect("dir entry").path()).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_miss_stores_and_a_hit_loads_the_same_composition() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let cli = read(guests::CLI);
+        let direct = instrument(&cli, Mode::Record).unwrap();
+
+        let (first, outcome) = cache.load_or_instrument(&cli, Mode::Record).unwrap();
+        assert_eq!(outcome, Outcome::Miss);
+        assert_eq!(first, direct);
+        let stored = entries(&cache.dir);
+        assert_eq!(stored.len(), 1, "{stored:?}");
+        assert_eq!(stored[0], cache.composition_path(&key(&cli, Mode::Record)));
+        let written = fs::metadata(&stored[0]).unwrap().modified().unwrap();
+
+        let (second, outcome) = cache.load_or_instrument(&cli, Mode::Record).unwrap();
+        assert_eq!(outcome, Outcome::Hit);
+        assert_eq!(second, direct);
+        assert_eq!(
+            fs::metadata(&stored[0]).unwrap().modified().unwrap(),
+            written,
+            "a hit must not rewrite the entry"
+        );
+    }
+
+    #[test]
+    fn the_key_depends_on_the_mode_and_the_bytes() {
+        let cli = read(guests::CLI);
+        let demo = read(guests::DEMO);
+        let mut edited = cli.clone();
+        let last = edited.len() - 1;
+        edited[last] ^= 1;
+        let keys = [
+            key(&cli, Mode::Record),
+            key(&cli, Mode::Replay),
+            key(&cli, Mode::Forward),
+            key(&demo, Mode::Record),
+            key(&edited, Mode::Record),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(key(&cli, Mode::Record), keys[0], "the key is deterministic");
+
+        // One component, two modes: two entries, neither served for the other.
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf());
+        let (record, _) = cache.load_or_instrument(&cli, Mode::Record).unwrap();
+        let (replay, outcome) = cache.load_or_instrument(&cli, Mode::Replay).unwrap();
+        assert_eq!(outcome, Outcome::Miss);
+        assert_ne!(record.composed, replay.composed);
+        assert_eq!(record.info, replay.info);
+        assert_eq!(entries(dir.path()).len(), 2);
+    }
+
+    #[test]
+    fn a_damaged_entry_is_rebuilt_and_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf());
+        let cli = read(guests::CLI);
+        let (good, _) = cache.load_or_instrument(&cli, Mode::Replay).unwrap();
+        let path = cache.composition_path(&key(&cli, Mode::Replay));
+        let entry = fs::read(&path).unwrap();
+        let mut flipped = entry.clone();
+        let middle = entry.len() / 2;
+        flipped[middle] ^= 0x40;
+        for damaged in [
+            Vec::new(),
+            b"garbage".to_vec(),
+            entry[..entry.len() / 3].to_vec(),
+            flipped,
+        ] {
+            fs::write(&path, &damaged).unwrap();
+            let (rebuilt, outcome) = cache.load_or_instrument(&cli, Mode::Replay).unwrap();
+            assert_eq!(outcome, Outcome::Miss);
+            assert_eq!(rebuilt, good);
+            assert_eq!(fs::read(&path).unwrap(), entry, "the entry was replaced");
+        }
+        // An intact entry of another key (here: another mode) under this name is refused too.
+        let (_, _) = cache.load_or_instrument(&cli, Mode::Record).unwrap();
+        let record_path = cache.composition_path(&key(&cli, Mode::Record));
+        fs::copy(&record_path, &path).unwrap();
+        let (rebuilt, outcome) = cache.load_or_instrument(&cli, Mode::Replay).unwrap();
+        assert_eq!(outcome, Outcome::Miss);
+        assert_eq!(rebuilt, good);
+    }
+
+    #[test]
+    fn every_cut_and_every_flipped_byte_of_an_entry_is_detected() {
+        let key = [7u8; 32];
+        let made = Instrumented {
+            composed: (0..200u8).collect(),
+            info: ComponentInfo::default(),
+        };
+        let entry = encode_entry(&key, &made).unwrap();
+        assert_eq!(decode_entry(&key, &entry).unwrap(), made);
+        assert!(decode_entry(&[8u8; 32], &entry).is_err(), "another key");
+        for len in 0..entry.len() {
+            assert!(decode_entry(&key, &entry[..len]).is_err(), "cut at {len}");
+        }
+        for at in 0..entry.len() {
+            let mut flipped = entry.clone();
+            flipped[at] ^= 0x01;
+            assert!(decode_entry(&key, &flipped).is_err(), "flipped at {at}");
+        }
+    }
+
+    #[test]
+    fn proxy_gen_errors_are_returned_as_is_and_nothing_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = CacheArgs {
+            no_cache: false,
+            cache_dir: Some(dir.path().to_path_buf()),
+        };
+        let e = instrumented(b"not wasm at all", Mode::Record, &args).unwrap_err();
+        let direct = proxy_gen::instrument(b"not wasm at all", Mode::Record).unwrap_err();
+        assert!(e.downcast_ref::<proxy_gen::Error>().is_some(), "{e:#}");
+        assert_eq!(
+            format!("{e:#}"),
+            format!("{:#}", anyhow::Error::from(direct))
+        );
+        assert!(entries(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn no_cache_reads_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let cli = read(guests::CLI);
+        let args = CacheArgs {
+            no_cache: true,
+            cache_dir: Some(dir.path().to_path_buf()),
+        };
+        let made = instrumented(&cli, Mode::Record, &args).unwrap();
+        assert_eq!(made, instrument(&cli, Mode::Record).unwrap());
+        assert!(entries(dir.path()).is_empty());
+    }
+}
