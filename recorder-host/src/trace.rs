@@ -92,20 +92,67 @@ pub enum Entry {
     End { entries: u64 },
 }
 
-/// The first variants of [`Entry`] over borrowed bytes: serde + bincode encode an enum as its
-/// variant index and its fields, so these encode exactly as the `Entry` variants of the same index
-/// (a test pins it). Only ever serialized.
-#[derive(Serialize)]
-enum EntryRef<'a> {
+/// An [`Entry`] whose bytes and text are borrowed: what [`TraceReader::next_entry_ref`] returns
+/// from its frame buffer, and what the recorder host writes straight from the proxy's memory, so
+/// that neither side copies a call's values per entry. serde + bincode encode an enum as its
+/// variant index and its fields, and the variants mirror `Entry`'s in the same order, so both
+/// types have exactly the same encoding (a test pins it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntryRef<'a> {
     Call {
         func: u32,
-        #[serde(with = "serde_bytes")]
+        #[serde(with = "serde_bytes", borrow)]
         args: &'a [u8],
     },
     Return {
-        #[serde(with = "serde_bytes")]
+        #[serde(with = "serde_bytes", borrow)]
         results: &'a [u8],
     },
+    ExportCall {
+        func: u32,
+        #[serde(with = "serde_bytes", borrow)]
+        args: &'a [u8],
+    },
+    ExportReturn {
+        #[serde(with = "serde_bytes", borrow)]
+        results: &'a [u8],
+    },
+    Trap {
+        message: &'a str,
+    },
+    Exit {
+        code: i32,
+    },
+    End {
+        entries: u64,
+    },
+}
+
+impl EntryRef<'_> {
+    /// The owned entry.
+    pub fn to_entry(&self) -> Entry {
+        match *self {
+            EntryRef::Call { func, args } => Entry::Call {
+                func,
+                args: args.to_vec(),
+            },
+            EntryRef::Return { results } => Entry::Return {
+                results: results.to_vec(),
+            },
+            EntryRef::ExportCall { func, args } => Entry::ExportCall {
+                func,
+                args: args.to_vec(),
+            },
+            EntryRef::ExportReturn { results } => Entry::ExportReturn {
+                results: results.to_vec(),
+            },
+            EntryRef::Trap { message } => Entry::Trap {
+                message: message.to_string(),
+            },
+            EntryRef::Exit { code } => Entry::Exit { code },
+            EntryRef::End { entries } => Entry::End { entries },
+        }
+    }
 }
 
 /// Errors reading a trace. Every one says where the problem is.
@@ -234,6 +281,8 @@ pub struct TraceReader<R: Read> {
     offset: u64,
     index: u64,
     done: bool,
+    /// The last frame's payload (reused: one allocation for the whole trace).
+    frame: Vec<u8>,
 }
 
 impl TraceReader<BufReader<File>> {
@@ -268,9 +317,10 @@ impl<R: Read> TraceReader<R> {
             offset: 8,
             index: 0,
             done: false,
+            frame: Vec::new(),
         };
-        let payload = match r.read_frame() {
-            Ok(Some(p)) => p,
+        match r.read_frame() {
+            Ok(Some(())) => {}
             Ok(None) => {
                 return Err(TraceError::CorruptHeader(
                     "the file ends after the magic bytes".into(),
@@ -285,12 +335,12 @@ impl<R: Read> TraceReader<R> {
             Err(FrameError::Io(e)) => return Err(e.into()),
         };
         // Check the version before decoding the rest, so an older or newer trace gets a clear error.
-        let (version, _) = bincode::serde::decode_from_slice::<u32, _>(&payload, bincode_config())
+        let (version, _) = bincode::serde::decode_from_slice::<u32, _>(&r.frame, bincode_config())
             .map_err(|e| TraceError::CorruptHeader(e.to_string()))?;
         if version != FORMAT_VERSION {
             return Err(TraceError::UnsupportedVersion { found: version });
         }
-        r.header = decode(&payload).map_err(TraceError::CorruptHeader)?;
+        r.header = decode(&r.frame).map_err(TraceError::CorruptHeader)?;
         Ok(r)
     }
 
@@ -301,12 +351,18 @@ impl<R: Read> TraceReader<R> {
     /// The next entry; `Ok(None)` after the end marker. A trace without an end marker yields its
     /// complete entries and then [`TraceError::Cut`].
     pub fn next_entry(&mut self) -> Result<Option<Entry>, TraceError> {
+        Ok(self.next_entry_ref()?.map(|e| e.to_entry()))
+    }
+
+    /// [`Self::next_entry`], borrowing the entry's bytes from the reader (valid until the next
+    /// read): no allocation per entry.
+    pub fn next_entry_ref(&mut self) -> Result<Option<EntryRef<'_>>, TraceError> {
         if self.done {
             return Ok(None);
         }
         let offset = self.offset;
-        let payload = match self.read_frame() {
-            Ok(Some(p)) => p,
+        match self.read_frame() {
+            Ok(Some(())) => {}
             Ok(None) => {
                 self.done = true;
                 return Err(TraceError::Cut {
@@ -331,12 +387,13 @@ impl<R: Read> TraceReader<R> {
             }
             Err(FrameError::Io(e)) => return Err(e.into()),
         };
-        let entry: Entry = decode(&payload).map_err(|reason| TraceError::CorruptEntry {
-            index: self.index,
-            offset,
-            reason,
-        })?;
-        if let Entry::End { entries } = entry {
+        let entry: EntryRef<'_> =
+            decode_ref(&self.frame).map_err(|reason| TraceError::CorruptEntry {
+                index: self.index,
+                offset,
+                reason,
+            })?;
+        if let EntryRef::End { entries } = entry {
             self.done = true;
             if entries != self.index {
                 return Err(TraceError::CorruptEntry {
@@ -354,8 +411,8 @@ impl<R: Read> TraceReader<R> {
         Ok(Some(entry))
     }
 
-    /// Reads one frame: `Ok(None)` at a clean end of input (a frame boundary).
-    fn read_frame(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+    /// Reads one frame into `self.frame`: `Ok(None)` at a clean end of input (a frame boundary).
+    fn read_frame(&mut self) -> Result<Option<()>, FrameError> {
         let mut prefix = [0u8; 8];
         let got = read_full(&mut self.input, &mut prefix)?;
         if got == 0 {
@@ -379,23 +436,31 @@ impl<R: Read> TraceReader<R> {
                 return Err(FrameError::Torn(8 + rem));
             }
         }
-        // `take` + `read_to_end` grows the buffer as bytes arrive, so a bogus length on a stream of
-        // unknown size cannot allocate more than what is really there.
-        let mut payload = Vec::with_capacity((len as usize).min(64 << 10));
-        (&mut self.input)
-            .take(u64::from(len))
-            .read_to_end(&mut payload)?;
+        let payload = &mut self.frame;
+        payload.clear();
+        if self.remaining.is_some() {
+            // The bytes are there (checked above): read them in place.
+            payload.resize(len as usize, 0);
+            let got = read_full(&mut self.input, payload)?;
+            payload.truncate(got);
+        } else {
+            // `take` + `read_to_end` grows the buffer as bytes arrive, so a bogus length on a
+            // stream of unknown size cannot allocate more than what is really there.
+            (&mut self.input)
+                .take(u64::from(len))
+                .read_to_end(payload)?;
+        }
         if payload.len() < len as usize {
             return Err(FrameError::Torn(8 + payload.len() as u64));
         }
-        if crc32fast::hash(&payload) != crc {
+        if crc32fast::hash(payload) != crc {
             return Err(FrameError::Corrupt("checksum mismatch".into()));
         }
         self.offset += 8 + u64::from(len);
         if let Some(rem) = &mut self.remaining {
             *rem = rem.saturating_sub(8 + u64::from(len));
         }
-        Ok(Some(payload))
+        Ok(Some(()))
     }
 }
 
@@ -439,6 +504,19 @@ fn decode<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, String> {
     // cannot make a large allocation.
     let (value, used) =
         bincode::serde::decode_from_slice(payload, bincode_config()).map_err(|e| e.to_string())?;
+    if used != payload.len() {
+        return Err(format!(
+            "{} trailing bytes after the value",
+            payload.len() - used
+        ));
+    }
+    Ok(value)
+}
+
+/// [`decode`] of a value that borrows from `payload`.
+fn decode_ref<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, String> {
+    let (value, used) = bincode::serde::borrow_decode_from_slice(payload, bincode_config())
+        .map_err(|e| e.to_string())?;
     if used != payload.len() {
         return Err(format!(
             "{} trailing bytes after the value",

@@ -103,6 +103,18 @@ fn round_trip() {
     assert_eq!(err, None);
 }
 
+/// Borrowed reads give the same entries as owned ones, and encode the same.
+#[test]
+fn borrowed_reads_match_owned_entries() {
+    let bytes = write_trace(true);
+    let mut r = TraceReader::new(Cursor::new(&bytes)).unwrap();
+    for expected in entries() {
+        let got = r.next_entry_ref().unwrap().expect("an entry");
+        assert_eq!(got.to_entry(), expected);
+    }
+    assert!(r.next_entry_ref().unwrap().is_none());
+}
+
 /// The borrowed-bytes appends write byte for byte what appending the owned entries writes.
 #[test]
 fn borrowed_appends_write_the_same_bytes() {

@@ -26,7 +26,7 @@ use crate::cli::{ReplayArgs, WasmOptions};
 use crate::load;
 use crate::run::{self, error_report, TRAP_EXIT_CODE};
 use anyhow::{anyhow, bail, Context, Result};
-use recorder_host::trace::{Entry, Header, TraceError, TraceReader};
+use recorder_host::trace::{Entry, EntryRef, Header, TraceError, TraceReader};
 use recorder_host::types::{ComponentInfo, InterceptedFunction, ResourceRef, ValueType};
 use recorder_host::value::{convert, encode, wave_args, Decoder};
 use sha2::{Digest, Sha256};
@@ -407,16 +407,69 @@ impl<R: Read> Replayer<R> {
     /// The guest calls import `func` with `args`: returns the recorded results, or why the replay
     /// stops here.
     pub fn call(&mut self, func: u32, args: &[u8]) -> Result<Vec<u8>, Stop> {
+        // The common case, the trace's next entry being this very call, is checked on the bytes
+        // borrowed from the reader's frame buffer: no allocation but the results handed back.
         let entry_no = self.next;
-        let entry = self.read().map_err(|e| {
-            let doing = format!("where the guest calls {}", self.describe_call(func, args));
-            self.unreadable(e, &doing)
-        })?;
-        match entry {
-            Some(Entry::Call {
+        let mismatch = match self.reader.next_entry_ref() {
+            Ok(Some(EntryRef::Call {
                 func: expected,
                 args: expected_args,
-            }) if expected == func && expected_args == args => {}
+            })) if expected == func && expected_args == args => None,
+            Ok(other) => Some(Ok(other.map(|e| e.to_entry()))),
+            Err(e) => Some(Err(e)),
+        };
+        match mismatch {
+            None => self.next += 1,
+            Some(Err(e)) => {
+                let doing = format!("where the guest calls {}", self.describe_call(func, args));
+                return Err(self.unreadable(e, &doing));
+            }
+            Some(Ok(entry)) => {
+                if entry.is_some() {
+                    self.next += 1;
+                }
+                return Err(self.not_this_call(entry_no, func, args, entry));
+            }
+        }
+        let result_no = self.next;
+        let entry = match self.reader.next_entry_ref() {
+            Ok(Some(EntryRef::Return { results })) => {
+                let results = results.to_vec();
+                self.next += 1;
+                self.observe(func, args, &results);
+                return Ok(results);
+            }
+            Ok(other) => other.map(|e| e.to_entry()),
+            Err(e) => {
+                let doing = format!("while the call at entry #{entry_no} waits for its results");
+                return Err(self.unreadable(e, &doing));
+            }
+        };
+        if entry.is_some() {
+            self.next += 1;
+        }
+        match entry {
+            Some(Entry::Exit { code }) => {
+                self.expect_end()?;
+                Err(Stop::Exit(code))
+            }
+            Some(Entry::Trap { message }) => {
+                self.expect_end()?;
+                Err(Stop::HostTrap(message))
+            }
+            other => Err(Stop::Trace(anyhow!(
+                "the trace {} has {} at entry #{result_no}, after the call at entry #{entry_no}: \
+                 it was not written by `record`",
+                self.name,
+                self.describe_entry(other.as_ref())
+            ))),
+        }
+    }
+
+    /// Why the guest's call of `func` with `args` does not follow `entry`, the trace's entry
+    /// number `entry_no`.
+    fn not_this_call(&self, entry_no: u64, func: u32, args: &[u8], entry: Option<Entry>) -> Stop {
+        match entry {
             Some(Entry::Call {
                 func: expected,
                 args: expected_args,
@@ -433,67 +486,38 @@ impl<R: Read> Replayer<R> {
                         args.len()
                     )
                 });
-                return Err(Stop::Divergence(Divergence {
+                Stop::Divergence(Divergence {
                     entry: entry_no,
                     expected: self.describe_call(expected, &expected_args),
                     actual: self.describe_call(func, args),
                     detail,
-                }));
+                })
             }
-            Some(entry @ (Entry::Exit { .. } | Entry::Trap { .. }))
-            | Some(entry @ (Entry::End { .. } | Entry::ExportReturn { .. })) => {
-                return Err(Stop::Divergence(Divergence {
-                    entry: entry_no,
-                    expected: self.describe_entry(Some(&entry)),
-                    actual: self.describe_call(func, args),
-                    detail: Some(
-                        "(the guest makes a call that the recorded run did not make)".into(),
-                    ),
-                }))
-            }
-            None => {
-                return Err(Stop::Divergence(Divergence {
-                    entry: entry_no,
-                    expected: self.describe_entry(None),
-                    actual: self.describe_call(func, args),
-                    detail: Some(
-                        "(the trace has no exit entry: it was not written by `record`)".into(),
-                    ),
-                }))
-            }
-            Some(other) => {
-                return Err(Stop::Trace(anyhow!(
-                    "the trace {} has {} at entry #{entry_no} where a call is expected: it was not \
-                     written by `record`",
-                    self.name,
-                    self.describe_entry(Some(&other)),
-                )))
-            }
-        }
-        let result_no = self.next;
-        let entry = self.read().map_err(|e| {
-            let doing = format!("while the call at entry #{entry_no} waits for its results");
-            self.unreadable(e, &doing)
-        })?;
-        match entry {
-            Some(Entry::Return { results }) => {
-                self.observe(func, args, &results);
-                Ok(results)
-            }
-            Some(Entry::Exit { code }) => {
-                self.expect_end()?;
-                Err(Stop::Exit(code))
-            }
-            Some(Entry::Trap { message }) => {
-                self.expect_end()?;
-                Err(Stop::HostTrap(message))
-            }
-            other => Err(Stop::Trace(anyhow!(
-                "the trace {} has {} at entry #{result_no}, after the call at entry #{entry_no}: \
-                 it was not written by `record`",
+            Some(
+                entry @ (Entry::Exit { .. }
+                | Entry::Trap { .. }
+                | Entry::End { .. }
+                | Entry::ExportReturn { .. }),
+            ) => Stop::Divergence(Divergence {
+                entry: entry_no,
+                expected: self.describe_entry(Some(&entry)),
+                actual: self.describe_call(func, args),
+                detail: Some("(the guest makes a call that the recorded run did not make)".into()),
+            }),
+            None => Stop::Divergence(Divergence {
+                entry: entry_no,
+                expected: self.describe_entry(None),
+                actual: self.describe_call(func, args),
+                detail: Some(
+                    "(the trace has no exit entry: it was not written by `record`)".into(),
+                ),
+            }),
+            Some(other) => Stop::Trace(anyhow!(
+                "the trace {} has {} at entry #{entry_no} where a call is expected: it was not \
+                 written by `record`",
                 self.name,
-                self.describe_entry(other.as_ref())
-            ))),
+                self.describe_entry(Some(&other)),
+            )),
         }
     }
 
