@@ -288,10 +288,22 @@ impl<R: Read> Replayer<R> {
     /// The stop for a trace that cannot be read at the next entry, where the guest is `doing` something.
     fn unreadable(&self, e: TraceError, doing: &str) -> Stop {
         match e {
-            TraceError::Cut { .. } => Stop::Trace(anyhow!(
-                "the trace {} ends at entry #{} (it was cut: {e}), {doing}",
+            TraceError::Cut {
+                complete: 0,
+                torn_bytes,
+            } => Stop::Trace(anyhow!(
+                "the trace {} has no entries (it was cut{}): the recording stopped before the guest \
+                 ran, e.g. because the component could not be instantiated on the real hosts \
+                 (`proxyrt record` said why); {doing}",
                 self.name,
-                self.next
+                torn(torn_bytes)
+            )),
+            TraceError::Cut { torn_bytes, .. } => Stop::Trace(anyhow!(
+                "the trace {} ends at entry #{} (it was cut there, without an end marker{}): the \
+                 recording was stopped or killed; {doing}",
+                self.name,
+                self.next,
+                torn(torn_bytes)
             )),
             e => Stop::Trace(
                 anyhow::Error::new(e).context(format!("cannot read the trace {}", self.name)),
@@ -641,6 +653,15 @@ impl<R: Read> Replayer<R> {
         if let Some(err) = &mut self.err {
             let _ = err.flush();
         }
+    }
+}
+
+/// How a cut trace's torn last frame is mentioned.
+fn torn(bytes: u64) -> String {
+    if bytes > 0 {
+        format!(", after which {bytes} bytes of an incomplete entry follow")
+    } else {
+        String::new()
     }
 }
 
@@ -1602,10 +1623,18 @@ mod tests {
         r.call(RANDOM, &[8]).expect("matches");
         let e = trace_error(r.call(RANDOM, &[4]).expect_err("cut"));
         assert!(
-            e.contains("the trace t.bin ends at entry #2 (it was cut"),
+            e.contains("the trace t.bin ends at entry #2 (it was cut there"),
             "{e}"
         );
         assert!(e.contains("get-random-bytes(4)"), "{e}");
+        // A recording that failed before the guest ran leaves a header and no entry.
+        let bytes = trace(&[], false);
+        let (mut r, _, _) = replayer(&bytes);
+        let e = trace_error(r.call(RANDOM, &[4]).expect_err("empty"));
+        assert!(
+            e.contains("has no entries (it was cut): the recording stopped before the guest ran"),
+            "{e}"
+        );
     }
 
     /// Every prefix of a trace and every single flipped bit in it: an error, never a panic, never a

@@ -152,7 +152,9 @@ fn a_recording_stopped_by_a_host_error_replays_up_to_that_call() {
     let out = replay(guests::CLI, &trace, &[]);
     out.assert_status(1);
     assert_eq!(out.stdout_text(), "a\n");
-    out.assert_stderr_contains("(it was cut: ");
+    out.assert_stderr_contains(
+        "(it was cut there, without an end marker): the recording was stopped",
+    );
     out.assert_stderr_contains(
         "where the guest calls wasi:random/random@0.2.12.get-random-bytes(8)",
     );
@@ -341,7 +343,7 @@ fn bad_traces_are_clear_errors() {
     let entries = 16 + header_len;
     assert!(entries < good.len());
     let middle = entries + (good.len() - entries) / 2;
-    let out = check(&write("cut", &good[..middle]), "(it was cut:");
+    let out = check(&write("cut", &good[..middle]), "(it was cut there");
     out.assert_stderr_contains("ends at entry #");
     // A flipped byte in the middle of the entries: a checksum mismatch (or, in a length prefix, a cut).
     let mut flipped = good.clone();
