@@ -6,9 +6,9 @@
 //! Three parts, in this order:
 //! 1. criterion groups `replay-vs-run/<workload>` (`run`, then `replay`), the same workloads as
 //!    `benches/record.rs` plus `echo` (one write, 6 host calls: the fixed cost of a process);
-//! 2. `replay-paired`: the same workloads again, `run` and `replay` timed *alternately* (one of each
-//!    per round, the order flipped every round) and the median of the per-round ratios, which a
-//!    shared, noisy machine disturbs less than two separate criterion groups;
+//! 2. `paired`: the same workloads again, `run`, `record` and `replay` timed *in turn* (one of each
+//!    per round, the order rotated every round) and the medians of the per-round ratios to `run`,
+//!    which a shared, noisy machine disturbs less than separate criterion groups;
 //! 3. `replay-peak-rss`: the peak resident set size of the `replay --quiet` process against the
 //!    `run` process of the same program, for traces from 2.7 KB to 128 MB: the maximum RSS
 //!    (`ru_maxrss`) that the kernel reports for the child when it is reaped with `wait4(2)`. Criterion
@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Rounds of the paired measurement (a `run` and a `replay` each).
+/// Rounds of the paired measurement (a `run`, a `record` and a `replay` each).
 const ROUNDS: usize = 15;
 /// Processes of each kind per peak-RSS measurement (the median is reported).
 const RSS_REPEATS: usize = 3;
@@ -223,64 +223,76 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// `run` and `replay` alternately, `ROUNDS` rounds per workload; prints medians and ratios.
+/// `run`, `record` and `replay` in turn, `ROUNDS` rounds per workload (the order rotated every
+/// round); prints the medians and the medians of the per-round ratios to `run`.
 fn paired() {
     let dirs = Dirs::new();
     let cache = dirs.cache.path();
     println!(
-        "\nreplay-paired: {ROUNDS} rounds of one `run` and one `replay --quiet` each, alternating"
+        "\npaired: {ROUNDS} rounds of one `run`, one `record` and one `replay --quiet` each, in rotating order"
     );
     println!(
-        "{:<14} {:>9} {:>11} {:>11} {:>8} {:>17} {:>10}",
-        "workload", "calls", "run ms", "replay ms", "ratio", "ratio min..max", "trace"
+        "{:<14} {:>7} {:>8} {:>9} {:>9} {:>16} {:>16} {:>10}",
+        "workload",
+        "calls",
+        "run ms",
+        "record ms",
+        "replay ms",
+        "record/run",
+        "replay/run",
+        "trace"
     );
     let mut fixed = None;
     for w in timed_workloads(&dirs) {
         let trace = dirs.prepare(&w);
-        let (run, replay) = (w.run(), w.replay(&trace));
-        let (mut runs, mut replays, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        let again = dirs.trace(&format!("{}-again", w.name));
+        let kinds = [w.run(), w.record(&again), w.replay(&trace)];
+        let mut times: [Vec<f64>; 3] = Default::default();
         for round in 0..ROUNDS {
-            let (a, b) = if round % 2 == 0 {
-                let a = measure(cache, &run).0;
-                (a, measure(cache, &replay).0)
-            } else {
-                let b = measure(cache, &replay).0;
-                (measure(cache, &run).0, b)
-            };
-            runs.push(ms(a));
-            replays.push(ms(b));
-            ratios.push(ms(b) / ms(a));
+            for k in 0..3 {
+                let kind = (round + k) % 3;
+                times[kind].push(ms(measure(cache, &kinds[kind]).0));
+            }
         }
-        let (lo, hi) = ratios
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
-        let (run_ms, replay_ms, ratio) =
-            (median(&mut runs), median(&mut replays), median(&mut ratios));
+        let ratios = |kind: usize| -> (f64, f64, f64) {
+            let mut r: Vec<f64> = times[kind]
+                .iter()
+                .zip(&times[0])
+                .map(|(t, run)| t / run)
+                .collect();
+            let (lo, hi) = r
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+            (median(&mut r), lo, hi)
+        };
+        let (rec, replay) = (ratios(1), ratios(2));
+        let [run_ms, record_ms, replay_ms] = times.clone().map(|mut t| median(&mut t));
         let n = calls(cache, &trace);
+        let show = |(m, lo, hi): (f64, f64, f64)| format!("{m:.2}x {lo:.2}..{hi:.2}");
         println!(
-            "{:<14} {:>9} {:>11.2} {:>11.2} {:>7.2}x {:>8.2}..{:<8.2} {:>10}",
+            "{:<14} {:>7} {:>8.2} {:>9.2} {:>9.2} {:>16} {:>16} {:>10}",
             w.name,
             n,
             run_ms,
+            record_ms,
             replay_ms,
-            ratio,
-            lo,
-            hi,
+            show(rec),
+            show(replay),
             file_size(&trace)
         );
-        // The difference beyond echo's, per host call and per MB of trace: what replaying costs
-        // more (or less) than running live, once the fixed cost of a process is set aside.
+        // The difference beyond echo's, per host call: what recording and replaying cost more
+        // (or less) than running live, once the fixed cost of a process is set aside.
         match fixed {
-            None => fixed = Some(replay_ms - run_ms),
+            None => fixed = Some((record_ms - run_ms, replay_ms - run_ms)),
             // Too few calls for a per-call figure to mean anything (compute).
             Some(_) if n < 100 => {}
-            Some(f) => {
-                let extra = replay_ms - run_ms - f;
+            Some((fr, fp)) => {
+                let per_call = |extra: f64| extra * 1e3 / n as f64;
                 println!(
-                    "{:<14} replay - run beyond echo's {f:+.2} ms: {extra:+.2} ms = {:+.3} us per host call, {:+.2} ms per MB of trace",
+                    "{:<14} beyond echo's fixed cost: record {:+.3} us, replay {:+.3} us per host call",
                     "",
-                    extra * 1e3 / n as f64,
-                    extra / (file_size(&trace) as f64 / 1e6)
+                    per_call(record_ms - run_ms - fr),
+                    per_call(replay_ms - run_ms - fp),
                 );
             }
         }
@@ -409,7 +421,7 @@ fn main() {
     Criterion::default().configure_from_args().final_summary();
     let (bench, filters) = mode_and_filters();
     let selected = |part: &str| filters.is_empty() || filters.iter().any(|f| part.contains(f));
-    if bench && selected("replay-paired") {
+    if bench && selected("paired") {
         paired();
     }
     if bench && selected("replay-peak-rss") {
