@@ -309,3 +309,29 @@ fn bad_traces_are_clear_errors() {
     out.assert_status(0);
     out.assert_stderr_contains("torn");
 }
+
+/// A trace that cannot be written (a full disk: Linux's `/dev/full` fails every write with ENOSPC)
+/// stops the recording with an error that names the file and the cause, before the guest runs on
+/// without a trace; never a panic.
+#[test]
+fn a_full_disk_is_a_clear_error() {
+    let full = Path::new("/dev/full");
+    assert!(full.exists(), "this test needs Linux's /dev/full");
+    let out = proxyrt()
+        .args(["record", "--trace"])
+        .arg(full)
+        .args([guests::CLI, "echo:a", "sleep:10", "echo:b"])
+        .output_checked();
+    out.assert_status(1);
+    out.assert_stderr_contains("cannot write the trace /dev/full");
+    out.assert_stderr_contains("No space left on device");
+    assert!(
+        !out.stderr_text().contains("panicked"),
+        "{}",
+        out.stderr_text()
+    );
+    assert!(
+        !out.stdout_text().contains('b'),
+        "the guest went on without a trace"
+    );
+}
