@@ -72,6 +72,14 @@ const GUESTS: &[(&str, &str, &str, &str, &str, &str)] = &[
         "`compute`: compute-bound benchmark program (`compute [STEPS] [SIEVE]`), prints checksums, almost no WASI calls.",
     ),
     (
+        "HTTP_CLIENT",
+        "release",
+        "release",
+        "http-client.wasm",
+        "http_client.wasm",
+        "`http-client`: GETs each `http://HOST:PORT/PATH` argument through `wasi:http/outgoing-handler` (run with `-S http`) and prints `GET URL -> STATUS, N bytes: \"body\"` or `GET URL -> error: ...`.",
+    ),
+    (
         "DEMO",
         "release",
         "release",
@@ -108,6 +116,7 @@ fn main() {
         "cli",
         "zoo",
         "zoo-host",
+        "http-client",
         "compute",
         "demo",
         "wat",
