@@ -218,6 +218,19 @@ pub fn size_align(sizes: &SizeAlign, ty: &Type) -> (u32, u32) {
     )
 }
 
+/// Size and alignment (wasm32) of a list element made of `fields` laid out as a record: a list's
+/// element is one field, a map's entry two (key, value).
+pub fn element_size_align<'a>(
+    sizes: &SizeAlign,
+    fields: impl IntoIterator<Item = &'a Type>,
+) -> (u32, u32) {
+    let info = sizes.record(fields);
+    (
+        u32::try_from(info.size.size_wasm32()).unwrap_or(u32::MAX),
+        u32::try_from(info.align.align_wasm32()).unwrap_or(u32::MAX),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1162,10 +1162,10 @@ fn walk_flat(
                 walk_flat(ctx, b, visit, t, slots, pos)?;
             }
         }
-        TypeDefKind::List(elem) => {
+        kind @ (TypeDefKind::List(_) | TypeDefKind::Map(..)) => {
             let (ptr, _) = slot(*pos)?;
             let (len, _) = slot(*pos + 1)?;
-            walk_list(ctx, b, visit, elem, ptr, len)?;
+            walk_list(ctx, b, visit, &element_fields(kind), ptr, len)?;
             *pos += 2;
         }
         kind @ (TypeDefKind::Variant(_) | TypeDefKind::Option(_) | TypeDefKind::Result(_)) => {
@@ -1195,18 +1195,35 @@ fn variant_cases(kind: &TypeDefKind) -> Vec<Option<Type>> {
     }
 }
 
-/// Emits a loop over the `len` elements at `ptr` applying `visit` to the handles in each.
+/// The fields of one element of a list (the element) or of a map (key and value), laid out as a
+/// record.
+fn element_fields(kind: &TypeDefKind) -> Vec<&Type> {
+    match kind {
+        TypeDefKind::List(t) => vec![t],
+        TypeDefKind::Map(k, v) => vec![k, v],
+        _ => Vec::new(),
+    }
+}
+
+/// Emits a loop over the `len` elements at `ptr` (each `fields` laid out as a record) applying
+/// `visit` to the handles in each.
 fn walk_list(
     ctx: &WalkCtx<'_>,
     b: &mut Body,
     visit: Visit,
-    elem: &Type,
+    fields: &[&Type],
     ptr: u32,
     len: u32,
 ) -> Result<()> {
-    let (size, _) = abi::size_align(ctx.sizes, elem);
+    let (size, _) = abi::element_size_align(ctx.sizes, fields.iter().copied());
+    let offsets = ctx.sizes.field_offsets(fields.iter().copied());
     b.for_each_element(ptr, len, size, |b, cur| {
-        walk_mem(ctx, b, visit, elem, cur, 0)
+        for (off, t) in &offsets {
+            if has_visited(ctx, visit, t) {
+                walk_mem(ctx, b, visit, t, cur, off.size_wasm32() as u32)?;
+            }
+        }
+        Ok(())
     })
 }
 
@@ -1262,7 +1279,7 @@ fn walk_mem(
                 walk_mem(ctx, b, visit, t, base, offset + i * size)?;
             }
         }
-        TypeDefKind::List(elem) => {
+        kind @ (TypeDefKind::List(_) | TypeDefKind::Map(..)) => {
             let ptr = b.local(ValType::I32);
             let len = b.local(ValType::I32);
             b.code.extend([
@@ -1273,7 +1290,7 @@ fn walk_mem(
                 I::I32Load(memarg(offset + 4, 2)),
                 I::LocalSet(len),
             ]);
-            walk_list(ctx, b, visit, elem, ptr, len)?;
+            walk_list(ctx, b, visit, &element_fields(kind), ptr, len)?;
         }
         kind @ (TypeDefKind::Variant(_) | TypeDefKind::Option(_) | TypeDefKind::Result(_)) => {
             let cases = variant_cases(kind);

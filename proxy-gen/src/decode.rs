@@ -364,9 +364,15 @@ impl Decoder<'_> {
                 if matches!(abi::dealias_type(self.resolve, elem), Type::U8 | Type::S8) {
                     self.bytes(b, dest)?;
                 } else {
-                    self.list(b, elem, dest)?;
+                    self.list(b, &[elem], dest)?;
                 }
             }
+            // Laid out like a tuple of `n` elements; the type has the count.
+            TypeDefKind::FixedLengthList(t, n) => {
+                self.fields(b, std::iter::repeat_n(t, *n as usize), dest)?
+            }
+            // A list of (key, value) entries, each laid out as a record.
+            TypeDefKind::Map(k, v) => self.list(b, &[k, v], dest)?,
             TypeDefKind::Flags(f) => {
                 let nbytes = f.flags.len().div_ceil(8) as u32;
                 match dest {
@@ -403,8 +409,6 @@ impl Decoder<'_> {
             TypeDefKind::Option(t) => self.variant(b, Int::U8, &[None, Some(*t)], false, dest)?,
             TypeDefKind::Result(r) => self.variant(b, Int::U8, &[r.ok, r.err], false, dest)?,
             TypeDefKind::Resource => bail!("a bare resource type as a value"),
-            TypeDefKind::FixedLengthList(..) => unsupported!("replaying a fixed-length list"),
-            TypeDefKind::Map(..) => unsupported!("replaying a map"),
             TypeDefKind::Future(_) | TypeDefKind::Stream(_) => {
                 unsupported!("replaying a future/stream (component-model async)")
             }
@@ -448,12 +452,13 @@ impl Decoder<'_> {
         Ok(())
     }
 
-    /// LEB128 count, an allocation of count * size bytes, then a loop decoding each element.
-    fn list(&self, b: &mut Body, elem: &Type, dest: Dest) -> Result<()> {
+    /// LEB128 count, an allocation of count * size bytes, then a loop decoding each element; an
+    /// element is `fields` laid out as a record (one field for a list, key and value for a map).
+    fn list(&self, b: &mut Body, fields: &[&Type], dest: Dest) -> Result<()> {
         let Dest::Mem { base, offset } = dest else {
             bail!("a list as a single flat result");
         };
-        let (size, align) = abi::size_align(self.sizes, elem);
+        let (size, align) = abi::element_size_align(self.sizes, fields.iter().copied());
         let len = b.local(ValType::I32);
         let ptr = b.local(ValType::I32);
         b.code.extend([
@@ -485,9 +490,9 @@ impl Decoder<'_> {
             I::I32Store(mem(offset + 4, 2)),
         ]);
         b.for_each_element(ptr, len, size, |b, at| {
-            self.value(
+            self.fields(
                 b,
-                elem,
+                fields.iter().copied(),
                 Dest::Mem {
                     base: at,
                     offset: 0,

@@ -10,7 +10,8 @@
 //! **Wire format (frozen; `recorder-host/src/value.rs` decodes it):** bool/u8/s8: 1 byte; u16, u32,
 //! u64, char: unsigned LEB128; s16, s32, s64: zigzag then unsigned LEB128; f32/f64: 4/8 bytes
 //! little-endian raw bits (NaN payloads kept); string: LEB128 byte length + UTF-8 bytes; list:
-//! LEB128 count + elements (`list<u8>`/`list<s8>`: + the raw bytes); record/tuple: fields in
+//! LEB128 count + elements (`list<u8>`/`list<s8>`: + the raw bytes); fixed-length list: the
+//! elements; map: LEB128 count + key and value of each entry; record/tuple: fields in
 //! order; variant/enum: LEB128 case index (+ payload); option/result: 1 byte case (+ payload);
 //! flags: ceil(n/8) bytes, flag i = bit i%8 of byte i/8; own/borrow: LEB128 of the handle as the
 //! proxy sees it (provisional, see DESIGN.md).
@@ -460,9 +461,16 @@ impl Encoder<'_> {
                 if matches!(abi::dealias_type(self.resolve, elem), Type::U8 | Type::S8) {
                     self.bytes(b, at)?;
                 } else {
-                    self.list(b, elem, at)?;
+                    self.list(b, &[elem], at)?;
                 }
             }
+            // Laid out (flat and in memory) like a tuple of `n` elements; no count is encoded,
+            // the type has it.
+            TypeDefKind::FixedLengthList(t, n) => {
+                self.fields(b, std::iter::repeat_n(t, *n as usize), at)?
+            }
+            // A list of (key, value) entries, each laid out as a record.
+            TypeDefKind::Map(k, v) => self.list(b, &[k, v], at)?,
             TypeDefKind::Flags(f) => {
                 let n = f.flags.len();
                 let nbytes = n.div_ceil(8) as u32;
@@ -507,8 +515,6 @@ impl Encoder<'_> {
             }
             TypeDefKind::Option(t) => self.variant(b, Int::U8, &[None, Some(*t)], false, at)?,
             TypeDefKind::Result(r) => self.variant(b, Int::U8, &[r.ok, r.err], false, at)?,
-            TypeDefKind::FixedLengthList(..) => unsupported!("recording a fixed-length list"),
-            TypeDefKind::Map(..) => unsupported!("recording a map"),
             TypeDefKind::Future(_) | TypeDefKind::Stream(_) => {
                 unsupported!("recording a future/stream (component-model async)")
             }
@@ -539,17 +545,27 @@ impl Encoder<'_> {
         Ok(())
     }
 
-    /// LEB128 count, then a loop encoding each element from memory.
-    fn list(&self, b: &mut Body, elem: &Type, at: At<'_>) -> Result<()> {
+    /// LEB128 count, then a loop encoding each element from memory; an element is `fields` laid
+    /// out as a record (one field for a list, key and value for a map).
+    fn list(&self, b: &mut Body, fields: &[&Type], at: At<'_>) -> Result<()> {
         let (ptr, len) = self.ptr_len(b, at)?;
-        let (size, _) = abi::size_align(self.sizes, elem);
+        let (size, _) = abi::element_size_align(self.sizes, fields.iter().copied());
         b.code.extend([
             I::LocalGet(self.cur),
             I::LocalGet(len),
             I::Call(self.h.leb32),
             I::LocalSet(self.cur),
         ]);
-        b.for_each_element(ptr, len, size, |b, elem_at| self.mem(b, elem, elem_at, 0))
+        b.for_each_element(ptr, len, size, |b, elem_at| {
+            self.fields(
+                b,
+                fields.iter().copied(),
+                At::Mem {
+                    base: elem_at,
+                    offset: 0,
+                },
+            )
+        })
     }
 
     /// Case index (LEB128 for variants, one byte for option/result), then the case's payload.

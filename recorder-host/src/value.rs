@@ -12,6 +12,8 @@
 //! | `char` | unsigned LEB128 of the scalar value |
 //! | `string` | LEB128 byte length, UTF-8 bytes |
 //! | `list<T>` | LEB128 element count, elements (`list<u8>`: the raw bytes) |
+//! | `list<T, N>` (fixed length) | the N elements, no count |
+//! | `map<K, V>` | LEB128 entry count, then key and value of each entry |
 //! | record, tuple | fields in order |
 //! | variant, enum | LEB128 case index, then the case's payload if it has one |
 //! | `option<T>` | 1 byte 0 = none / 1 = some, then the payload |
@@ -58,6 +60,10 @@ pub fn wave_type(ty: &ValueType) -> Result<Type, String> {
         V::Char => Type::CHAR,
         V::String => Type::STRING,
         V::List(t) => Type::list(wave_type(t)?),
+        // WAVE has neither: a fixed-length list shows as a list of its elements, a map as a
+        // list of (key, value) tuples.
+        V::FixedLengthList(t, _) => Type::list(wave_type(t)?),
+        V::Map(k, v) => Type::list(map_entry_type(k, v)?),
         V::Option(t) => Type::option(wave_type(t)?),
         V::Result { ok, err } => Type::result(
             ok.as_deref().map(wave_type).transpose()?,
@@ -87,6 +93,11 @@ pub fn wave_type(ty: &ValueType) -> Result<Type, String> {
         }
         other => return Err(format!("values of type {other:?} are not supported")),
     })
+}
+
+/// The WAVE type of a map entry: `tuple<K, V>`.
+fn map_entry_type(k: &ValueType, v: &ValueType) -> Result<Type, String> {
+    Type::tuple(vec![wave_type(k)?, wave_type(v)?]).ok_or_else(|| "empty tuple".to_string())
 }
 
 /// Reads values of known types from a byte slice.
@@ -266,6 +277,25 @@ impl<'a> Decoder<'a> {
                 }
                 Value::make_list(&wt, items).map_err(wave_err)?
             }
+            V::FixedLengthList(t, n) => {
+                let wt = wave_type(ty).map_err(|e| self.error(e))?;
+                let mut items = Vec::new();
+                for _ in 0..*n {
+                    items.push(self.value(t)?);
+                }
+                Value::make_list(&wt, items).map_err(wave_err)?
+            }
+            V::Map(k, v) => {
+                let n = self.count()?;
+                let wt = wave_type(ty).map_err(|e| self.error(e))?;
+                let entry = map_entry_type(k, v).map_err(|e| self.error(e))?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let pair = [self.value(k)?, self.value(v)?];
+                    items.push(Value::make_tuple(&entry, pair).map_err(wave_err)?);
+                }
+                Value::make_list(&wt, items).map_err(wave_err)?
+            }
             V::Option(t) => {
                 let wt = wave_type(ty).map_err(|e| self.error(e))?;
                 let v = match self.byte()? {
@@ -407,6 +437,41 @@ pub fn encode<V: WasmValue>(value: &V, ty: &ValueType, out: &mut Vec<u8>) -> Res
             uleb(out, items.len() as u64);
             for item in items {
                 encode(item.as_ref(), t, out)?;
+            }
+        }
+        V::FixedLengthList(t, n) => {
+            check(K::List)?;
+            let items: Vec<_> = value.unwrap_list().collect();
+            if items.len() != *n as usize {
+                return Err(format!(
+                    "a fixed-length list of {n} elements has {}",
+                    items.len()
+                ));
+            }
+            for item in items {
+                encode(item.as_ref(), t, out)?;
+            }
+        }
+        V::Map(k, v) => {
+            check(K::List)?;
+            let items: Vec<_> = value.unwrap_list().collect();
+            uleb(out, items.len() as u64);
+            for item in items {
+                let item = item.as_ref();
+                if item.kind() != K::Tuple {
+                    return Err(format!(
+                        "a map entry must be a (key, value) tuple, got a {:?}",
+                        item.kind()
+                    ));
+                }
+                let mut pair = item.unwrap_tuple();
+                match (pair.next(), pair.next(), pair.next()) {
+                    (Some(key), Some(val), None) => {
+                        encode(key.as_ref(), k, out)?;
+                        encode(val.as_ref(), v, out)?;
+                    }
+                    _ => return Err("a map entry must be a (key, value) tuple".into()),
+                }
             }
         }
         V::Option(t) => {

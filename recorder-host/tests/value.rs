@@ -42,6 +42,18 @@ fn cases() -> Vec<(V, &'static str, Vec<u8>)> {
         name: "blob".into(),
     };
     vec![
+        // No count: the type has it.
+        (
+            V::FixedLengthList(b(V::U16), 3),
+            "[1, 300, 2]",
+            vec![1, 0xac, 0x02, 2],
+        ),
+        // A count, then key and value of each entry.
+        (
+            V::Map(b(V::String), b(V::U32)),
+            r#"[("a", 1), ("bc", 300)]"#,
+            vec![2, 1, b'a', 1, 2, b'b', b'c', 0xac, 0x02],
+        ),
         (V::Bool, "true", vec![1]),
         (V::U8, "255", vec![255]),
         (V::S8, "-1", vec![0xff]),
