@@ -273,9 +273,9 @@ fn recorder_name_clash() {
 }
 
 /// Fixed-length lists and maps, in params and results, flat and through memory, with handles
-/// inside: every mode composes, validates and keeps the guest's imports and exports. (No toolchain
-/// here emits them and wasmtime gates them, so they are checked at this level and by the wire
-/// format's golden tests in recorder-host.)
+/// inside: every mode composes, validates and keeps the guest's imports and exports. (They record
+/// and replay at run time in tests/integration/newtypes.rs; the wire format's golden bytes are in
+/// recorder-host's tests.)
 #[test]
 fn fixed_length_lists_and_maps() {
     let world = "package t:newtypes;
