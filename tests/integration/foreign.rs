@@ -1,0 +1,243 @@
+//! Components made by other toolchains, not by rustc: a Python app built with componentize-py
+//! (`py.wasm`, wasi:cli/command@0.2.0) and a JavaScript app built with componentize-js (`js.wasm`,
+//! StarlingMonkey, WASI 0.2.12 plus wasi:http@0.2.10 imports). Both are big (18 MB and 13 MB) and
+//! full of imports the Rust guests never use. Each is recorded on real hosts, replayed from an empty
+//! directory with no host at all, and its trace checked for the values the guest really got; a
+//! rebuilt JS app that makes one more call must diverge.
+//!
+//! The components come from `tests/foreign/build.sh OUTDIR` (pinned componentize-py and
+//! componentize-js, from PyPI and npm), named by `PROXYRT_FOREIGN_DIR`. `.ci/run` builds them and CI
+//! fails this test if the variable is missing; elsewhere the test is skipped with a note.
+//!
+//! Compiling these components dominates the time (each of original, record composition and replay
+//! composition once, shared through the tests' compilation cache), so each step runs once.
+
+mod common;
+
+use common::{proxyrt, Output};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The exit status of a divergence (`proxyrt::replay::DIVERGENCE_EXIT_CODE`).
+const DIVERGENCE: i32 = 86;
+
+/// The directory holding `py.wasm`, `js.wasm` and `js-div.wasm`, or `None` (test skipped) outside CI.
+fn foreign_dir() -> Option<PathBuf> {
+    let Some(dir) = std::env::var_os("PROXYRT_FOREIGN_DIR") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must set PROXYRT_FOREIGN_DIR (see .ci/run)"
+        );
+        eprintln!(
+            "skipped: set PROXYRT_FOREIGN_DIR (tests/foreign/build.sh builds the components)"
+        );
+        return None;
+    };
+    let dir = PathBuf::from(dir);
+    for f in ["py.wasm", "js.wasm", "js-div.wasm"] {
+        assert!(
+            dir.join(f).is_file(),
+            "PROXYRT_FOREIGN_DIR={} has no {f} (run tests/foreign/build.sh {0})",
+            dir.display()
+        );
+    }
+    Some(dir)
+}
+
+/// A value no earlier run can have produced, so that no assert can pass on stale output.
+fn fresh_token() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{}-{nanos}", std::process::id())
+}
+
+/// `proxyrt ARGS...`, timed on stderr (compiles dominate this test's time).
+fn timed(label: &str, cmd: common::Cmd) -> Output {
+    let start = Instant::now();
+    let out = cmd.output_checked();
+    eprintln!("{label}: {:.1}s", start.elapsed().as_secs_f64());
+    out
+}
+
+/// What a run of an app was given and what it did.
+struct Session {
+    /// The data dir, preopened as `/data`: `in.txt` is the input, the app writes `out.txt`.
+    data: tempfile::TempDir,
+    _traces: tempfile::TempDir,
+    trace: PathBuf,
+    out: Output,
+    /// The contents of `in.txt`.
+    input: String,
+    /// The value of `GREETING` in the app's environment.
+    greeting: String,
+    /// A guest argument.
+    arg: String,
+}
+
+/// Records `wasm` with `opts`, a fresh data dir holding a fresh `in.txt`, a fresh `GREETING` and a
+/// fresh argument.
+fn record(wasm: &Path, opts: &[&str]) -> Session {
+    let token = fresh_token();
+    let data = tempfile::tempdir().unwrap();
+    let input = format!("first line {token}\nsecond line\n");
+    fs::write(data.path().join("in.txt"), &input).unwrap();
+    let traces = tempfile::tempdir().unwrap();
+    let trace = traces.path().join("trace.bin");
+    let greeting = format!("hi-{token}");
+    let arg = format!("arg-{token}");
+    let map = format!("{}::/data", data.path().display());
+    let cmd = proxyrt()
+        .arg("record")
+        .args(opts)
+        .arg("--trace")
+        .arg(&trace)
+        .args(["--dir", &map, "--env", &format!("GREETING={greeting}")])
+        .arg(wasm)
+        .args(["--", &arg]);
+    let label = format!("record {}", wasm.file_name().unwrap().to_string_lossy());
+    let out = timed(&label, cmd);
+    Session {
+        data,
+        _traces: traces,
+        trace,
+        out,
+        input,
+        greeting,
+        arg,
+    }
+}
+
+/// Replays `trace` on `wasm` from a fresh empty directory, with no `--dir` and no host options;
+/// asserts that it created nothing there.
+fn replay(wasm: &Path, trace: &Path) -> Output {
+    let cwd = tempfile::tempdir().unwrap();
+    let cmd = proxyrt()
+        .arg("replay")
+        .arg(wasm)
+        .arg(trace)
+        .current_dir(cwd.path());
+    let label = format!("replay {}", wasm.file_name().unwrap().to_string_lossy());
+    let out = timed(&label, cmd);
+    let created: Vec<_> = fs::read_dir(cwd.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(created.is_empty(), "replay created {created:?}");
+    out
+}
+
+/// The app's spec, checked on a recording: it printed its argument, its `GREETING` and the first line
+/// of `in.txt`, and wrote `out.txt` = `in.txt` upper-cased + `greeting=GREETING\n`.
+fn assert_did_its_job(s: &Session, app: &str) {
+    s.out.assert_status(0);
+    let first_line = s.input.lines().next().unwrap();
+    s.out
+        .assert_stdout_contains(&format!("{app}: hello from componentize-"));
+    s.out.assert_stdout_contains(&s.arg);
+    s.out.assert_stdout_contains(&s.greeting);
+    s.out.assert_stdout_contains(first_line);
+    s.out.assert_stdout_contains(&format!("{app}: done"));
+    s.out.assert_stderr_contains(&format!("{app}: to stderr"));
+    let written = fs::read_to_string(s.data.path().join("out.txt")).expect("the app wrote out.txt");
+    assert_eq!(
+        written,
+        format!("{}greeting={}\n", s.input.to_uppercase(), s.greeting)
+    );
+}
+
+/// Stdout without the lines that print clocks and random numbers (different in every run).
+fn deterministic_lines(out: &Output) -> Vec<&str> {
+    const NONDET: &[&str] = &["wall-clock", "time.time()", "Date.now()", "random"];
+    out.stdout_text()
+        .lines()
+        .filter(|l| !NONDET.iter().any(|n| l.contains(n)))
+        .collect()
+}
+
+/// A WAVE `list<u8>` fragment: `text`'s bytes as `trace show` prints them.
+fn wave_bytes(text: &str) -> String {
+    let bytes: Vec<String> = text.bytes().map(|b| b.to_string()).collect();
+    bytes.join(", ")
+}
+
+/// `proxyrt record` does what the app must do; `proxyrt replay` (empty dir, no host) prints exactly
+/// what the recording printed and exits the same way; the trace holds the values the guest got from
+/// its host (environment, arguments, the file's bytes). Returns the recording.
+fn record_run_replay(wasm: &Path, opts: &[&str], app: &str) -> Session {
+    let rec = record(wasm, opts);
+    assert_did_its_job(&rec, app);
+    assert!(rec.trace.is_file(), "record wrote no trace");
+
+    // Not compared with `proxyrt run`: that would compile each original once more (about 2 minutes
+    // for py.wasm with a debug proxyrt); run.rs and record.rs compare them on the Rust guests, and
+    // the checks above hold the recording to what the app must do.
+
+    let rep = replay(wasm, &rec.trace);
+    assert_eq!(
+        rep.status,
+        rec.out.status,
+        "replay exit status\n--- replay stderr\n{}",
+        rep.stderr_text()
+    );
+    assert_eq!(rep.stdout_text(), rec.out.stdout_text(), "replay stdout");
+    assert_eq!(rep.stderr_text(), rec.out.stderr_text(), "replay stderr");
+    // The clock and random lines are in the output too: replay gave the guest the recorded values.
+    assert_ne!(
+        deterministic_lines(&rec.out).len(),
+        rec.out.stdout_text().lines().count(),
+        "the app prints clock and random values"
+    );
+
+    let shown = proxyrt()
+        .args(["trace", "show"])
+        .arg(&rec.trace)
+        .output_checked();
+    shown.assert_status(0);
+    shown.assert_stdout_contains(&format!("(\"GREETING\", \"{}\")", rec.greeting));
+    shown.assert_stdout_contains(&format!("\"{}\"", rec.arg));
+    let first_line = rec.input.lines().next().unwrap();
+    let text = shown.stdout_text();
+    assert!(
+        text.contains(&wave_bytes(first_line)),
+        "the bytes of in.txt's first line ({first_line:?}: {}) are not in the trace:\n{}",
+        wave_bytes(first_line),
+        &text[..text.len().min(20_000)]
+    );
+    rec
+}
+
+#[test]
+fn componentize_py_app_records_and_replays() {
+    let Some(dir) = foreign_dir() else { return };
+    record_run_replay(&dir.join("py.wasm"), &[], "py-app");
+}
+
+/// StarlingMonkey imports wasi:http@0.2.10 (for `fetch`), hence `-S http` when running on hosts.
+#[test]
+fn componentize_js_app_records_replays_and_diverges() {
+    let Some(dir) = foreign_dir() else { return };
+    let rec = record_run_replay(&dir.join("js.wasm"), &["-S", "http"], "js-app");
+
+    // js-div.wasm is app.js with one more wall-clock call right after its first line.
+    let out = replay(&dir.join("js-div.wasm"), &rec.trace);
+    out.assert_status(DIVERGENCE);
+    let err = out.stderr_text();
+    assert!(
+        err.contains("replay diverged from the trace at entry #"),
+        "{err}"
+    );
+    assert!(
+        err.contains("actual (guest):   wasi:clocks/wall-clock@"),
+        "{err}"
+    );
+    let first = rec.out.stdout_text().lines().next().unwrap();
+    assert!(
+        out.stdout_text().starts_with(first)
+            && rec.out.stdout_text().starts_with(out.stdout_text()),
+        "replay prints what the recording printed, up to the divergence:\n{}",
+        out.stdout_text()
+    );
+}
