@@ -30,33 +30,33 @@ impl ComponentInfo {
     /// order, then function order), then bare function imports. The id is the stub index in the
     /// generated proxy and the `func-id` of the recorder interface.
     pub fn intercepted_functions(&self) -> impl Iterator<Item = InterceptedFunction<'_>> {
-        self.imported_interfaces
-            .iter()
-            .flat_map(|i| i.functions.iter().map(move |f| (Some(i.name.as_str()), f)))
-            .chain(self.imported_functions.iter().map(|f| (None, f)))
-            .enumerate()
-            .map(|(id, (interface, function))| InterceptedFunction {
-                id: id as u32,
-                interface,
-                function,
-            })
+        numbered(&self.imported_interfaces, &self.imported_functions)
     }
 
     /// Every exported function with its id, numbered like [`Self::intercepted_functions`]: interface
     /// functions (in export order, then function order), then bare function exports. The id is the
     /// `func` of a trace's export entries: the host calls exports, and records each call there.
     pub fn exports(&self) -> impl Iterator<Item = InterceptedFunction<'_>> {
-        self.exported_interfaces
-            .iter()
-            .flat_map(|i| i.functions.iter().map(move |f| (Some(i.name.as_str()), f)))
-            .chain(self.exported_functions.iter().map(|f| (None, f)))
-            .enumerate()
-            .map(|(id, (interface, function))| InterceptedFunction {
-                id: id as u32,
-                interface,
-                function,
-            })
+        numbered(&self.exported_interfaces, &self.exported_functions)
     }
+}
+
+/// The functions of `interfaces` (in order, then function order), then the bare `functions`,
+/// numbered from 0.
+fn numbered<'a>(
+    interfaces: &'a [InterfaceInfo],
+    functions: &'a [FunctionInfo],
+) -> impl Iterator<Item = InterceptedFunction<'a>> {
+    interfaces
+        .iter()
+        .flat_map(|i| i.functions.iter().map(move |f| (Some(i.name.as_str()), f)))
+        .chain(functions.iter().map(|f| (None, f)))
+        .enumerate()
+        .map(|(id, (interface, function))| InterceptedFunction {
+            id: id as u32,
+            interface,
+            function,
+        })
 }
 
 /// Whether a record-mode proxy reports a call of import `name` (of `interface`) *before*

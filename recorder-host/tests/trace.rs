@@ -121,11 +121,15 @@ fn borrowed_appends_write_the_same_bytes() {
     let mut owned = TraceWriter::new(Vec::new(), &header()).unwrap();
     let mut borrowed = TraceWriter::new(Vec::new(), &header()).unwrap();
     let (args, results) = (b"hello".to_vec(), vec![0u8; 300]);
-    for (func, args, results) in [
+    let calls = [
         (0, &args, &results),
         (7, &vec![], &vec![]),
         (300, &results, &args),
-    ] {
+        (1, &args, &results),
+    ];
+    for (i, &(func, args, results)) in calls.iter().enumerate() {
+        let args = args.clone();
+        let results = results.clone();
         owned
             .append(&Entry::Call {
                 func,
@@ -137,21 +141,14 @@ fn borrowed_appends_write_the_same_bytes() {
                 results: results.clone(),
             })
             .unwrap();
-        borrowed.append_call_return(func, args, results).unwrap();
+        // The last one in two appends, the others in one.
+        if i + 1 < calls.len() {
+            borrowed.append_call_return(func, &args, &results).unwrap();
+        } else {
+            borrowed.append_call(func, &args).unwrap();
+            borrowed.append_return(&results).unwrap();
+        }
     }
-    owned
-        .append(&Entry::Call {
-            func: 1,
-            args: args.clone(),
-        })
-        .unwrap();
-    owned
-        .append(&Entry::Return {
-            results: results.clone(),
-        })
-        .unwrap();
-    borrowed.append_call(1, &args).unwrap();
-    borrowed.append_return(&results).unwrap();
     assert_eq!(owned.entries(), borrowed.entries());
     assert_eq!(owned.finish().unwrap(), borrowed.finish().unwrap());
 }
