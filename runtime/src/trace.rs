@@ -79,6 +79,28 @@ fn show_results(f: Option<&Func>, bytes: &[u8]) -> String {
     }
 }
 
+/// A call of `table[func]` (a `what`: function or export): its name and arguments as shown. The
+/// call is remembered in `pending`, for its return.
+fn shown_call(
+    table: &[Func],
+    func: u32,
+    args: &[u8],
+    what: &str,
+    pending: &mut Option<usize>,
+) -> (String, String) {
+    *pending = Some(func as usize);
+    let f = table.get(func as usize);
+    let name = f.map_or_else(|| format!("<{what} {func}>"), |f| f.name.clone());
+    (name, show_args(f, args))
+}
+
+/// The return of the `pending` call of `table`: its name and results as shown.
+fn shown_return(table: &[Func], results: &[u8], pending: &mut Option<usize>) -> (String, String) {
+    let f = pending.take().and_then(|p| table.get(p));
+    let name = f.map_or_else(String::new, |f| f.name.clone());
+    (name, show_results(f, results))
+}
+
 /// The next entry, or how the reader stopped: `Ok(true)` at a complete trace's end, `Ok(false)` at a
 /// cut (reported on stderr), an error for corruption.
 fn ended(result: Result<Option<Entry>, TraceError>) -> Result<Entry, Result<bool>> {
@@ -138,26 +160,20 @@ pub fn show(args: &TraceShowArgs) -> Result<i32> {
         // Track the call a return belongs to even for entries that are skipped.
         let (kind, name, detail) = match &entry {
             Entry::Call { func, args } => {
-                pending = Some(*func as usize);
-                let f = funcs.get(*func as usize);
-                let name = f.map_or_else(|| format!("<function {func}>"), |f| f.name.clone());
-                ("call", name, show_args(f, args))
+                let (name, args) = shown_call(&funcs, *func, args, "function", &mut pending);
+                ("call", name, args)
             }
             Entry::Return { results } => {
-                let f = pending.take().and_then(|p| funcs.get(p));
-                let name = f.map_or_else(String::new, |f| f.name.clone());
-                ("return", name, show_results(f, results))
+                let (name, results) = shown_return(&funcs, results, &mut pending);
+                ("return", name, results)
             }
             Entry::ExportCall { func, args } => {
-                pending_export = Some(*func as usize);
-                let f = exports.get(*func as usize);
-                let name = f.map_or_else(|| format!("<export {func}>"), |f| f.name.clone());
-                ("export-call", name, show_args(f, args))
+                let (name, args) = shown_call(&exports, *func, args, "export", &mut pending_export);
+                ("export-call", name, args)
             }
             Entry::ExportReturn { results } => {
-                let f = pending_export.take().and_then(|p| exports.get(p));
-                let name = f.map_or_else(String::new, |f| f.name.clone());
-                ("export-return", name, show_results(f, results))
+                let (name, results) = shown_return(&exports, results, &mut pending_export);
+                ("export-return", name, results)
             }
             Entry::Trap { message } => ("trap", String::new(), message.clone()),
             Entry::Exit { code } => ("exit", String::new(), code.to_string()),
