@@ -41,6 +41,26 @@ impl ComponentInfo {
     }
 }
 
+impl InterceptedFunction<'_> {
+    /// `interface.function` (`wasi:io/streams@0.2.6.[method]output-stream.write`), or the bare
+    /// name: how reports and `trace show` name the function.
+    pub fn qualified_name(&self) -> String {
+        match self.interface {
+            Some(i) => format!("{i}.{}", self.function.name),
+            None => self.function.name.clone(),
+        }
+    }
+
+    /// The parameters' types, in order: what a call's encoded arguments are made of.
+    pub fn param_types(&self) -> Vec<ValueType> {
+        self.function
+            .params
+            .iter()
+            .map(|(_, t)| t.clone())
+            .collect()
+    }
+}
+
 /// The functions of `interfaces` (in order, then function order), then the bare `functions`,
 /// numbered from 0.
 fn numbered<'a>(

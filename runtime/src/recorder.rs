@@ -53,7 +53,7 @@ impl Recorder {
             .map(|f| Export {
                 interface: f.interface.map(str::to_string),
                 name: f.function.name.clone(),
-                params: f.function.params.iter().map(|(_, t)| t.clone()).collect(),
+                params: f.param_types(),
                 result: f.function.result.clone(),
             })
             .collect();

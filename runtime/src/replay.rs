@@ -28,7 +28,7 @@ use crate::run::{self, error_report, TRAP_EXIT_CODE};
 use anyhow::{anyhow, bail, Context, Result};
 use recorder_host::trace::{Entry, EntryRef, Header, TraceError, TraceReader};
 use recorder_host::types::{ComponentInfo, InterceptedFunction, ResourceRef, ValueType};
-use recorder_host::value::{convert, encode, wave_args, Decoder};
+use recorder_host::value::{convert, encode, wave, Decoder};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::fs::File;
@@ -129,35 +129,30 @@ fn role(
     Role::Other
 }
 
+fn func(f: InterceptedFunction<'_>, role: Role) -> Func {
+    Func {
+        name: f.qualified_name(),
+        params: f.param_types(),
+        result: f.function.result.clone(),
+        role,
+    }
+}
+
 /// The component's exports, by id (`ComponentInfo::exports`), as reports name them.
 fn exports(info: &ComponentInfo) -> Vec<Func> {
-    info.exports()
-        .map(|f| Func {
-            name: match f.interface {
-                Some(i) => format!("{i}.{}", f.function.name),
-                None => f.function.name.clone(),
-            },
-            params: f.function.params.iter().map(|(_, t)| t.clone()).collect(),
-            result: f.function.result.clone(),
-            role: Role::Other,
-        })
-        .collect()
+    info.exports().map(|f| func(f, Role::Other)).collect()
 }
 
 fn functions(info: &ComponentInfo) -> Vec<Func> {
     info.intercepted_functions()
         .map(|f| {
-            let params: Vec<ValueType> = f.function.params.iter().map(|(_, t)| t.clone()).collect();
-            let result = f.function.result.clone();
-            Func {
-                name: match f.interface {
-                    Some(i) => format!("{i}.{}", f.function.name),
-                    None => f.function.name.clone(),
-                },
-                role: role(f.interface, &f.function.name, &params, result.as_ref()),
-                params,
-                result,
-            }
+            let r = role(
+                f.interface,
+                &f.function.name,
+                &f.param_types(),
+                f.function.result.as_ref(),
+            );
+            func(f, r)
         })
         .collect()
 }
@@ -333,11 +328,7 @@ impl<R: Read> Replayer<R> {
         let values = match f {
             Some(Func { result: None, .. }) if results.is_empty() => "()".to_string(),
             // One result, shown bare as `trace show` and `--invoke` do.
-            Some(f) => decode_args(f.result.as_slice(), results)
-                .strip_prefix('(')
-                .and_then(|v| v.strip_suffix(')'))
-                .map(str::to_string)
-                .unwrap_or_default(),
+            Some(f) => decode_values(f.result.as_slice(), results),
             None => format!("<{} bytes>", results.len()),
         };
         truncate(format!("export {name} returns {values}"))
@@ -668,12 +659,18 @@ fn torn(bytes: u64) -> String {
 /// `bytes` decoded as values of `types`, as a WAVE tuple `(1, "x")`, or what they are when they
 /// are too big to show or cannot be decoded.
 fn decode_args(types: &[ValueType], bytes: &[u8]) -> String {
+    format!("({})", decode_values(types, bytes))
+}
+
+/// `bytes` decoded as values of `types`, in WAVE separated by commas (`1, "x"`), or what they are
+/// when they are too big to show or cannot be decoded.
+fn decode_values(types: &[ValueType], bytes: &[u8]) -> String {
     if bytes.len() > MAX_DECODED_BYTES {
-        return format!("(<{} bytes of values>)", bytes.len());
+        return format!("<{} bytes of values>", bytes.len());
     }
     match Decoder::decode_all(bytes, types) {
-        Ok(values) => wave_args(&values),
-        Err(e) => format!("(<undecodable: {e}; {} bytes>)", bytes.len()),
+        Ok(values) => values.iter().map(wave).collect::<Vec<_>>().join(", "),
+        Err(e) => format!("<undecodable: {e}; {} bytes>", bytes.len()),
     }
 }
 
@@ -1016,10 +1013,7 @@ async fn execute(
     let Some(export) = info.exports().nth(id as usize) else {
         return Outcome::Stopped(anyhow!("internal error: export {id} vanished"));
     };
-    let name = match export.interface {
-        Some(i) => format!("{i}.{}", export.function.name),
-        None => export.function.name.clone(),
-    };
+    let name = export.qualified_name();
     let (func, params) = match prepare(store, &instance, export, &args) {
         Ok(prepared) => prepared,
         Err(e) => {
@@ -1084,13 +1078,8 @@ fn prepare(
     let func = instance
         .get_func(&mut *store, index)
         .with_context(|| format!("the export `{name}` is not a function"))?;
-    let types: Vec<ValueType> = export
-        .function
-        .params
-        .iter()
-        .map(|(_, t)| t.clone())
-        .collect();
-    let values = Decoder::decode_all(args, &types).context("the recorded arguments")?;
+    let values =
+        Decoder::decode_all(args, &export.param_types()).context("the recorded arguments")?;
     let params = func
         .ty(&*store)
         .params()

@@ -5,7 +5,7 @@
 use crate::cli::{TraceShowArgs, TraceStatsArgs};
 use anyhow::{Context, Result};
 use recorder_host::trace::{Entry, Header, TraceError, TraceReader};
-use recorder_host::types::{FunctionInfo, ValueType};
+use recorder_host::types::{InterceptedFunction, ValueType};
 use recorder_host::value::{wave, wave_args, Decoder};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -22,30 +22,19 @@ struct Func {
 
 /// The function table of a trace: entry `func` ids index it.
 fn functions(header: &Header) -> Vec<Func> {
-    header
-        .component
-        .intercepted_functions()
-        .map(|f| func(f.interface, f.function))
-        .collect()
+    header.component.intercepted_functions().map(func).collect()
 }
 
 /// The export table of a trace: export entries' `func` ids index it.
 fn exports(header: &Header) -> Vec<Func> {
-    header
-        .component
-        .exports()
-        .map(|f| func(f.interface, f.function))
-        .collect()
+    header.component.exports().map(func).collect()
 }
 
-fn func(interface: Option<&str>, f: &FunctionInfo) -> Func {
+fn func(f: InterceptedFunction<'_>) -> Func {
     Func {
-        name: match interface {
-            Some(i) => format!("{i}.{}", f.name),
-            None => f.name.clone(),
-        },
-        params: f.params.iter().map(|(_, t)| t.clone()).collect(),
-        result: f.result.clone(),
+        name: f.qualified_name(),
+        params: f.param_types(),
+        result: f.function.result.clone(),
     }
 }
 
