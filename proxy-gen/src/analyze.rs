@@ -9,7 +9,7 @@
 use anyhow::anyhow;
 pub use recorder_host::types::{
     ComponentInfo, FuncKind, FunctionInfo, InterceptedFunction, InterfaceInfo, NamedType,
-    ResourceRef, ValueType,
+    ResourceDrop, ResourceRef, ValueType,
 };
 use wasmparser::{Parser, Validator, WasmFeatures};
 use wit_parser::{
@@ -92,6 +92,11 @@ impl Decoded {
                     WorldItem::Interface { id, .. } => {
                         let iface = self.interface_info(name, key, *id);
                         if dir {
+                            // Same order as the proxy's wrapper types (`synth`'s `wrapped`).
+                            info.resource_drops
+                                .extend(self.resource_types(*id).map(|(n, t)| {
+                                    ResourceDrop::new(&iface.name, n, self.resource_ref(t))
+                                }));
                             info.imported_interfaces.push(iface)
                         } else {
                             info.exported_interfaces.push(iface)
@@ -139,11 +144,9 @@ impl Decoded {
             package,
             interface: iface.name.clone(),
             version,
-            resources: iface
-                .types
-                .iter()
-                .filter(|(_, t)| matches!(self.resolve.types[**t].kind, TypeDefKind::Resource))
-                .map(|(n, _)| n.clone())
+            resources: self
+                .resource_types(id)
+                .map(|(n, _)| n.to_string())
                 .collect(),
             functions: iface
                 .functions
@@ -151,6 +154,15 @@ impl Decoded {
                 .map(|f| self.function_info(f))
                 .collect(),
         }
+    }
+
+    /// The resource types interface `id` defines, in definition order.
+    fn resource_types(&self, id: InterfaceId) -> impl Iterator<Item = (&str, TypeId)> {
+        self.resolve.interfaces[id]
+            .types
+            .iter()
+            .filter(|(_, t)| matches!(self.resolve.types[**t].kind, TypeDefKind::Resource))
+            .map(|(n, t)| (n.as_str(), *t))
     }
 
     fn function_info(&self, f: &Function) -> FunctionInfo {

@@ -414,7 +414,7 @@ pub fn stub_module(
     } else {
         Vec::new()
     };
-    if forwards && n > 0 {
+    if n > 0 {
         imports.import(
             ENV,
             DTOR_TABLE,
@@ -465,16 +465,20 @@ pub fn stub_module(
     if cfg.mode == StubMode::Replay {
         next_defined += decode::READER_COUNT;
     }
+    // unwrap{j} (forwarding) or consume{j} (replay), then dtor{j}.
     let unwrap_base = next_defined;
-    let dtor_base = unwrap_base + if forwards { n as u32 } else { 0 };
-    let unwrap: HashMap<TypeId, u32> = if forwards {
+    let dtor_base = unwrap_base + n as u32;
+    let by_index = |base: u32| -> HashMap<TypeId, u32> {
         cfg.wrapped
             .iter()
             .enumerate()
-            .map(|(j, id)| (*id, unwrap_base + j as u32))
+            .map(|(j, id)| (*id, base + j as u32))
             .collect()
+    };
+    let (unwrap, consume) = if forwards {
+        (by_index(unwrap_base), HashMap::new())
     } else {
-        HashMap::new()
+        (HashMap::new(), by_index(unwrap_base))
     };
 
     let mut funcs = FunctionSection::new();
@@ -483,7 +487,8 @@ pub fn stub_module(
     let handles = Handles {
         w_new: &w_new,
         w_rep: &w_rep,
-        w_drop: &w_drop,
+        // Replay consumes the wrappers the guest gives away without running their destructor.
+        w_drop: if forwards { &w_drop } else { &consume },
         unwrap: &unwrap,
         drops: &drop_index,
     };
@@ -543,15 +548,19 @@ pub fn stub_module(
     }
     const SKIP_DTOR: u32 = 0;
     let mut elements = ElementSection::new();
-    if forwards && n > 0 {
-        // unwrap{j}(w) -> h: the host handle inside wrapper handle `w`, which is dropped without
-        // dropping the host handle (the guest gave it away: it moves on to the host).
+    if n > 0 {
+        // unwrap{j}(w) -> h (forwarding): the host handle inside wrapper handle `w`, which is
+        // dropped without dropping the host handle (the guest gave it away: it moves on to the
+        // host). consume{j}(w) (replay): drops `w` the guest gave away, without its destructor.
         for id in cfg.wrapped {
-            funcs.function(t_i32_i32);
+            let ty = if forwards { t_i32_i32 } else { t_i32 };
+            funcs.function(ty);
             let mut f = Function::new([]);
+            if forwards {
+                f.instruction(&I::LocalGet(0));
+                f.instruction(&I::Call(w_rep[id]));
+            }
             for i in [
-                I::LocalGet(0),
-                I::Call(w_rep[id]),
                 I::I32Const(1),
                 I::GlobalSet(SKIP_DTOR),
                 I::LocalGet(0),
@@ -562,25 +571,20 @@ pub fn stub_module(
             }
             code.function(&f);
         }
-        // dtor{j}(rep): the guest dropped a wrapper: drop the host handle, unless `unwrap` is
-        // dropping it.
-        for h_drop in &h_drop {
+        // dtor{j}(rep): the guest dropped a wrapper (unless `unwrap`/`consume` is dropping it):
+        // record drops the host handle, then reports `[resource-drop]` with the handle's id;
+        // replay asks the replayer, which checks that this drop is the trace's next call.
+        let first_drop = specs.len() as u32;
+        for j in 0..n {
             funcs.function(t_i32);
-            let mut f = Function::new([]);
-            for i in [
-                I::GlobalGet(SKIP_DTOR),
-                I::If(BlockType::Empty),
-                I::I32Const(0),
-                I::GlobalSet(SKIP_DTOR),
-                I::Return,
-                I::End,
-                I::LocalGet(0),
-                I::Call(*h_drop),
-                I::End,
-            ] {
-                f.instruction(&i);
-            }
-            code.function(&f);
+            code.function(&dtor_body(
+                reporter,
+                helpers,
+                h_drop.get(j).copied(),
+                first_drop + j as u32,
+                REALLOC,
+                RESET,
+            ));
         }
         let dtors: Vec<u32> = (0..n as u32).map(|j| dtor_base + j).collect();
         elements.active(
@@ -596,11 +600,90 @@ pub fn stub_module(
     m.section(&funcs);
     m.section(&globals);
     m.section(&exports);
-    if forwards && n > 0 {
+    if n > 0 {
         m.section(&elements);
     }
     m.section(&code);
     Ok(m)
+}
+
+/// The destructor of a wrapper type, `dtor(rep)`: see [`stub_module`]. `host_drop` is the
+/// `resource.drop` of the host handle behind the wrapper (forwarding); `func_id` is the drop's id
+/// in `ComponentInfo::intercepted_functions`. Its argument, `own<R>`, is encoded like any
+/// recorded handle: the LEB128 of the wrapper's rep.
+fn dtor_body(
+    reporter: Reporter,
+    helpers: Helpers,
+    host_drop: Option<u32>,
+    func_id: u32,
+    realloc: u32,
+    reset: u32,
+) -> Function {
+    const SKIP_DTOR: u32 = 0;
+    let (rep, buf, end) = (0, 1, 2);
+    let mut f = Function::new([(2, ValType::I32)]);
+    let mut code = vec![
+        I::GlobalGet(SKIP_DTOR),
+        I::If(BlockType::Empty),
+        I::I32Const(0),
+        I::GlobalSet(SKIP_DTOR),
+        I::Return,
+        I::End,
+    ];
+    if let Some(host_drop) = host_drop {
+        code.extend([I::LocalGet(rep), I::Call(host_drop)]);
+    }
+    // buf: 5 bytes of LEB128, then (replay) the 8-byte return area of `replayer.next`.
+    let args = [
+        I::I32Const(0),
+        I::I32Const(0),
+        I::I32Const(4),
+        I::I32Const(16),
+        I::Call(realloc),
+        I::LocalTee(buf),
+        I::LocalGet(rep),
+        I::Call(helpers.leb32),
+        I::LocalSet(end),
+        I::I32Const(func_id as i32),
+        I::LocalGet(buf),
+        I::LocalGet(end),
+        I::LocalGet(buf),
+        I::I32Sub,
+    ];
+    match reporter {
+        Reporter::Record { record, .. } => {
+            code.extend(args);
+            // No results: `record(id, args, 0, 0)`.
+            code.extend([
+                I::I32Const(0),
+                I::I32Const(0),
+                I::Call(record),
+                I::Call(reset),
+            ]);
+        }
+        Reporter::Replay { next } => {
+            code.extend(args);
+            code.extend([
+                I::LocalGet(buf),
+                I::I32Const(8),
+                I::I32Add,
+                I::Call(next),
+                // A drop has no results: the recorded ones must be empty.
+                I::LocalGet(buf),
+                I::I32Load(memarg(12, 2)),
+                I::If(BlockType::Empty),
+                I::Unreachable,
+                I::End,
+                I::Call(reset),
+            ]);
+        }
+        Reporter::None => {}
+    }
+    code.push(I::End);
+    for i in &code {
+        f.instruction(i);
+    }
+    f
 }
 
 /// The core functions stubs use on handles (all keyed by dealiased resource type).

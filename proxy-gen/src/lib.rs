@@ -24,7 +24,7 @@ mod typeenc;
 
 pub use analyze::{
     analyze, decode, validate, ComponentInfo, Decoded, FuncKind, FunctionInfo, InterceptedFunction,
-    InterfaceInfo, NamedType, ResourceRef, ValueType,
+    InterfaceInfo, NamedType, ResourceDrop, ResourceRef, ValueType,
 };
 pub use embed::RecordedCall;
 pub use error::{Error, Result};

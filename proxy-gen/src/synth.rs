@@ -387,7 +387,6 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
 
     let first_bare = proxied.len();
     proxied.append(&mut bare);
-    check_func_ids(decoded, &proxied)?;
     for export in &mut exports {
         if let Export::Func { k, .. } = export {
             *k += first_bare;
@@ -406,22 +405,32 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
         None
     };
 
-    // The resources the proxy wraps: every resource of an imported interface.
-    let wrapped: Vec<TypeId> = if wrap {
+    // The resources the proxy wraps: every resource of an imported interface, with the import
+    // name of its interface.
+    let wrapped_named: Vec<(String, &str, TypeId)> = if wrap {
         world
             .imports
-            .values()
-            .filter_map(|item| match item {
-                WorldItem::Interface { id, .. } => Some(*id),
+            .iter()
+            .filter_map(|(key, item)| match item {
+                WorldItem::Interface { id, .. } => Some((resolve.name_world_key(key), *id)),
                 _ => None,
             })
-            .flat_map(|iface| resolve.interfaces[iface].types.values().copied())
-            .filter(|t| matches!(resolve.types[*t].kind, TypeDefKind::Resource))
+            .flat_map(|(name, iface)| {
+                resolve.interfaces[iface]
+                    .types
+                    .iter()
+                    .filter(|(_, t)| matches!(resolve.types[**t].kind, TypeDefKind::Resource))
+                    .map(move |(r, t)| (name.clone(), r.as_str(), *t))
+            })
             .collect()
     } else {
         Vec::new()
     };
-    let n_dtors = if forwards { wrapped.len() as u32 } else { 0 };
+    check_func_ids(decoded, &proxied, &wrapped_named)?;
+    let wrapped: Vec<TypeId> = wrapped_named.iter().map(|(_, _, t)| *t).collect();
+    // Every wrapper type has a destructor: record drops the host handle and reports the drop,
+    // replay checks it against the trace.
+    let n_dtors = wrapped.len() as u32;
 
     // 2. Allocator module: memory, realloc, reset (and the wrappers' destructor trampolines).
     let alloc = root
@@ -451,16 +460,12 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
     // the recorded id) and their canonical built-ins.
     let mut env: Vec<(String, ExportKind, u32)> = Vec::new();
     for (j, res) in wrapped.iter().enumerate() {
-        let dtor = if forwards {
-            Some(root.builder.core_alias_export(
-                None,
-                alloc,
-                &coremod::dtor_name(j),
-                ExportKind::Func,
-            ))
-        } else {
-            None
-        };
+        let dtor = Some(root.builder.core_alias_export(
+            None,
+            alloc,
+            &coremod::dtor_name(j),
+            ExportKind::Func,
+        ));
         let w = root
             .builder
             .type_resource(None, wasm_encoder::ValType::I32, dtor);
@@ -685,15 +690,31 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
 /// The stub index of a function is its recorder func-id, which the runtime and the trace resolve
 /// with [`crate::ComponentInfo::intercepted_functions`]: the two orders must never drift apart, so
 /// every synthesis checks them (cheap next to the synthesis itself).
-fn check_func_ids(decoded: &Decoded, proxied: &[Proxied<'_>]) -> Result<()> {
+/// The same goes for the drops, numbered after the functions in the order of the wrapper types
+/// (`wrapped`: interface import name, resource name); a proxy that wraps nothing reports no drop.
+fn check_func_ids(
+    decoded: &Decoded,
+    proxied: &[Proxied<'_>],
+    wrapped: &[(String, &str, TypeId)],
+) -> Result<()> {
     let info = decoded.info();
-    let expected: Vec<(Option<&str>, &str)> = info
+    let expected: Vec<(Option<&str>, String)> = info
         .intercepted_functions()
-        .map(|f| (f.interface, f.function.name.as_str()))
+        .take(if wrapped.is_empty() {
+            proxied.len()
+        } else {
+            usize::MAX
+        })
+        .map(|f| (f.interface, f.function.name.clone()))
         .collect();
-    let actual: Vec<(Option<&str>, &str)> = proxied
+    let actual: Vec<(Option<&str>, String)> = proxied
         .iter()
-        .map(|p| (p.interface.as_deref(), p.func.name.as_str()))
+        .map(|p| (p.interface.as_deref(), p.func.name.clone()))
+        .chain(
+            wrapped
+                .iter()
+                .map(|(i, r, _)| (Some(i.as_str()), format!("[resource-drop]{r}"))),
+        )
         .collect();
     if expected != actual {
         bail!("stub order differs from `intercepted_functions`: {actual:?} vs {expected:?}");

@@ -29,8 +29,8 @@ pub const MAGIC: &[u8; 8] = b"PRXYTRC\0";
 
 /// Version of the layout of [`Header`] and [`Entry`]; bumped on every incompatible change.
 /// 2: the host's call of the guest's export is recorded (`ExportCall` .. `ExportReturn`), and replay
-/// expects it.
-pub const FORMAT_VERSION: u32 = 2;
+/// expects it. 3: drops of imported resources are calls (`ComponentInfo::resource_drops`).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Largest frame a reader accepts (a single call's arguments or results). Guests moving more than this
 /// in one call are not realistic; a larger prefix is treated as corruption.

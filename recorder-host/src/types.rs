@@ -23,14 +23,63 @@ pub struct ComponentInfo {
     pub exported_functions: Vec<FunctionInfo>,
     /// Types exported directly by the world.
     pub exported_types: Vec<NamedType>,
+    /// The destructors of the imported interfaces' resource types (`[resource-drop]R`), in the
+    /// order of [`Self::imported_interfaces`] and of their `resources`: the guest dropping a handle
+    /// is a host call like any other (it closes a stream, ends a request), so the proxy reports
+    /// and replay checks it. Their ids follow the functions' (see
+    /// [`Self::intercepted_functions`]).
+    pub resource_drops: Vec<ResourceDrop>,
+}
+
+/// The destructor of an imported resource type, seen as the function
+/// `[resource-drop]R: func(self: own<R>)` of the interface defining `R`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceDrop {
+    /// The import name of the interface defining the resource (`wasi:io/streams@0.2.6`).
+    pub interface: String,
+    /// The function: named `[resource-drop]R`, kind [`FuncKind::Drop`], one `own<R>` parameter.
+    pub function: FunctionInfo,
+}
+
+impl ResourceDrop {
+    /// The drop of resource `name` defined by interface `interface` (its import name; `resource`
+    /// names the resource as `own`/`borrow` types do).
+    pub fn new(interface: &str, name: &str, resource: ResourceRef) -> Self {
+        ResourceDrop {
+            interface: interface.to_string(),
+            function: FunctionInfo {
+                name: format!("[resource-drop]{name}"),
+                kind: FuncKind::Drop(resource.clone()),
+                params: vec![("self".into(), ValueType::Own(resource))],
+                result: None,
+            },
+        }
+    }
 }
 
 impl ComponentInfo {
     /// Every imported function the proxy intercepts, with its id: interface functions (in import
-    /// order, then function order), then bare function imports. The id is the stub index in the
-    /// generated proxy and the `func-id` of the recorder interface.
+    /// order, then function order), then bare function imports, then the
+    /// [`resource drops`](Self::resource_drops). The id is the stub index in the generated proxy
+    /// (for drops: the number of functions plus the wrapper type's index) and the `func-id` of
+    /// the recorder interface.
     pub fn intercepted_functions(&self) -> impl Iterator<Item = InterceptedFunction<'_>> {
-        numbered(&self.imported_interfaces, &self.imported_functions)
+        let first_drop = self
+            .imported_interfaces
+            .iter()
+            .map(|i| i.functions.len())
+            .sum::<usize>()
+            + self.imported_functions.len();
+        numbered(&self.imported_interfaces, &self.imported_functions).chain(
+            self.resource_drops
+                .iter()
+                .enumerate()
+                .map(move |(j, d)| InterceptedFunction {
+                    id: (first_drop + j) as u32,
+                    interface: Some(d.interface.as_str()),
+                    function: &d.function,
+                }),
+        )
     }
 
     /// Every exported function with its id, numbered like [`Self::intercepted_functions`]: interface
@@ -157,6 +206,8 @@ pub enum FuncKind {
     Static(ResourceRef),
     /// `async` static function.
     AsyncStatic(ResourceRef),
+    /// `[resource-drop]R`: the guest dropped its `own<R>` (see [`ComponentInfo::resource_drops`]).
+    Drop(ResourceRef),
 }
 
 /// A resource type, named by its defining interface and its name.

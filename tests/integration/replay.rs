@@ -239,6 +239,72 @@ fn with_other_args(trace: &Path, args: &[&str]) -> PathBuf {
     path
 }
 
+/// `trace` without the first call of the function named `name` (and its return).
+fn without_first_call(trace: &Path, name: &str) -> PathBuf {
+    let mut reader = TraceReader::open(trace).unwrap();
+    let header = reader.header().clone();
+    let ids: Vec<u32> = header
+        .component
+        .intercepted_functions()
+        .filter(|f| f.function.name == name)
+        .map(|f| f.id)
+        .collect();
+    let path = trace.with_file_name("edited.bin");
+    let mut writer = TraceWriter::create(&path, &header).unwrap();
+    let (mut removed, mut skip_return) = (false, false);
+    while let Some(entry) = reader.next_entry().unwrap() {
+        match entry {
+            Entry::Call { func, .. } if !removed && ids.contains(&func) => {
+                (removed, skip_return) = (true, true);
+            }
+            Entry::Return { .. } if skip_return => skip_return = false,
+            other => writer.append(&other).unwrap(),
+        }
+    }
+    writer.finish().unwrap();
+    assert!(removed, "no call of {name} in the trace");
+    path
+}
+
+/// Dropping a handle of an imported resource is a host call (it closes a file, ends a stream):
+/// the trace has each drop with the handle's id, replay checks it, and a guest dropping a handle
+/// where the recorded run did not is a divergence.
+#[test]
+fn drops_are_recorded_and_checked_on_replay() {
+    let rec = record(
+        guests::CLI,
+        &["write:/data/f.txt=x", "read:/data/f.txt", "echo:done"],
+        b"",
+    );
+    rec.out.assert_status(0);
+    let shown = proxyrt()
+        .args(["trace", "show"])
+        .arg(&rec.trace)
+        .output_checked();
+    shown.assert_status(0);
+    for dropped in ["descriptor", "input-stream", "output-stream"] {
+        shown.assert_stdout_contains(&format!(".[resource-drop]{dropped}("));
+    }
+    // A drop names the handle by the id the call that created it returned (`open-at`).
+    let text = shown.stdout_text();
+    let (before, after) = text
+        .split_once(".[resource-drop]descriptor(")
+        .expect("a descriptor drop");
+    let id = after.split(')').next().unwrap();
+    assert!(
+        before.contains(&format!("-> ok({id})")),
+        "descriptor {id} dropped but never returned:\n{text}"
+    );
+    replay(guests::CLI, &rec.trace, &[]).assert_status(0);
+
+    let edited = without_first_call(&rec.trace, "[resource-drop]descriptor");
+    let out = replay(guests::CLI, &edited, &[]);
+    out.assert_status(DIVERGENCE);
+    out.assert_stderr_contains(
+        "actual (guest):   wasi:filesystem/types@0.2.12.[resource-drop]descriptor(",
+    );
+}
+
 #[test]
 fn other_arguments_diverge_with_a_report() {
     let rec = record(guests::CLI, &["echo:a", "random:8", "echo:b"], b"");
