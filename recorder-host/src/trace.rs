@@ -214,24 +214,53 @@ impl<W: Write> TraceWriter<W> {
     /// [`Entry::Call`] and [`Entry::Return`], written from borrowed bytes (the recorder host reads
     /// them in place in the proxy's memory, so no copy is made).
     pub fn append_call_return(&mut self, func: u32, args: &[u8], results: &[u8]) -> io::Result<()> {
-        self.frame(&EntryRef::Call { func, args })?;
-        self.frame(&EntryRef::Return { results })?;
+        self.bytes_frame(CALL, Some(func), args)?;
+        self.bytes_frame(RETURN, None, results)?;
         self.entries += 2;
         Ok(())
     }
 
     /// Appends an [`Entry::Call`] from borrowed bytes.
     pub fn append_call(&mut self, func: u32, args: &[u8]) -> io::Result<()> {
-        self.frame(&EntryRef::Call { func, args })?;
+        self.bytes_frame(CALL, Some(func), args)?;
         self.entries += 1;
         Ok(())
     }
 
     /// Appends an [`Entry::Return`] from borrowed bytes.
     pub fn append_return(&mut self, results: &[u8]) -> io::Result<()> {
-        self.frame(&EntryRef::Return { results })?;
+        self.bytes_frame(RETURN, None, results)?;
         self.entries += 1;
         Ok(())
+    }
+
+    /// Frames a `Call` (`func: Some`) or `Return` entry without serde: the bytes bincode writes for
+    /// the same [`EntryRef`] (variant index, func, length, bytes; a test pins the equality), with
+    /// the values going from the caller's slice to the output once and the CRC computed in place.
+    /// These two entries are all but two of a trace's, so this is the recorder's hot path.
+    fn bytes_frame(&mut self, variant: u32, func: Option<u32>, bytes: &[u8]) -> io::Result<()> {
+        let mut head = [0u8; 3 * MAX_VARINT];
+        let mut n = put_varint(&mut head, u64::from(variant));
+        if let Some(func) = func {
+            n += put_varint(&mut head[n..], u64::from(func));
+        }
+        n += put_varint(&mut head[n..], bytes.len() as u64);
+        let len = u32::try_from(n + bytes.len())
+            .ok()
+            .filter(|&l| l <= MAX_FRAME_LEN)
+            .ok_or_else(|| {
+                io::Error::other(format!(
+                    "a trace entry of {} bytes exceeds the {MAX_FRAME_LEN}-byte limit",
+                    n + bytes.len()
+                ))
+            })?;
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&head[..n]);
+        crc.update(bytes);
+        self.out.write_all(&len.to_le_bytes())?;
+        self.out.write_all(&crc.finalize().to_le_bytes())?;
+        self.out.write_all(&head[..n])?;
+        self.out.write_all(bytes)
     }
 
     /// Number of entries appended so far.
@@ -387,12 +416,14 @@ impl<R: Read> TraceReader<R> {
             }
             Err(FrameError::Io(e)) => return Err(e.into()),
         };
-        let entry: EntryRef<'_> =
-            decode_ref(&self.frame).map_err(|reason| TraceError::CorruptEntry {
+        let entry = match decode_bytes_entry(&self.frame) {
+            Some(entry) => entry,
+            None => decode_ref(&self.frame).map_err(|reason| TraceError::CorruptEntry {
                 index: self.index,
                 offset,
                 reason,
-            })?;
+            })?,
+        };
         if let EntryRef::End { entries } = entry {
             self.done = true;
             if entries != self.index {
@@ -526,6 +557,86 @@ fn decode_ref<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, String> {
     Ok(value)
 }
 
+/// bincode's variant index of [`Entry::Call`] / [`EntryRef::Call`].
+const CALL: u32 = 0;
+/// bincode's variant index of [`Entry::Return`] / [`EntryRef::Return`].
+const RETURN: u32 = 1;
+/// Longest bincode varint of a `u64`: a marker byte and 8 bytes.
+const MAX_VARINT: usize = 9;
+
+/// Writes `v` as bincode 2's `standard()` configuration does (what serde + bincode produce for
+/// integers, variant indices and lengths): one byte below 251, else a marker (251: `u16`, 252:
+/// `u32`, 253: `u64`) and the value little-endian. Returns the number of bytes written.
+fn put_varint(out: &mut [u8], v: u64) -> usize {
+    if v < 251 {
+        out[0] = v as u8;
+        1
+    } else if let Ok(v) = u16::try_from(v) {
+        out[0] = 251;
+        out[1..3].copy_from_slice(&v.to_le_bytes());
+        3
+    } else if let Ok(v) = u32::try_from(v) {
+        out[0] = 252;
+        out[1..5].copy_from_slice(&v.to_le_bytes());
+        5
+    } else {
+        out[0] = 253;
+        out[1..9].copy_from_slice(&v.to_le_bytes());
+        9
+    }
+}
+
+/// Reads a varint written by [`put_varint`] from the start of `bytes`: the value and its length.
+/// `None` for anything else (a longer form, a non-canonical one, too few bytes).
+fn get_varint(bytes: &[u8]) -> Option<(u64, usize)> {
+    let (v, n) = match *bytes.first()? {
+        b @ 0..=250 => (u64::from(b), 1),
+        251 => (
+            u64::from(u16::from_le_bytes(bytes.get(1..3)?.try_into().ok()?)),
+            3,
+        ),
+        252 => (
+            u64::from(u32::from_le_bytes(bytes.get(1..5)?.try_into().ok()?)),
+            5,
+        ),
+        253 => (u64::from_le_bytes(bytes.get(1..9)?.try_into().ok()?), 9),
+        _ => return None,
+    };
+    // bincode writes the shortest form; a longer one is left to bincode to judge.
+    let canonical = match n {
+        1 => true,
+        3 => v >= 251,
+        5 => v > u64::from(u16::MAX),
+        _ => v > u64::from(u32::MAX),
+    };
+    canonical.then_some((v, n))
+}
+
+/// Decodes a `Call` or `Return` frame without serde (the replayer's hot path); `None` for every
+/// other entry and for anything unusual, which the serde decoder then decodes or reports.
+fn decode_bytes_entry(frame: &[u8]) -> Option<EntryRef<'_>> {
+    let (variant, mut at) = get_varint(frame)?;
+    let func = match u32::try_from(variant).ok()? {
+        CALL => {
+            let (func, n) = get_varint(&frame[at..])?;
+            at += n;
+            Some(u32::try_from(func).ok()?)
+        }
+        RETURN => None,
+        _ => return None,
+    };
+    let (len, n) = get_varint(&frame[at..])?;
+    at += n;
+    let bytes = frame.get(at..)?;
+    if bytes.len() as u64 != len {
+        return None;
+    }
+    Some(match func {
+        Some(func) => EntryRef::Call { func, args: bytes },
+        None => EntryRef::Return { results: bytes },
+    })
+}
+
 fn placeholder_header() -> Header {
     Header {
         format_version: FORMAT_VERSION,
@@ -534,5 +645,70 @@ fn placeholder_header() -> Header {
         interface_sha256: [0; 32],
         component: ComponentInfo::default(),
         argv: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lengths and ids at every boundary of bincode's varint forms.
+    const SIZES: &[usize] = &[0, 1, 250, 251, 252, 65535, 65536, 70000];
+    const FUNCS: &[u32] = &[0, 7, 250, 251, 65535, 65536, u32::MAX];
+
+    fn writer() -> TraceWriter<Vec<u8>> {
+        TraceWriter {
+            out: Vec::new(),
+            entries: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn hand_framed_calls_and_returns_are_bincodes_bytes() {
+        for &size in SIZES {
+            let bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            for &func in FUNCS {
+                let (mut fast, mut serde) = (writer(), writer());
+                fast.append_call(func, &bytes).unwrap();
+                serde.frame(&EntryRef::Call { func, args: &bytes }).unwrap();
+                assert_eq!(fast.out, serde.out, "call {func} with {size} bytes");
+                let payload = &fast.out[8..];
+                assert_eq!(
+                    decode_bytes_entry(payload),
+                    Some(EntryRef::Call { func, args: &bytes })
+                );
+            }
+            let (mut fast, mut serde) = (writer(), writer());
+            fast.append_return(&bytes).unwrap();
+            serde.frame(&EntryRef::Return { results: &bytes }).unwrap();
+            assert_eq!(fast.out, serde.out, "return with {size} bytes");
+            assert_eq!(
+                decode_bytes_entry(&fast.out[8..]),
+                Some(EntryRef::Return { results: &bytes })
+            );
+        }
+    }
+
+    #[test]
+    fn the_fast_decoder_leaves_everything_else_to_serde() {
+        let mut w = writer();
+        for entry in [
+            Entry::ExportCall {
+                func: 1,
+                args: vec![1],
+            },
+            Entry::Exit { code: 3 },
+            Entry::End { entries: 9 },
+        ] {
+            w.out.clear();
+            w.append(&entry).unwrap();
+            assert_eq!(decode_bytes_entry(&w.out[8..]), None, "{entry:?}");
+        }
+        // A length that disagrees with the bytes, a cut varint, a non-canonical varint.
+        assert_eq!(decode_bytes_entry(&[CALL as u8, 3, 2, 0xaa]), None);
+        assert_eq!(decode_bytes_entry(&[CALL as u8, 252, 1]), None);
+        assert_eq!(decode_bytes_entry(&[RETURN as u8, 251, 1, 0, 0xaa]), None);
+        assert_eq!(decode_bytes_entry(&[]), None);
     }
 }
