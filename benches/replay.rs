@@ -6,9 +6,10 @@
 //! Three parts, in this order:
 //! 1. criterion groups `replay-vs-run/<workload>` (`run`, then `replay`), the same workloads as
 //!    `benches/record.rs` plus `echo` (one write, 6 host calls: the fixed cost of a process);
-//! 2. `paired`: the same workloads again, `run`, `record` and `replay` timed *in turn* (one of each
-//!    per round, the order rotated every round) and the medians of the per-round ratios to `run`,
-//!    which a shared, noisy machine disturbs less than separate criterion groups;
+//! 2. `paired`: the same workloads again, `run`, `record`, `replay` and `run` of the forward
+//!    composition (the pass-through proxy alone) timed *in turn* (one of each per round, the order
+//!    rotated every round) and the medians of the per-round ratios to `run`, which a shared, noisy
+//!    machine disturbs less than separate criterion groups;
 //! 3. `replay-peak-rss`: the peak resident set size of the `replay --quiet` process against the
 //!    `run` process of the same program, for traces from 2.7 KB to 128 MB: the maximum RSS
 //!    (`ru_maxrss`) that the kernel reports for the child when it is reaped with `wait4(2)`. Criterion
@@ -59,6 +60,15 @@ impl Workload {
         let mut v = vec!["record".to_string(), "--trace".into(), path_str(trace)];
         v.extend(self.options.iter().cloned());
         v.push(self.wasm.into());
+        v.extend(self.args.iter().cloned());
+        v
+    }
+
+    /// `run` of another component (the forward composition) with the same options and arguments.
+    fn run_of(&self, wasm: &Path) -> Vec<String> {
+        let mut v = vec!["run".to_string()];
+        v.extend(self.options.iter().cloned());
+        v.push(path_str(wasm));
         v.extend(self.args.iter().cloned());
         v
     }
@@ -162,6 +172,16 @@ impl Dirs {
         self.work.path().join(format!("{name}.bin"))
     }
 
+    /// Writes the forward composition of `w` (the pass-through proxy, no recording: the cost of the
+    /// extra component boundary alone) and warms the cache for it.
+    fn forward(&self, w: &Workload) -> PathBuf {
+        let out = self.work.path().join(format!("{}-forward.wasm", w.name));
+        let args = ["instrument", "-m", "forward", w.wasm, "-o", &path_str(&out)];
+        proxyrt(self.cache.path(), &args.map(String::from));
+        proxyrt(self.cache.path(), &w.run_of(&out));
+        out
+    }
+
     /// Warms the cache for `run` and `replay` of `w` and records its trace.
     fn prepare(&self, w: &Workload) -> PathBuf {
         let trace = self.trace(w.name);
@@ -223,16 +243,20 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// `run`, `record` and `replay` in turn, `ROUNDS` rounds per workload (the order rotated every
-/// round); prints the medians and the medians of the per-round ratios to `run`.
+/// `run`, `record`, `replay` and `run` of the forward composition in turn, `ROUNDS` rounds per
+/// workload (the order rotated every round); prints the medians and the medians of the per-round
+/// ratios to `run`. The forward composition (`instrument -m forward`: the proxy passing calls
+/// through, recording nothing) tells apart what the extra component boundary costs in wasmtime
+/// from what recording or replaying adds on top.
 fn paired() {
     let dirs = Dirs::new();
     let cache = dirs.cache.path();
     println!(
-        "\npaired: {ROUNDS} rounds of one `run`, one `record` and one `replay --quiet` each, in rotating order"
+        "\npaired: {ROUNDS} rounds of one `run`, one `record`, one `replay --quiet` and one `run` of the \
+         forward composition each, in rotating order"
     );
     println!(
-        "{:<14} {:>7} {:>8} {:>9} {:>9} {:>16} {:>16} {:>10}",
+        "{:<14} {:>7} {:>8} {:>9} {:>9} {:>16} {:>16} {:>16} {:>10}",
         "workload",
         "calls",
         "run ms",
@@ -240,17 +264,24 @@ fn paired() {
         "replay ms",
         "record/run",
         "replay/run",
+        "forward/run",
         "trace"
     );
     let mut fixed = None;
     for w in timed_workloads(&dirs) {
         let trace = dirs.prepare(&w);
+        let forward = dirs.forward(&w);
         let again = dirs.trace(&format!("{}-again", w.name));
-        let kinds = [w.run(), w.record(&again), w.replay(&trace)];
-        let mut times: [Vec<f64>; 3] = Default::default();
+        let kinds = [
+            w.run(),
+            w.record(&again),
+            w.replay(&trace),
+            w.run_of(&forward),
+        ];
+        let mut times: [Vec<f64>; 4] = Default::default();
         for round in 0..ROUNDS {
-            for k in 0..3 {
-                let kind = (round + k) % 3;
+            for k in 0..kinds.len() {
+                let kind = (round + k) % kinds.len();
                 times[kind].push(ms(measure(cache, &kinds[kind]).0));
             }
         }
@@ -265,12 +296,12 @@ fn paired() {
                 .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
             (median(&mut r), lo, hi)
         };
-        let (rec, replay) = (ratios(1), ratios(2));
-        let [run_ms, record_ms, replay_ms] = times.clone().map(|mut t| median(&mut t));
+        let (rec, replay, fwd) = (ratios(1), ratios(2), ratios(3));
+        let [run_ms, record_ms, replay_ms, _] = times.clone().map(|mut t| median(&mut t));
         let n = calls(cache, &trace);
         let show = |(m, lo, hi): (f64, f64, f64)| format!("{m:.2}x {lo:.2}..{hi:.2}");
         println!(
-            "{:<14} {:>7} {:>8.2} {:>9.2} {:>9.2} {:>16} {:>16} {:>10}",
+            "{:<14} {:>7} {:>8.2} {:>9.2} {:>9.2} {:>16} {:>16} {:>16} {:>10}",
             w.name,
             n,
             run_ms,
@@ -278,6 +309,7 @@ fn paired() {
             replay_ms,
             show(rec),
             show(replay),
+            show(fwd),
             file_size(&trace)
         );
         // The difference beyond echo's, per host call: what recording and replaying cost more
