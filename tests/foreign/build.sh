@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the components made with other toolchains that tests/integration/foreign.rs runs:
-#   OUTDIR/py.wasm (componentize-py), OUTDIR/js.wasm and OUTDIR/js-div.wasm (componentize-js).
+#   OUTDIR/py.wasm (componentize-py), OUTDIR/js.wasm and OUTDIR/js-div.wasm (componentize-js),
+#   OUTDIR/c.core.wasm and OUTDIR/c-O1.core.wasm (clang + wasi-libc; the test adds the adapter).
 # Usage: tests/foreign/build.sh [OUTDIR]   (default: target/foreign at the repository's root)
 # Then: PROXYRT_FOREIGN_DIR=OUTDIR cargo test -p proxyrt --test foreign
 # Tools are pinned (py/requirements.txt, js/package-lock.json) and installed under OUTDIR; a second
-# run rebuilds only what changed. Needs python3 (3.10+, with venv), node 20+ and npm, and cargo;
+# run rebuilds only what changed. Needs python3 (3.10+, with venv), node 20+ and npm, cargo, and
+# clang with wasi-libc (Debian: clang lld wasi-libc libclang-rt-dev-wasm32);
 # the network only for PyPI, the npm registry and crates.io.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,7 +15,8 @@ out=${1:-$here/../../target/foreign}
 mkdir -p "$out"; out=$(cd "$out" && pwd)
 "$here/py/build.sh" "$out"
 "$here/js/build.sh" "$out"
-for f in py.wasm js.wasm js-div.wasm; do
+"$here/c/build.sh" "$out"
+for f in py.wasm js.wasm js-div.wasm c.core.wasm c-O1.core.wasm; do
   [ -s "$out/$f" ] || die "$out/$f was not built"
 done
 echo "== built in $out: $(cd "$out" && ls -l py.wasm js.wasm js-div.wasm | awk '{printf "%s (%s bytes) ", $NF, $5}')"

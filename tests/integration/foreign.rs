@@ -1,9 +1,12 @@
 //! Components made by other toolchains, not by rustc: a Python app built with componentize-py
-//! (`py.wasm`, wasi:cli/command@0.2.0) and a JavaScript app built with componentize-js (`js.wasm`,
-//! StarlingMonkey, WASI 0.2.12 plus wasi:http@0.2.10 imports). Both are big (18 MB and 13 MB) and
-//! full of imports the Rust guests never use. Each is recorded on real hosts, replayed from an empty
-//! directory with no host at all, and its trace checked for the values the guest really got; a
-//! rebuilt JS app that makes one more call must diverge.
+//! (`py.wasm`, wasi:cli/command@0.2.0), a JavaScript app built with componentize-js (`js.wasm`,
+//! StarlingMonkey, WASI 0.2.12 plus wasi:http@0.2.10 imports), and a C app built by clang with
+//! wasi-libc for WASI preview 1, made a component here with the `wasi_snapshot_preview1` adapter
+//! (the way C, TinyGo and older toolchains make components: all its WASI calls go through the
+//! adapter's core module). The first two are big (18 MB and 13 MB) and full of imports the Rust
+//! guests never use. Each is recorded on real hosts, replayed from an empty directory with no host
+//! at all, and its trace checked for the values the guest really got; a rebuilt JS app that makes
+//! one more call must diverge, a C build at another optimization level must replay the trace.
 //!
 //! The components come from `tests/foreign/build.sh OUTDIR` (pinned componentize-py and
 //! componentize-js, from PyPI and npm), named by `PROXYRT_FOREIGN_DIR`. `.ci/run` builds them and CI
@@ -35,7 +38,13 @@ fn foreign_dir() -> Option<PathBuf> {
         return None;
     };
     let dir = PathBuf::from(dir);
-    for f in ["py.wasm", "js.wasm", "js-div.wasm"] {
+    for f in [
+        "py.wasm",
+        "js.wasm",
+        "js-div.wasm",
+        "c.core.wasm",
+        "c-O1.core.wasm",
+    ] {
         assert!(
             dir.join(f).is_file(),
             "PROXYRT_FOREIGN_DIR={} has no {f} (run tests/foreign/build.sh {0})",
@@ -134,8 +143,9 @@ fn replay(wasm: &Path, trace: &Path) -> Output {
 fn assert_did_its_job(s: &Session, app: &str) {
     s.out.assert_status(0);
     let first_line = s.input.lines().next().unwrap();
+    let toolchain = if app == "c-app" { "C" } else { "componentize-" };
     s.out
-        .assert_stdout_contains(&format!("{app}: hello from componentize-"));
+        .assert_stdout_contains(&format!("{app}: hello from {toolchain}"));
     s.out.assert_stdout_contains(&s.arg);
     s.out.assert_stdout_contains(&s.greeting);
     s.out.assert_stdout_contains(first_line);
@@ -240,4 +250,58 @@ fn componentize_js_app_records_replays_and_diverges() {
         "replay prints what the recording printed, up to the divergence:\n{}",
         out.stdout_text()
     );
+}
+
+/// A preview-1 core module (`c.core.wasm`) as a `wasi:cli/command` component: the module plus the
+/// `wasi_snapshot_preview1` command adapter of wasmtime 48.0.8, encoded by wit-component (what
+/// `wasm-tools component new --adapt` does), written to `dir`.
+fn adapted(core: &Path, dir: &Path) -> PathBuf {
+    use wasi_preview1_component_adapter_provider as adapter;
+    let module = fs::read(core).unwrap();
+    let component = wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(&module)
+        .unwrap()
+        .adapter(
+            adapter::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
+            adapter::WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+        )
+        .unwrap()
+        .encode()
+        .unwrap();
+    let name = core
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .replace(".core", "");
+    let out = dir.join(name);
+    fs::write(&out, component).unwrap();
+    out
+}
+
+/// C through wasi-libc and the preview-1 adapter: every WASI call of the program is a preview-1
+/// call the adapter turns into WASI 0.2 calls, which the proxy records. Built at -O2 and -O1, the
+/// two builds are different components of one program: the -O1 one replays the -O2 one's trace.
+/// (Not -O0: there wasi-libc's stdout is written in other chunks, other calls, which replay rightly
+/// reports as a divergence.)
+#[test]
+fn c_app_through_the_preview1_adapter_records_and_replays_on_another_build() {
+    let Some(dir) = foreign_dir() else { return };
+    let components = tempfile::tempdir().unwrap();
+    let o2 = adapted(&dir.join("c.core.wasm"), components.path());
+    let o1 = adapted(&dir.join("c-O1.core.wasm"), components.path());
+    assert_ne!(fs::read(&o2).unwrap(), fs::read(&o1).unwrap(), "two builds");
+    let rec = record_run_replay(&o2, &[], "c-app");
+
+    let other = replay(&o1, &rec.trace);
+    assert_eq!(other.status, rec.out.status, "{}", other.stderr_text());
+    assert_eq!(other.stdout_text(), rec.out.stdout_text());
+    // Replay says first that this is another build than the recorded one.
+    let err = other.stderr_text();
+    let (note, rest) = err.split_once('\n').unwrap_or_default();
+    assert!(
+        note.contains("is another build of the program recorded in"),
+        "{err}"
+    );
+    assert_eq!(rest, rec.out.stderr_text());
 }
