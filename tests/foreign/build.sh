@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the components made with other toolchains that tests/integration/foreign.rs runs:
 #   OUTDIR/py.wasm (componentize-py), OUTDIR/js.wasm and OUTDIR/js-div.wasm (componentize-js),
-#   OUTDIR/c.core.wasm and OUTDIR/c-O1.core.wasm (clang + wasi-libc; the test adds the adapter).
+#   OUTDIR/c.core.wasm and OUTDIR/c-O1.core.wasm (clang + wasi-libc), OUTDIR/go.core.wasm and
+#   OUTDIR/go-stripped.core.wasm (Go, GOOS=wasip1); the test adds the preview-1 adapter to these.
 # Usage: tests/foreign/build.sh [OUTDIR]   (default: target/foreign at the repository's root)
 # Then: PROXYRT_FOREIGN_DIR=OUTDIR cargo test -p proxyrt --test foreign
 # Tools are pinned (py/requirements.txt, js/package-lock.json) and installed under OUTDIR; a second
@@ -16,7 +17,8 @@ mkdir -p "$out"; out=$(cd "$out" && pwd)
 "$here/py/build.sh" "$out"
 "$here/js/build.sh" "$out"
 "$here/c/build.sh" "$out"
-for f in py.wasm js.wasm js-div.wasm c.core.wasm c-O1.core.wasm; do
+"$here/go/build.sh" "$out"
+for f in py.wasm js.wasm js-div.wasm c.core.wasm c-O1.core.wasm go.core.wasm go-stripped.core.wasm; do
   [ -s "$out/$f" ] || die "$out/$f was not built"
 done
 echo "== built in $out: $(cd "$out" && ls -l py.wasm js.wasm js-div.wasm | awk '{printf "%s (%s bytes) ", $NF, $5}')"
