@@ -21,5 +21,6 @@ mkdir -p "$out"; out=$(cd "$out" && pwd)
 for f in py.wasm js.wasm js-div.wasm c.core.wasm c-O1.core.wasm go.core.wasm go-stripped.core.wasm; do
   [ -s "$out/$f" ] || die "$out/$f was not built"
 done
-echo "== built in $out: $(cd "$out" && ls -l py.wasm js.wasm js-div.wasm | awk '{printf "%s (%s bytes) ", $NF, $5}')"
+built=(py.wasm js.wasm js-div.wasm c.core.wasm c-O1.core.wasm go.core.wasm go-stripped.core.wasm)
+echo "== built in $out: $(cd "$out" && ls -l "${built[@]}" | awk '{printf "%s (%s bytes) ", $NF, $5}')"
 echo "   PROXYRT_FOREIGN_DIR=$out cargo test -p proxyrt --test foreign"
