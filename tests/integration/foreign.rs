@@ -280,6 +280,21 @@ fn adapted(core: &Path, dir: &Path) -> PathBuf {
     out
 }
 
+/// The preview-1 core modules `build` and `rebuild` (two builds of one app) of `dir`, each made a
+/// component with the adapter: `build` records and replays, `rebuild` replays its trace.
+fn adapted_build_and_rebuild(dir: &Path, build: &str, rebuild: &str, app: &str) {
+    let components = tempfile::tempdir().unwrap();
+    let first = adapted(&dir.join(build), components.path());
+    let second = adapted(&dir.join(rebuild), components.path());
+    assert_ne!(
+        fs::read(&first).unwrap(),
+        fs::read(&second).unwrap(),
+        "two builds"
+    );
+    let rec = record_run_replay(&first, &[], app);
+    assert_replays_on_another_build(&second, &rec);
+}
+
 /// `replay` of `other`, a rebuild of the program `rec` recorded, gives the recorded output (after a
 /// note that it is another build).
 fn assert_replays_on_another_build(other: &Path, rec: &Session) {
@@ -303,16 +318,7 @@ fn assert_replays_on_another_build(other: &Path, rec: &Session) {
 #[test]
 fn go_app_through_the_preview1_adapter_records_and_replays_on_another_build() {
     let Some(dir) = foreign_dir() else { return };
-    let components = tempfile::tempdir().unwrap();
-    let opt = adapted(&dir.join("go.core.wasm"), components.path());
-    let stripped = adapted(&dir.join("go-stripped.core.wasm"), components.path());
-    assert_ne!(
-        fs::read(&opt).unwrap(),
-        fs::read(&stripped).unwrap(),
-        "two builds"
-    );
-    let rec = record_run_replay(&opt, &[], "go-app");
-    assert_replays_on_another_build(&stripped, &rec);
+    adapted_build_and_rebuild(&dir, "go.core.wasm", "go-stripped.core.wasm", "go-app");
 }
 
 /// C through wasi-libc and the preview-1 adapter: every WASI call of the program is a preview-1
@@ -323,11 +329,5 @@ fn go_app_through_the_preview1_adapter_records_and_replays_on_another_build() {
 #[test]
 fn c_app_through_the_preview1_adapter_records_and_replays_on_another_build() {
     let Some(dir) = foreign_dir() else { return };
-    let components = tempfile::tempdir().unwrap();
-    let o2 = adapted(&dir.join("c.core.wasm"), components.path());
-    let o1 = adapted(&dir.join("c-O1.core.wasm"), components.path());
-    assert_ne!(fs::read(&o2).unwrap(), fs::read(&o1).unwrap(), "two builds");
-    let rec = record_run_replay(&o2, &[], "c-app");
-
-    assert_replays_on_another_build(&o1, &rec);
+    adapted_build_and_rebuild(&dir, "c.core.wasm", "c-O1.core.wasm", "c-app");
 }
