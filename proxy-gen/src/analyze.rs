@@ -156,8 +156,9 @@ impl Decoded {
         }
     }
 
-    /// The resource types interface `id` defines, in definition order.
-    fn resource_types(&self, id: InterfaceId) -> impl Iterator<Item = (&str, TypeId)> {
+    /// The resource types interface `id` defines, in definition order (the order of
+    /// `ComponentInfo::resource_drops` and of the proxy's wrapper types).
+    pub(crate) fn resource_types(&self, id: InterfaceId) -> impl Iterator<Item = (&str, TypeId)> {
         self.resolve.interfaces[id]
             .types
             .iter()

@@ -460,7 +460,7 @@ pub fn stub_module(
     if encodes {
         next_defined += encode::HELPER_COUNT;
     }
-    // Globals: 0 = skip the next destructor (forwarding wrappers), 1/2 = read cursor/end (replay).
+    // Globals: 0 = skip the next destructor (SKIP_DTOR), 1/2 = read cursor/end (replay).
     let readers = decode::Readers::at(next_defined, 1);
     if cfg.mode == StubMode::Replay {
         next_defined += decode::READER_COUNT;
@@ -546,7 +546,6 @@ pub fn stub_module(
             &wasm_encoder::ConstExpr::i32_const(0),
         );
     }
-    const SKIP_DTOR: u32 = 0;
     let mut elements = ElementSection::new();
     if n > 0 {
         // unwrap{j}(w) -> h (forwarding): the host handle inside wrapper handle `w`, which is
@@ -607,6 +606,10 @@ pub fn stub_module(
     Ok(m)
 }
 
+/// The stub module's global that tells the next wrapper destructor to do nothing: set by
+/// `unwrap{j}`/`consume{j}`, which drop a wrapper whose handle the guest gave away.
+const SKIP_DTOR: u32 = 0;
+
 /// The destructor of a wrapper type, `dtor(rep)`: see [`stub_module`]. `host_drop` is the
 /// `resource.drop` of the host handle behind the wrapper (forwarding); `func_id` is the drop's id
 /// in `ComponentInfo::intercepted_functions`. Its argument, `own<R>`, is encoded like any
@@ -619,7 +622,6 @@ fn dtor_body(
     realloc: u32,
     reset: u32,
 ) -> Function {
-    const SKIP_DTOR: u32 = 0;
     let (rep, buf, end) = (0, 1, 2);
     let mut f = Function::new([(2, ValType::I32)]);
     let mut code = vec![

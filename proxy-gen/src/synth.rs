@@ -416,11 +416,9 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
                 _ => None,
             })
             .flat_map(|(name, iface)| {
-                resolve.interfaces[iface]
-                    .types
-                    .iter()
-                    .filter(|(_, t)| matches!(resolve.types[**t].kind, TypeDefKind::Resource))
-                    .map(move |(r, t)| (name.clone(), r.as_str(), *t))
+                decoded
+                    .resource_types(iface)
+                    .map(move |(r, t)| (name.clone(), r, t))
             })
             .collect()
     } else {
