@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{proxyrt, Output};
+use common::{proxyrt, replay_in_empty_dir, Output};
 use proxyrt_test_guests as guests;
 use recorder_host::trace::{Entry, TraceReader, TraceWriter};
 use std::path::{Path, PathBuf};
@@ -33,16 +33,6 @@ fn record_invoke(dir: &Path, call: &str) -> (PathBuf, Output) {
         ])
         .output_checked();
     (trace, out)
-}
-
-/// Replays `trace` on the zoo from an empty directory.
-fn replay(trace: &Path) -> Output {
-    let cwd = tempfile::tempdir().unwrap();
-    proxyrt()
-        .args(["replay", guests::ZOO])
-        .arg(trace)
-        .current_dir(cwd.path())
-        .output_checked()
 }
 
 /// `proxyrt trace show` of `trace`.
@@ -111,7 +101,7 @@ fn invoked_exports_record_and_replay_through_every_type_kind() {
             recorded.stdout_text().trim_end()
         ));
         // The replay makes the same call and prints the same results.
-        let replayed = replay(&trace);
+        let replayed = replay_in_empty_dir(guests::ZOO, &trace, &[]);
         replayed.assert_status(0);
         assert_eq!(replayed.stdout_text(), recorded.stdout_text(), "{call}");
     }
@@ -133,7 +123,7 @@ fn the_replay_calls_the_export_with_the_recorded_arguments() {
         Entry::ExportReturn { .. } => Entry::ExportReturn { results: vec![9] },
         other => other,
     });
-    let out = replay(&nine);
+    let out = replay_in_empty_dir(guests::ZOO, &nine, &[]);
     out.assert_status(0);
     assert_eq!(out.stdout_text(), "9\n");
 }
@@ -150,7 +140,7 @@ fn another_export_result_is_a_divergence() {
         },
         other => other,
     });
-    let out = replay(&other);
+    let out = replay_in_empty_dir(guests::ZOO, &other, &[]);
     out.assert_status(DIVERGENCE);
     out.assert_stderr_contains("replay diverged from the trace at entry #1:");
     out.assert_stderr_contains(&format!(
@@ -175,7 +165,7 @@ fn a_trapping_export_replays_as_the_same_trap() {
     let shown = show(&trace);
     shown.assert_stdout_contains(r#"#0 export crash("boom")"#);
     shown.assert_stdout_contains("#1 trap ");
-    let out = replay(&trace);
+    let out = replay_in_empty_dir(guests::ZOO, &trace, &[]);
     out.assert_status(TRAP);
     out.assert_stderr_contains("wasm trap");
 }

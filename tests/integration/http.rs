@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{proxyrt, Output};
+use common::{proxyrt, replay_in_empty_dir};
 use proxyrt_test_guests as guests;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -53,15 +53,6 @@ fn closed_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
-fn replay(trace: &std::path::Path) -> Output {
-    let cwd = tempfile::tempdir().unwrap();
-    proxyrt()
-        .args(["replay", guests::HTTP_CLIENT])
-        .arg(trace)
-        .current_dir(cwd.path())
-        .output_checked()
-}
-
 #[test]
 fn an_http_exchange_replays_without_the_network() {
     // A body that exists nowhere but in this run: only the server, then the trace, has it.
@@ -97,7 +88,7 @@ fn an_http_exchange_replays_without_the_network() {
     );
 
     // The server is gone; the replay has no network and no host at all.
-    let replayed = replay(&trace);
+    let replayed = replay_in_empty_dir(guests::HTTP_CLIENT, &trace, &[]);
     replayed.assert_status(0);
     assert_eq!(replayed.stdout_text(), recorded.stdout_text());
     assert_eq!(replayed.stderr_text(), recorded.stderr_text());

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{proxyrt, Output};
+use common::{proxyrt, replay_in_empty_dir, Output};
 use proxyrt_test_guests as guests;
 use recorder_host::trace::{Entry, TraceReader, TraceWriter};
 use std::fs;
@@ -42,24 +42,6 @@ fn record(wasm: &str, steps: &[&str], stdin: &[u8]) -> Recorded {
         trace,
         out,
     }
-}
-
-/// Replays `trace` on `wasm` from a fresh empty directory, with no stdin.
-fn replay(wasm: &str, trace: &Path, extra: &[&str]) -> Output {
-    let cwd = tempfile::tempdir().unwrap();
-    let out = proxyrt()
-        .arg("replay")
-        .args(extra)
-        .arg(wasm)
-        .arg(trace)
-        .current_dir(cwd.path())
-        .output_checked();
-    assert_eq!(
-        fs::read_dir(cwd.path()).unwrap().count(),
-        0,
-        "replay created files"
-    );
-    out
 }
 
 /// Everything the CLI guest gets from its host, and its output.
@@ -101,13 +83,13 @@ fn a_replay_reproduces_the_recorded_run_without_any_host() {
         .assert_stdout_contains(r#"read /data/in.txt: "file bytes""#);
     rec.out
         .assert_stdout_contains(r#"stdin: 10 bytes: "some input""#);
-    let out = replay(guests::CLI, &rec.trace, &[]);
+    let out = replay_in_empty_dir(guests::CLI, &rec.trace, &[]);
     out.assert_status(0);
     assert_eq!(out.stdout_text(), rec.out.stdout_text());
     assert_eq!(out.stderr_text(), rec.out.stderr_text());
 
     // --quiet: the same run, nothing shown.
-    let quiet = replay(guests::CLI, &rec.trace, &["--quiet"]);
+    let quiet = replay_in_empty_dir(guests::CLI, &rec.trace, &["--quiet"]);
     quiet.assert_status(0);
     assert_eq!(quiet.stdout_text(), "");
     assert_eq!(quiet.stderr_text(), "");
@@ -117,7 +99,7 @@ fn a_replay_reproduces_the_recorded_run_without_any_host() {
 fn another_build_of_the_program_replays_the_trace() {
     let rec = record(guests::CLI, STEPS, b"some input");
     rec.out.assert_status(0);
-    let out = replay(guests::CLI_O0, &rec.trace, &[]);
+    let out = replay_in_empty_dir(guests::CLI_O0, &rec.trace, &[]);
     out.assert_status(0);
     assert_eq!(out.stdout_text(), rec.out.stdout_text());
     let err = out.stderr_text();
@@ -128,9 +110,9 @@ fn another_build_of_the_program_replays_the_trace() {
     );
     assert_eq!(rest, rec.out.stderr_text());
     // The recorded build gets no note, and --quiet none either.
-    let same = replay(guests::CLI, &rec.trace, &[]);
+    let same = replay_in_empty_dir(guests::CLI, &rec.trace, &[]);
     assert!(!same.stderr_text().contains("note:"));
-    let quiet = replay(guests::CLI_O0, &rec.trace, &["-q"]);
+    let quiet = replay_in_empty_dir(guests::CLI_O0, &rec.trace, &["-q"]);
     quiet.assert_status(0);
     assert_eq!(quiet.stderr_text(), "");
 }
@@ -149,7 +131,7 @@ fn a_recording_stopped_by_a_host_error_replays_up_to_that_call() {
         .output_checked();
     rec.assert_status(1);
     rec.assert_stderr_contains("exceeds limit 4");
-    let out = replay(guests::CLI, &trace, &[]);
+    let out = replay_in_empty_dir(guests::CLI, &trace, &[]);
     out.assert_status(1);
     assert_eq!(out.stdout_text(), "a\n");
     out.assert_stderr_contains(
@@ -169,7 +151,7 @@ fn exit_statuses_and_traps_replay_as_recorded() {
     ] {
         let rec = record(guests::CLI, steps, b"");
         rec.out.assert_status(status);
-        let out = replay(guests::CLI, &rec.trace, &[]);
+        let out = replay_in_empty_dir(guests::CLI, &rec.trace, &[]);
         out.assert_status(status);
         assert_eq!(out.stdout_text(), rec.out.stdout_text(), "{steps:?}");
         assert_eq!(out.stderr_text(), rec.out.stderr_text(), "{steps:?}");
@@ -182,7 +164,7 @@ fn exit_statuses_and_traps_replay_as_recorded() {
     ] {
         let rec = record(wasm, &[], b"");
         rec.out.assert_status(status);
-        let out = replay(wasm, &rec.trace, &[]);
+        let out = replay_in_empty_dir(wasm, &rec.trace, &[]);
         out.assert_status(status);
         if status == 134 {
             out.assert_stderr_contains("unreachable");
@@ -191,7 +173,7 @@ fn exit_statuses_and_traps_replay_as_recorded() {
     for step in ["trap", "panic"] {
         let rec = record(guests::CLI, &["echo:before", step], b"");
         rec.out.assert_status(134);
-        let out = replay(guests::CLI, &rec.trace, &[]);
+        let out = replay_in_empty_dir(guests::CLI, &rec.trace, &[]);
         out.assert_status(134);
         assert_eq!(out.stdout_text(), "before\n");
         out.assert_stderr_contains("unreachable");
@@ -295,10 +277,10 @@ fn drops_are_recorded_and_checked_on_replay() {
         before.contains(&format!("-> ok({id})")),
         "descriptor {id} dropped but never returned:\n{text}"
     );
-    replay(guests::CLI, &rec.trace, &[]).assert_status(0);
+    replay_in_empty_dir(guests::CLI, &rec.trace, &[]).assert_status(0);
 
     let edited = without_first_call(&rec.trace, "[resource-drop]descriptor");
-    let out = replay(guests::CLI, &edited, &[]);
+    let out = replay_in_empty_dir(guests::CLI, &edited, &[]);
     out.assert_status(DIVERGENCE);
     out.assert_stderr_contains(
         "actual (guest):   wasi:filesystem/types@0.2.12.[resource-drop]descriptor(",
@@ -311,11 +293,11 @@ fn other_arguments_diverge_with_a_report() {
     rec.out.assert_status(0);
     // The trace's arguments replay as recorded.
     let same = with_other_args(&rec.trace, &["cli.wasm", "echo:a", "random:8", "echo:b"]);
-    replay(guests::CLI, &same, &[]).assert_status(0);
+    replay_in_empty_dir(guests::CLI, &same, &[]).assert_status(0);
 
     // Another call: 16 random bytes where the trace has 8.
     let other = with_other_args(&rec.trace, &["cli.wasm", "echo:a", "random:16", "echo:b"]);
-    let out = replay(guests::CLI, &other, &[]);
+    let out = replay_in_empty_dir(guests::CLI, &other, &[]);
     out.assert_status(DIVERGENCE);
     assert_eq!(out.stdout_text(), "a\n", "output up to the divergence");
     let err = out.stderr_text();
@@ -352,7 +334,7 @@ fn other_arguments_diverge_with_a_report() {
         &rec.trace,
         &["cli.wasm", "echo:a", "random:8", "echo:b", "echo:c"],
     );
-    let out = replay(guests::CLI, &more, &[]);
+    let out = replay_in_empty_dir(guests::CLI, &more, &[]);
     out.assert_status(DIVERGENCE);
     out.assert_stderr_contains("expected (trace): export wasi:cli/run@");
     out.assert_stderr_contains(".run returns ok");
@@ -360,7 +342,7 @@ fn other_arguments_diverge_with_a_report() {
 
     // One call less: the guest ends while the trace goes on.
     let fewer = with_other_args(&rec.trace, &["cli.wasm", "echo:a"]);
-    let out = replay(guests::CLI, &fewer, &[]);
+    let out = replay_in_empty_dir(guests::CLI, &fewer, &[]);
     out.assert_status(DIVERGENCE);
     out.assert_stderr_contains("expected (trace): wasi:random/random@0.2.12.get-random-bytes(8)");
     out.assert_stderr_contains("actual (guest):   export wasi:cli/run@");
@@ -370,7 +352,7 @@ fn other_arguments_diverge_with_a_report() {
 #[test]
 fn a_trace_of_another_program_is_refused() {
     let rec = record(guests::CLI, &["echo:a"], b"");
-    let out = replay(guests::DEMO, &rec.trace, &[]);
+    let out = replay_in_empty_dir(guests::DEMO, &rec.trace, &[]);
     out.assert_status(1);
     out.assert_stderr_contains("was recorded from another program");
 }
@@ -391,7 +373,7 @@ fn bad_traces_are_clear_errors() {
         path
     };
     let check = |path: &Path, expected: &str| {
-        let out = replay(guests::CLI, path, &[]);
+        let out = replay_in_empty_dir(guests::CLI, path, &[]);
         out.assert_status(1);
         let err = out.stderr_text();
         assert!(err.contains("Error: "), "{err}");
@@ -414,7 +396,7 @@ fn bad_traces_are_clear_errors() {
     // A flipped byte in the middle of the entries: a checksum mismatch (or, in a length prefix, a cut).
     let mut flipped = good.clone();
     flipped[middle] ^= 0x10;
-    let out = replay(guests::CLI, &write("flipped", &flipped), &[]);
+    let out = replay_in_empty_dir(guests::CLI, &write("flipped", &flipped), &[]);
     out.assert_status(1);
     let err = out.stderr_text();
     assert!(err.contains("corrupt") || err.contains("cut"), "{err}");
@@ -451,7 +433,7 @@ fn a_second_record_and_replay_reuse_the_cached_compositions() {
             .args(steps)
             .output_checked();
         recorded.assert_status(0);
-        let replayed = replay(guests::CLI, &trace, &["--cache-dir", cache_dir]);
+        let replayed = replay_in_empty_dir(guests::CLI, &trace, &["--cache-dir", cache_dir]);
         replayed.assert_status(0);
         assert_eq!(replayed.stdout_text(), recorded.stdout_text());
         assert_eq!(replayed.stderr_text(), recorded.stderr_text());

@@ -69,6 +69,29 @@ fn test_cache_dir() -> &'static str {
 }
 
 /// The `proxyrt` binary built by cargo for these tests, with the tests' own compilation cache.
+/// `proxyrt replay EXTRA... WASM TRACE`, run from a fresh empty directory with no stdin: a replay
+/// needs nothing from its surroundings. Asserts that it created nothing there.
+pub fn replay_in_empty_dir(
+    wasm: impl AsRef<OsStr>,
+    trace: &std::path::Path,
+    extra: &[&str],
+) -> Output {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let out = proxyrt()
+        .arg("replay")
+        .args(extra)
+        .arg(wasm)
+        .arg(trace)
+        .current_dir(cwd.path())
+        .output_checked();
+    let created: Vec<_> = std::fs::read_dir(cwd.path())
+        .expect("read the replay's directory")
+        .map(|e| e.expect("directory entry").file_name())
+        .collect();
+    assert!(created.is_empty(), "replay created {created:?}");
+    out
+}
+
 pub fn proxyrt() -> Cmd {
     let mut cmd = Cmd::new(env!("CARGO_BIN_EXE_proxyrt"));
     cmd.cmd.env("PROXYRT_CACHE_DIR", test_cache_dir());
