@@ -64,29 +64,21 @@ impl ComponentInfo {
     /// (for drops: the number of functions plus the wrapper type's index) and the `func-id` of
     /// the recorder interface.
     pub fn intercepted_functions(&self) -> impl Iterator<Item = InterceptedFunction<'_>> {
-        let first_drop = self
-            .imported_interfaces
+        let drops = self
+            .resource_drops
             .iter()
-            .map(|i| i.functions.len())
-            .sum::<usize>()
-            + self.imported_functions.len();
-        numbered(&self.imported_interfaces, &self.imported_functions).chain(
-            self.resource_drops
-                .iter()
-                .enumerate()
-                .map(move |(j, d)| InterceptedFunction {
-                    id: (first_drop + j) as u32,
-                    interface: Some(d.interface.as_str()),
-                    function: &d.function,
-                }),
-        )
+            .map(|d| (Some(d.interface.as_str()), &d.function));
+        numbered(functions_of(&self.imported_interfaces, &self.imported_functions).chain(drops))
     }
 
     /// Every exported function with its id, numbered like [`Self::intercepted_functions`]: interface
     /// functions (in export order, then function order), then bare function exports. The id is the
     /// `func` of a trace's export entries: the host calls exports, and records each call there.
     pub fn exports(&self) -> impl Iterator<Item = InterceptedFunction<'_>> {
-        numbered(&self.exported_interfaces, &self.exported_functions)
+        numbered(functions_of(
+            &self.exported_interfaces,
+            &self.exported_functions,
+        ))
     }
 }
 
@@ -110,16 +102,23 @@ impl InterceptedFunction<'_> {
     }
 }
 
-/// The functions of `interfaces` (in order, then function order), then the bare `functions`,
-/// numbered from 0.
-fn numbered<'a>(
+/// The functions of `interfaces` (in order, then function order), then the bare `functions`, each
+/// with its interface.
+fn functions_of<'a>(
     interfaces: &'a [InterfaceInfo],
     functions: &'a [FunctionInfo],
-) -> impl Iterator<Item = InterceptedFunction<'a>> {
+) -> impl Iterator<Item = (Option<&'a str>, &'a FunctionInfo)> {
     interfaces
         .iter()
         .flat_map(|i| i.functions.iter().map(move |f| (Some(i.name.as_str()), f)))
         .chain(functions.iter().map(|f| (None, f)))
+}
+
+/// `functions`, numbered from 0.
+fn numbered<'a>(
+    functions: impl Iterator<Item = (Option<&'a str>, &'a FunctionInfo)>,
+) -> impl Iterator<Item = InterceptedFunction<'a>> {
+    functions
         .enumerate()
         .map(|(id, (interface, function))| InterceptedFunction {
             id: id as u32,
