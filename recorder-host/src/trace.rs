@@ -245,22 +245,7 @@ impl<W: Write> TraceWriter<W> {
             n += put_varint(&mut head[n..], u64::from(func));
         }
         n += put_varint(&mut head[n..], bytes.len() as u64);
-        let len = u32::try_from(n + bytes.len())
-            .ok()
-            .filter(|&l| l <= MAX_FRAME_LEN)
-            .ok_or_else(|| {
-                io::Error::other(format!(
-                    "a trace entry of {} bytes exceeds the {MAX_FRAME_LEN}-byte limit",
-                    n + bytes.len()
-                ))
-            })?;
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&head[..n]);
-        crc.update(bytes);
-        self.out.write_all(&len.to_le_bytes())?;
-        self.out.write_all(&crc.finalize().to_le_bytes())?;
-        self.out.write_all(&head[..n])?;
-        self.out.write_all(bytes)
+        write_frame(&mut self.out, &[&head[..n], bytes])
     }
 
     /// Number of entries appended so far.
@@ -272,19 +257,7 @@ impl<W: Write> TraceWriter<W> {
         self.scratch.clear();
         bincode::serde::encode_into_std_write(value, &mut self.scratch, bincode_config())
             .map_err(|e| io::Error::other(format!("encoding a trace entry: {e}")))?;
-        let len = u32::try_from(self.scratch.len())
-            .ok()
-            .filter(|&l| l <= MAX_FRAME_LEN)
-            .ok_or_else(|| {
-                io::Error::other(format!(
-                    "a trace entry of {} bytes exceeds the {MAX_FRAME_LEN}-byte limit",
-                    self.scratch.len()
-                ))
-            })?;
-        let crc = crc32fast::hash(&self.scratch);
-        self.out.write_all(&len.to_le_bytes())?;
-        self.out.write_all(&crc.to_le_bytes())?;
-        self.out.write_all(&self.scratch)
+        write_frame(&mut self.out, &[&self.scratch])
     }
 
     /// Pushes buffered entries to the underlying writer.
@@ -555,6 +528,30 @@ fn decode_ref<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, String> {
         ));
     }
     Ok(value)
+}
+
+/// Writes one frame whose payload is `parts` concatenated: its length and CRC-32, then the parts.
+/// A payload over [`MAX_FRAME_LEN`] is an error (a reader would take it for corruption).
+fn write_frame(out: &mut impl Write, parts: &[&[u8]]) -> io::Result<()> {
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let len = u32::try_from(total)
+        .ok()
+        .filter(|&l| l <= MAX_FRAME_LEN)
+        .ok_or_else(|| {
+            io::Error::other(format!(
+                "a trace entry of {total} bytes exceeds the {MAX_FRAME_LEN}-byte limit"
+            ))
+        })?;
+    let mut crc = crc32fast::Hasher::new();
+    for part in parts {
+        crc.update(part);
+    }
+    out.write_all(&len.to_le_bytes())?;
+    out.write_all(&crc.finalize().to_le_bytes())?;
+    for part in parts {
+        out.write_all(part)?;
+    }
+    Ok(())
 }
 
 /// bincode's variant index of [`Entry::Call`] / [`EntryRef::Call`].
