@@ -49,11 +49,7 @@ impl Workload {
     }
 
     fn run(&self) -> Vec<String> {
-        let mut v = vec!["run".to_string()];
-        v.extend(self.options.iter().cloned());
-        v.push(self.wasm.into());
-        v.extend(self.args.iter().cloned());
-        v
+        self.run_of(Path::new(self.wasm))
     }
 
     fn record(&self, trace: &Path) -> Vec<String> {
