@@ -11,7 +11,6 @@ mod composition;
 
 pub use composition::{instrumented, Instrumented};
 
-use crate::cli::CacheArgs;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
@@ -55,18 +54,6 @@ impl Cache {
     /// The cache in `dir`, created on first write.
     pub fn new(dir: PathBuf) -> Self {
         Self { dir }
-    }
-
-    /// The cache `args` select: `--cache-dir`, else the default location; `None` with `--no-cache`
-    /// or when there is no default location.
-    pub fn from_args(args: &CacheArgs) -> Option<Self> {
-        if args.no_cache {
-            return None;
-        }
-        args.cache_dir
-            .clone()
-            .or_else(Self::default_dir)
-            .map(Self::new)
     }
 
     /// The default location: `$XDG_CACHE_HOME/proxyrt`, else `$HOME/.cache/proxyrt`; `None` when neither

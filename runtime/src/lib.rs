@@ -1,16 +1,26 @@
 //! proxyrt: a record/replay runtime for WebAssembly components, built on wasmtime.
 //!
-//! This crate is the `proxyrt` binary and its engine: command-line parsing ([`cli`]), loading
-//! ([`load`]) and compiling with an on-disk cache ([`cache`]), the real WASI hosts ([`host`]) and the
-//! drivers ([`run`], [`invoke`], [`instrument`], [`recorder`], [`replay`]). See `ARCHITECTURE.md` at the repository root for the whole picture.
+//! The modules, from the bottom up (a module only uses those above it in this list):
+//! - [`exit`]: how executions end and the process exit statuses;
+//! - [`load`]: reading a component from disk, with clear errors for what is not one;
+//! - [`cache`]: the on-disk cache of compiled components and of compositions;
+//! - [`engine`]: the wasmtime engine, compiling, finding and calling exports (any store data);
+//! - [`hosts`]: the WASI host, the recorder host and the replayer host, each on its own;
+//! - [`identity`]: which program a trace belongs to (the header record writes, replay checks);
+//! - [`live`]: executing on the real hosts (run, record);
+//! - [`replay`]: replay as a library, against any source of host results;
+//! - [`options`]: the command-line options several commands share;
+//! - [`commands`]: one module per command, with its arguments and `execute`.
+//!
+//! See `ARCHITECTURE.md` at the repository root for the whole picture.
 
 pub mod cache;
-pub mod cli;
-pub mod host;
-pub mod instrument;
-pub mod invoke;
+pub mod commands;
+pub mod engine;
+pub mod exit;
+pub mod hosts;
+pub mod identity;
+pub mod live;
 pub mod load;
-pub mod recorder;
+pub mod options;
 pub mod replay;
-pub mod run;
-pub mod trace;

@@ -4,7 +4,7 @@
 #   OUTDIR/c.core.wasm and OUTDIR/c-O1.core.wasm (clang + wasi-libc), OUTDIR/go.core.wasm and
 #   OUTDIR/go-stripped.core.wasm (Go, GOOS=wasip1); the test adds the preview-1 adapter to these.
 # Usage: tests/foreign/build.sh [OUTDIR]   (default: target/foreign at the repository's root)
-# Then: PROXYRT_FOREIGN_DIR=OUTDIR cargo test -p proxyrt --test foreign
+# Then: PROXYRT_FOREIGN_DIR=OUTDIR cargo test -p proxyrt --test integration foreign::
 # Tools are pinned (py/requirements.txt, js/package-lock.json) and installed under OUTDIR; a second
 # run rebuilds only what changed. Needs python3 (3.10+, with venv), node 20+ and npm, cargo, and
 # clang with wasi-libc (Debian: clang lld wasi-libc libclang-rt-dev-wasm32);
@@ -23,4 +23,4 @@ for f in py.wasm js.wasm js-div.wasm c.core.wasm c-O1.core.wasm go.core.wasm go-
 done
 built=(py.wasm js.wasm js-div.wasm c.core.wasm c-O1.core.wasm go.core.wasm go-stripped.core.wasm)
 echo "== built in $out: $(cd "$out" && ls -l "${built[@]}" | awk '{printf "%s (%s bytes) ", $NF, $5}')"
-echo "   PROXYRT_FOREIGN_DIR=$out cargo test -p proxyrt --test foreign"
+echo "   PROXYRT_FOREIGN_DIR=$out cargo test -p proxyrt --test integration foreign::"

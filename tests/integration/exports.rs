@@ -6,7 +6,7 @@
 //! The zoo guest's `api` exports carry every WIT type kind; its `host` imports are not WASI, so it
 //! runs with `-W unknown-imports-trap=y` (the exports used here never call the host).
 
-mod common;
+use crate::common;
 
 use common::{proxyrt, replay_in_empty_dir, Output};
 use proxyrt_test_guests as guests;

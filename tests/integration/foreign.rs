@@ -16,7 +16,7 @@
 //! Compiling these components dominates the time (each of original, record composition and replay
 //! composition once, shared through the tests' compilation cache), so each step runs once.
 
-mod common;
+use crate::common;
 
 use common::{proxyrt, replay_in_empty_dir, Output};
 use std::fs;

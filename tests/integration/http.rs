@@ -5,7 +5,7 @@
 //! response, response, body stream, pollables) and of bytes only the network had, comes from the
 //! trace.
 
-mod common;
+use crate::common;
 
 use common::{proxyrt, replay_in_empty_dir};
 use proxyrt_test_guests as guests;

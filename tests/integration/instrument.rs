@@ -3,7 +3,7 @@
 //! stdout, stderr, files, exit status), with every WASI call crossing the proxy (streams,
 //! descriptors and pollables included). `tests/integration/record.rs` does the same for record mode.
 
-mod common;
+use crate::common;
 
 use common::{proxyrt, Output};
 use proxyrt_test_guests as guests;

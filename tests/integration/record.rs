@@ -2,7 +2,7 @@
 //! behaves like `proxyrt run`, and the trace holds what really happened (the real random bytes, the
 //! real file contents), decoded to WAVE from the types in its header.
 
-mod common;
+use crate::common;
 
 use common::{proxyrt, stdout_lines, Output};
 use proxyrt_test_guests as guests;

@@ -4,9 +4,12 @@
 //! something else than the trace says is stopped with a report and exit status 86; bad traces are
 //! clear errors.
 
-mod common;
+use crate::common;
 
-use common::{proxyrt, replay_in_empty_dir, Output};
+use common::{proxyrt, replay_in_empty_dir, test_cache_dir, Output};
+use proxyrt::cache::Cache;
+use proxyrt::engine::WasmOptions;
+use proxyrt::replay::{Ending, Output as Shown, Replay, Replayable, TraceSource};
 use proxyrt_test_guests as guests;
 use recorder_host::trace::{Entry, TraceReader, TraceWriter};
 use std::fs;
@@ -475,4 +478,104 @@ fn a_second_record_and_replay_reuse_the_cached_compositions() {
         trace2 == trace1,
         "the cached composition recorded another trace"
     );
+}
+
+/// Replays `trace` on `wasm` in this process through the replay library, as `proxyrt replay` does
+/// (the same cache), capturing the guest's output.
+fn replay_in_process(wasm: &str, trace: &Path) -> Replay {
+    let path = Path::new(wasm);
+    let original = fs::read(path).expect("the component");
+    let cache = Cache::new(PathBuf::from(test_cache_dir()));
+    let replayable = Replayable::new(&original, path, Some(&cache)).expect("instrumented");
+    let source = TraceSource::open(trace).expect("a readable trace");
+    proxyrt::identity::check(source.header(), replayable.info(), &original, path, trace)
+        .expect("a trace of this program");
+    let replayer = replayable
+        .compile(&WasmOptions::default(), Some(&cache))
+        .expect("compiled");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime
+        .block_on(replayer.replay(source, Shown::Capture))
+        .expect("the replay ran")
+}
+
+#[test]
+fn the_replay_library_answers_as_the_cli_does() {
+    let rec = record(
+        guests::CLI,
+        &[
+            "echo:a",
+            "random:8",
+            "stderr:oops",
+            "read:/data/in.txt",
+            "echo:b",
+        ],
+        b"",
+    );
+    rec.out.assert_status(0);
+
+    // A faithful replay: the same status and output, every host call answered.
+    let cli = replay_in_empty_dir(guests::CLI, &rec.trace, &[]);
+    let lib = replay_in_process(guests::CLI, &rec.trace);
+    assert!(matches!(lib.ending, Ending::Exit(0)), "{:?}", lib.ending);
+    assert_eq!(lib.ending.exit_status(), cli.status);
+    assert_eq!(lib.stdout, cli.stdout);
+    assert_eq!(lib.stderr, cli.stderr);
+    assert_eq!(String::from_utf8_lossy(&lib.stdout), rec.out.stdout_text());
+    let calls = TraceReader::open(&rec.trace)
+        .expect("trace")
+        .filter(|e| matches!(e, Ok(Entry::Call { .. })))
+        .count() as u64;
+    assert_eq!(lib.calls, calls, "every recorded call was answered once");
+    assert_eq!(lib.results, None, "wasi:cli/run shows no results");
+
+    // Another build: the same answers.
+    let cli = replay_in_empty_dir(guests::CLI_O0, &rec.trace, &[]);
+    let lib = replay_in_process(guests::CLI_O0, &rec.trace);
+    assert_eq!(lib.ending.exit_status(), cli.status);
+    assert_eq!(lib.stdout, cli.stdout);
+
+    // A divergence: the same report, the output up to it, status 86.
+    let other = with_other_args(
+        &rec.trace,
+        &[
+            "cli.wasm",
+            "echo:a",
+            "random:16",
+            "stderr:oops",
+            "read:/data/in.txt",
+            "echo:b",
+        ],
+    );
+    let cli = replay_in_empty_dir(guests::CLI, &other, &[]);
+    let lib = replay_in_process(guests::CLI, &other);
+    cli.assert_status(DIVERGENCE);
+    assert_eq!(lib.ending.exit_status(), DIVERGENCE);
+    let Ending::Divergence(d) = &lib.ending else {
+        panic!("expected a divergence, got {:?}", lib.ending);
+    };
+    assert_eq!(d.expected, "wasi:random/random@0.2.12.get-random-bytes(8)");
+    assert_eq!(d.actual, "wasi:random/random@0.2.12.get-random-bytes(16)");
+    assert!(
+        cli.stderr_text().starts_with(&format!("{d}\n")),
+        "the CLI prints the library's divergence: {}",
+        cli.stderr_text()
+    );
+    assert_eq!(lib.stdout, cli.stdout);
+    assert_eq!(lib.stdout, b"a\n");
+}
+
+#[test]
+fn the_replay_library_reports_traps_and_exits_as_the_cli_does() {
+    for steps in [&["echo:x", "exit:3"][..], &["echo:y", "trap"][..]] {
+        let rec = record(guests::CLI, steps, b"");
+        let cli = replay_in_empty_dir(guests::CLI, &rec.trace, &[]);
+        let lib = replay_in_process(guests::CLI, &rec.trace);
+        assert_eq!(lib.ending.exit_status(), cli.status, "{steps:?}");
+        assert_eq!(lib.ending.exit_status(), rec.out.status, "{steps:?}");
+        assert_eq!(lib.stdout, cli.stdout, "{steps:?}");
+    }
 }

@@ -1,7 +1,7 @@
 //! `proxyrt run` as a user runs it: a real process, real guest components built from `tests/guests`,
 //! real WASI hosts, real files in temp dirs, real stdin/stdout/stderr and exit statuses.
 
-mod common;
+use crate::common;
 
 use common::{proxyrt, stdout_lines, Cmd};
 use proxyrt_test_guests as guests;

@@ -18,7 +18,6 @@
 //! renamed into place. A cache that cannot be written never fails the run.
 
 use super::{hex, Cache};
-use crate::cli::CacheArgs;
 use anyhow::{bail, Context, Result};
 use proxy_gen::Mode;
 use recorder_host::types::ComponentInfo;
@@ -45,11 +44,11 @@ pub struct Instrumented {
     pub info: ComponentInfo,
 }
 
-/// The composition of `original` for `mode`, from the cache selected by `cache` when it has it,
-/// else made by proxy-gen (and stored). Errors are proxy-gen's, unwrapped, so that callers add the
+/// The composition of `original` for `mode`, from `cache` when there is one and it has it, else
+/// made by proxy-gen (and stored). Errors are proxy-gen's, unwrapped, so that callers add the
 /// same context as when they called proxy-gen themselves.
-pub fn instrumented(original: &[u8], mode: Mode, cache: &CacheArgs) -> Result<Instrumented> {
-    match Cache::from_args(cache) {
+pub fn instrumented(original: &[u8], mode: Mode, cache: Option<&Cache>) -> Result<Instrumented> {
+    match cache {
         Some(cache) => Ok(cache.load_or_instrument(original, mode)?.0),
         None => instrument(original, mode),
     }
@@ -303,11 +302,8 @@ mod tests {
     #[test]
     fn proxy_gen_errors_are_returned_as_is_and_nothing_is_stored() {
         let dir = tempfile::tempdir().unwrap();
-        let args = CacheArgs {
-            no_cache: false,
-            cache_dir: Some(dir.path().to_path_buf()),
-        };
-        let e = instrumented(b"not wasm at all", Mode::Record, &args).unwrap_err();
+        let cache = Cache::new(dir.path().to_path_buf());
+        let e = instrumented(b"not wasm at all", Mode::Record, Some(&cache)).unwrap_err();
         let direct = proxy_gen::instrument(b"not wasm at all", Mode::Record).unwrap_err();
         assert!(e.downcast_ref::<proxy_gen::Error>().is_some(), "{e:#}");
         assert_eq!(
@@ -321,11 +317,11 @@ mod tests {
     fn no_cache_reads_and_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let cli = read(guests::CLI);
-        let args = CacheArgs {
+        let options = crate::options::CacheOptions {
             no_cache: true,
             cache_dir: Some(dir.path().to_path_buf()),
         };
-        let made = instrumented(&cli, Mode::Record, &args).unwrap();
+        let made = instrumented(&cli, Mode::Record, options.cache().as_ref()).unwrap();
         assert_eq!(made, instrument(&cli, Mode::Record).unwrap());
         assert!(entries(dir.path()).is_empty());
     }

@@ -1,8 +1,6 @@
 //! Helpers shared by the integration tests: running a program as a real process with optional stdin
 //! and capturing what it printed and how it exited.
 
-#![allow(dead_code)] // Each test binary uses its own subset.
-
 use std::ffi::OsStr;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -63,12 +61,11 @@ pub fn stdout_lines(out: &Output) -> Vec<String> {
 }
 
 /// A shared compilation cache for the whole test binary, so each guest is compiled once.
-fn test_cache_dir() -> &'static str {
+pub fn test_cache_dir() -> &'static str {
     static DIR: OnceLock<String> = OnceLock::new();
     DIR.get_or_init(|| format!("{}/proxyrt-cache", env!("CARGO_TARGET_TMPDIR")))
 }
 
-/// The `proxyrt` binary built by cargo for these tests, with the tests' own compilation cache.
 /// `proxyrt replay EXTRA... WASM TRACE`, run from a fresh empty directory with no stdin: a replay
 /// needs nothing from its surroundings. Asserts that it created nothing there.
 pub fn replay_in_empty_dir(
@@ -92,6 +89,7 @@ pub fn replay_in_empty_dir(
     out
 }
 
+/// The `proxyrt` binary built by cargo for these tests, with the tests' own compilation cache.
 pub fn proxyrt() -> Cmd {
     let mut cmd = Cmd::new(env!("CARGO_BIN_EXE_proxyrt"));
     cmd.cmd.env("PROXYRT_CACHE_DIR", test_cache_dir());

@@ -1,21 +1,52 @@
-//! `--invoke`: calling one export of a component with arguments written in WAVE
+//! The engine side shared by every command: the wasmtime engine and its settings, compiling through
+//! the on-disk cache, and calling an export of an instance, generic over the store's data so that
+//! run, record and replay (and later bench and serve) use one executor.
+//!
+//! Exports are named either by a `--invoke` call written in WAVE
 //! (<https://github.com/bytecodealliance/wasm-tools/tree/main/crates/wasm-wave>), the syntax
-//! `wasmtime run --invoke` uses, and printing its results in WAVE too.
+//! `wasmtime run --invoke` uses, or by their interface and name (as a trace records them).
 
-use crate::host::Host;
+use crate::cache::Cache;
 use anyhow::{bail, Context, Result};
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
 use wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
-use wasmtime::component::wasm_wave::wasm::{DisplayFuncResults, WasmFunc};
-use wasmtime::component::{Component, ComponentExportIndex, Instance, Val};
-use wasmtime::Store;
+use wasmtime::component::wasm_wave::wasm::DisplayFuncResults;
+use wasmtime::component::{Component, ComponentExportIndex, Instance, Type, Val};
+use wasmtime::{Config, Engine, Store};
 
-/// A parsed `--invoke` call, resolved against a component's exports.
-pub struct Call {
-    export: ComponentExportIndex,
-    /// The arguments, type-checked.
-    pub params: Vec<Val>,
+/// Engine and store settings, as `wasmtime run -W` names them (`None`: the default).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WasmOptions {
+    pub fuel: Option<u64>,
+    pub max_memory_size: Option<usize>,
+    pub unknown_imports_trap: Option<bool>,
+}
+
+/// Builds the engine. Everything that changes generated code (fuel) is set here, so it is part of
+/// the compilation cache key through the engine's compatibility hash.
+pub fn engine(wasm: &WasmOptions) -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    if wasm.fuel.is_some() {
+        config.consume_fuel(true);
+    }
+    Engine::new(&config).map_err(anyhow::Error::from)
+}
+
+/// Compiles `bytes`, through `cache` when there is one.
+pub fn compile(engine: &Engine, bytes: &[u8], cache: Option<&Cache>) -> Result<Component> {
+    match cache {
+        Some(cache) => Ok(cache.load_or_compile(engine, bytes)?.0),
+        None => Component::new(engine, bytes).map_err(anyhow::Error::from),
+    }
+}
+
+/// An export function of a component, found by name and ready to be called on any instance of it.
+pub struct Export {
+    index: ComponentExportIndex,
     result_count: usize,
+    /// The types of its parameters, in order.
+    pub param_types: Vec<Type>,
     /// The name as the user wrote it, for messages.
     pub name: String,
     /// The exported instance the function is in, as the component names it (`None` for a function
@@ -24,47 +55,99 @@ pub struct Call {
     pub func: String,
 }
 
-impl Call {
+/// The host's call of an export: which function, with which arguments.
+pub struct ExportCall {
+    pub export: Export,
+    /// The arguments, type-checked against the export's parameters.
+    pub params: Vec<Val>,
+}
+
+impl ExportCall {
     /// Parses `call` (e.g. `echo-u8(7)`, `pkg:ns/iface.f("x")`) and type-checks its arguments against
     /// the export it names. Bare names are looked up at the root and then in every exported instance,
     /// and must be unambiguous.
-    pub fn resolve(engine: &wasmtime::Engine, component: &Component, call: &str) -> Result<Self> {
+    pub fn parse(engine: &Engine, component: &Component, call: &str) -> Result<Self> {
         let untyped = UntypedFuncCall::parse(call).map_err(|e| {
             anyhow::anyhow!(
                 "cannot parse `--invoke {call}`: {e} (expected a WAVE call such as `f(1, \"x\")`)"
             )
         })?;
         let name = untyped.name().to_string();
-        let found = find_export(engine, component, &name)?;
-        let ty = found.ty;
-        let param_types = WasmFunc::params(&ty).collect::<Vec<_>>();
-        let result_count = ty.results().len();
+        let export = Export::find(engine, component, &name)?;
         let params = untyped
-            .to_wasm_params::<Val>(&param_types)
+            .to_wasm_params::<Val>(&export.param_types)
             .map_err(|e| anyhow::anyhow!("{e}"))
             .with_context(|| format!("bad arguments in `--invoke {call}`"))?;
-        Ok(Call {
-            export: found.index,
-            params,
-            result_count,
-            name,
-            interface: found.interface,
-            func: found.func,
-        })
+        Ok(ExportCall { export, params })
     }
 
     /// Calls the export on `instance` and returns its results (print them with [`display`]).
-    pub async fn call(
+    pub async fn call<T: Send>(
         &self,
-        store: &mut Store<Host>,
+        store: &mut Store<T>,
         instance: &Instance,
     ) -> wasmtime::Result<Vec<Val>> {
+        self.export.call(store, instance, &self.params).await
+    }
+}
+
+impl Export {
+    /// Finds the function export `name` (see [`ExportCall::parse`]).
+    pub fn find(engine: &Engine, component: &Component, name: &str) -> Result<Self> {
+        let found = find_export(engine, component, name)?;
+        let export = Export {
+            index: found.index,
+            result_count: found.ty.results().len(),
+            param_types: found.ty.params().map(|(_, ty)| ty).collect(),
+            name: name.to_string(),
+            interface: found.interface,
+            func: found.func,
+        };
+        Ok(export)
+    }
+
+    /// The export `func` of the exported instance `interface` (`None`: a function of the world),
+    /// named exactly as the component names them (as a trace records them).
+    pub fn named(component: &Component, interface: Option<&str>, func: &str) -> Result<Self> {
+        let parent = match interface {
+            Some(i) => Some(
+                component
+                    .get_export(None, i)
+                    .with_context(|| format!("the component exports no instance `{i}`"))?
+                    .1,
+            ),
+            None => None,
+        };
+        let qualified = match interface {
+            Some(i) => format!("{i}.{func}"),
+            None => func.to_string(),
+        };
+        match component.get_export(parent.as_ref(), func) {
+            Some((ComponentItem::ComponentFunc(ty), index)) => Ok(Export {
+                index,
+                result_count: ty.results().len(),
+                param_types: ty.params().map(|(_, ty)| ty).collect(),
+                name: qualified,
+                interface: interface.map(str::to_string),
+                func: func.to_string(),
+            }),
+            Some(_) => bail!("the export `{qualified}` is not a function"),
+            None => bail!("the component exports no function `{qualified}`"),
+        }
+    }
+
+    /// Calls the export on `instance` with `params` and returns its results.
+    pub async fn call<T: Send>(
+        &self,
+        store: &mut Store<T>,
+        instance: &Instance,
+        params: &[Val],
+    ) -> wasmtime::Result<Vec<Val>> {
         let func = instance
-            .get_func(&mut *store, self.export)
+            .get_func(&mut *store, self.index)
             .ok_or_else(|| wasmtime::format_err!("export `{}` is not a function", self.name))?;
         let mut results = vec![Val::Bool(false); self.result_count];
-        func.call_async(&mut *store, &self.params, &mut results)
-            .await?;
+        func.call_async(&mut *store, params, &mut results).await?;
         Ok(results)
     }
 }
@@ -84,7 +167,7 @@ struct Found {
 
 /// Finds the function export `name`: either a full `pkg:ns/iface.func` path (with an optional
 /// `@version`), a root-level function, or a function of exactly one exported instance.
-fn find_export(engine: &wasmtime::Engine, component: &Component, name: &str) -> Result<Found> {
+fn find_export(engine: &Engine, component: &Component, name: &str) -> Result<Found> {
     let ty = component.component_type();
     // Root-level function.
     if let Some((ComponentItem::ComponentFunc(f), index)) = component.get_export(None, name) {
@@ -161,7 +244,7 @@ fn find_export(engine: &wasmtime::Engine, component: &Component, name: &str) -> 
 /// Looks up `func` in the exported instance `instance`; an instance name without a version matches
 /// the exported instance of that name at any version.
 fn instance_func(
-    engine: &wasmtime::Engine,
+    engine: &Engine,
     component: &Component,
     instance: &str,
     func: &str,

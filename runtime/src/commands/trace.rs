@@ -2,15 +2,56 @@
 //! and programs (`--json`, one object per line) read it. Both stream: memory stays flat whatever the
 //! trace's size.
 
-use crate::cli::{TraceShowArgs, TraceStatsArgs};
 use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
 use recorder_host::trace::{Entry, Header, TraceError, TraceReader};
 use recorder_host::types::{InterceptedFunction, ValueType};
 use recorder_host::value::{wave, wave_args, Decoder};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::{BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum TraceCommand {
+    /// Print a trace's header and entries, values in WAVE syntax.
+    Show(TraceShowArgs),
+    /// Count calls and bytes per interface function.
+    Stats(TraceStatsArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TraceShowArgs {
+    /// The trace file.
+    pub file: PathBuf,
+    /// Skip this many entries first.
+    #[arg(long, default_value_t = 0)]
+    pub skip: u64,
+    /// Show at most this many entries.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// One JSON object per line (header first, then one per entry) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TraceStatsArgs {
+    /// The trace file.
+    pub file: PathBuf,
+    /// Print a JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl TraceCommand {
+    pub fn execute(self) -> Result<i32> {
+        match self {
+            TraceCommand::Show(args) => show(&args),
+            TraceCommand::Stats(args) => stats(&args),
+        }
+    }
+}
 
 /// An intercepted function, as entries name it.
 struct Func {
@@ -105,7 +146,7 @@ fn ended(result: Result<Option<Entry>, TraceError>) -> Result<Entry, Result<bool
 }
 
 /// `proxyrt trace show`.
-pub fn show(args: &TraceShowArgs) -> Result<i32> {
+fn show(args: &TraceShowArgs) -> Result<i32> {
     let mut reader = open(&args.file)?;
     let header = reader.header().clone();
     let funcs = functions(&header);
@@ -201,7 +242,7 @@ struct Counts {
 }
 
 /// `proxyrt trace stats`.
-pub fn stats(args: &TraceStatsArgs) -> Result<i32> {
+fn stats(args: &TraceStatsArgs) -> Result<i32> {
     let mut reader = open(&args.file)?;
     let funcs = functions(reader.header());
     let exports = exports(reader.header());

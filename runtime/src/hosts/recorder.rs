@@ -1,26 +1,32 @@
 //! The native recorder host: proxyrt's implementation of `proxyrt:recorder/recorder@0.1.0`, the
-//! interface a record-mode proxy reports every import call and its results to, and the `record`
-//! driver that instruments a component, runs it on the real hosts and writes the trace.
+//! interface a record-mode proxy reports every import call and its results to, writing the trace.
 //!
 //! The proxy hands over each call's arguments and results already encoded (recorder-host's value
-//! format) as a `list<u8>` in its own memory; the host functions take it as a [`WasmList<u8>`], a view
-//! of that memory, so no per-byte values are built (DESIGN-NOTES fact 6).
+//! format) as a `list<u8>` in its own memory; the host functions take it as a [`WasmList<u8>`], a
+//! view of that memory, so no per-byte values are built (a `Val` per byte is about 250x slower for
+//! bulk data, measured on wasmtime 48: see ARCHITECTURE.md).
+//!
+//! The host's own calls of the guest's exports are recorded here too ([`Recorder::export_call`],
+//! [`Recorder::export_return`]), by whoever makes them.
 
-use crate::cache::{self, Instrumented};
-use crate::cli::RecordArgs;
-use crate::host::Host;
-use crate::load;
-use crate::run::{self, Ending};
+use crate::exit::Ending;
 use anyhow::{Context, Result};
-use recorder_host::trace::{Entry, Header, TraceWriter, FORMAT_VERSION};
+use recorder_host::trace::{Entry, Header, TraceWriter};
 use recorder_host::types::ValueType;
 use recorder_host::value::encode;
-use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use wasmtime::component::{Linker, Val, WasmList};
 use wasmtime::StoreContextMut;
+
+/// Store data that can hold a [`Recorder`]: the recorder host reaches it through this view.
+pub trait RecorderView: Send {
+    /// The recorder's slot. The host takes the recorder out for each call (so that it can read the
+    /// proxy's memory through the store while it writes) and puts it back; `None` means the store is
+    /// not recording.
+    fn recorder(&mut self) -> &mut Option<Recorder>;
+}
 
 /// The recorder interface's instance name, as the proxy imports it.
 pub const INTERFACE: &str = "proxyrt:recorder/recorder@0.1.0";
@@ -162,16 +168,16 @@ impl Recorder {
 
 /// Runs `f` with the recorder moved out of the store, so that `f` can read the proxy's memory
 /// through the store while it writes the trace.
-fn with_recorder(
-    mut store: StoreContextMut<'_, Host>,
-    f: impl FnOnce(&mut Recorder, &StoreContextMut<'_, Host>) -> io::Result<()>,
+fn with_recorder<T: RecorderView>(
+    mut store: StoreContextMut<'_, T>,
+    f: impl FnOnce(&mut Recorder, &StoreContextMut<'_, T>) -> io::Result<()>,
 ) -> wasmtime::Result<()> {
-    let mut recorder = store.data_mut().recorder.take().ok_or_else(|| {
+    let mut recorder = store.data_mut().recorder().take().ok_or_else(|| {
         wasmtime::format_err!("the recorder was called outside of `proxyrt record`")
     })?;
     let result = f(&mut recorder, &store);
     let path = recorder.path.clone();
-    store.data_mut().recorder = Some(recorder);
+    *store.data_mut().recorder() = Some(recorder);
     result.map_err(|e| wasmtime::format_err!("cannot write the trace {}: {e}", path.display()))
 }
 
@@ -183,11 +189,11 @@ fn with_recorder(
 /// process killed while the guest waits (sleep, stdin, network) or exiting leaves everything up to
 /// that call on disk; their results follow (`ret`). The many quick calls in between cost no system
 /// call each.
-pub fn add_to_linker(linker: &mut Linker<Host>) -> Result<()> {
+pub fn add_to_linker<T: RecorderView + 'static>(linker: &mut Linker<T>) -> Result<()> {
     let mut inst = linker.instance(INTERFACE).map_err(anyhow::Error::from)?;
     inst.func_wrap(
         "call",
-        |store: StoreContextMut<'_, Host>, (func, args): (u32, WasmList<u8>)| {
+        |store: StoreContextMut<'_, T>, (func, args): (u32, WasmList<u8>)| {
             with_recorder(store, |recorder, store| {
                 recorder.writer.append_call(func, args.as_le_slice(store))?;
                 recorder.writer.flush()
@@ -197,7 +203,7 @@ pub fn add_to_linker(linker: &mut Linker<Host>) -> Result<()> {
     .map_err(anyhow::Error::from)?;
     inst.func_wrap(
         "ret",
-        |store: StoreContextMut<'_, Host>, (_func, results): (u32, WasmList<u8>)| {
+        |store: StoreContextMut<'_, T>, (_func, results): (u32, WasmList<u8>)| {
             with_recorder(store, |recorder, store| {
                 recorder.writer.append_return(results.as_le_slice(store))
             })
@@ -206,7 +212,7 @@ pub fn add_to_linker(linker: &mut Linker<Host>) -> Result<()> {
     .map_err(anyhow::Error::from)?;
     inst.func_wrap(
         "record",
-        |store: StoreContextMut<'_, Host>,
+        |store: StoreContextMut<'_, T>,
          (func, args, results): (u32, WasmList<u8>, WasmList<u8>)| {
             with_recorder(store, |recorder, store| {
                 recorder.writer.append_call_return(
@@ -219,47 +225,4 @@ pub fn add_to_linker(linker: &mut Linker<Host>) -> Result<()> {
     )
     .map_err(anyhow::Error::from)?;
     Ok(())
-}
-
-/// SHA-256 of a component's interfaces (its import/export WIT, as plain data): two builds of the same
-/// program share it, unrelated programs do not.
-pub fn interface_sha256(info: &recorder_host::types::ComponentInfo) -> Result<[u8; 32]> {
-    let bytes = bincode::serde::encode_to_vec(info, bincode::config::standard())
-        .context("encoding the component's interfaces")?;
-    Ok(Sha256::digest(&bytes).into())
-}
-
-/// `proxyrt record`: instruments the component, runs the composition on the real hosts exactly like
-/// `proxyrt run` (same output and exit status) and writes the trace.
-pub async fn record(args: &RecordArgs) -> Result<i32> {
-    let path = args.run.wasm_path()?;
-    let original = load::read_binary_component(&path, "record")?;
-    let Instrumented { composed, info } =
-        cache::instrumented(&original, proxy_gen::Mode::Record, &args.run.cache)
-            .with_context(|| format!("cannot record {}", path.display()))?;
-    let header = Header {
-        format_version: FORMAT_VERSION,
-        proxyrt_version: env!("CARGO_PKG_VERSION").to_string(),
-        component_sha256: Sha256::digest(&original).into(),
-        interface_sha256: interface_sha256(&info)?,
-        component: info,
-        argv: args.run.guest_argv()?,
-    };
-    let trace_path = args.trace.clone();
-    let recorder = Recorder::create(&trace_path, &header)?;
-    let (ending, recorder) = run::execute(&args.run, &path, &composed, Some(recorder)).await;
-    match (ending, recorder) {
-        (Ok(ending), Some(recorder)) => {
-            recorder.finish(Some(&ending))?;
-            Ok(ending.report())
-        }
-        (Ok(ending), None) => Ok(ending.report()),
-        (Err(e), Some(mut recorder)) => {
-            // proxyrt itself failed (e.g. the disk filled up): keep what was recorded, unended, so
-            // readers report it as cut, and report the failure.
-            recorder.flush().ok();
-            Err(e)
-        }
-        (Err(e), None) => Err(e),
-    }
 }

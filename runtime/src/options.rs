@@ -1,154 +1,22 @@
-//! Command-line definitions.
+//! The options several commands share, spelled as `wasmtime run` spells them (`--dir`, `--env`,
+//! `--invoke`, `--argv0`, `-S`, `-W`) so that `proxyrt run` is a drop-in replacement: [`RunOptions`]
+//! (run, record, and later bench and serve) and [`CacheOptions`] (every command that compiles).
 //!
-//! The run options mirror `wasmtime run` (`--dir`, `--env`, `--invoke`, `--argv0`, `-S`, `-W`) so that
-//! `proxyrt run` is a drop-in replacement; they are a separate `Args` struct because `record` takes the
-//! very same options.
+//! This module only parses: it turns the flags into the plain settings the engine
+//! ([`WasmOptions`]), the WASI host ([`WasiConfig`]) and the cache ([`Cache`]) take, so none of those
+//! depends on clap.
 
-use anyhow::{bail, Context, Result};
-use clap::{Args, Parser, Subcommand};
+use crate::cache::Cache;
+use crate::engine::WasmOptions;
+use crate::hosts::wasi::{WasiConfig, WasiOptions};
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-/// Record/replay runtime for WebAssembly components.
-#[derive(Parser, Debug)]
-#[command(name = "proxyrt", version, about, long_about = None)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Run a component on real WASI hosts, like `wasmtime run`.
-    Run(RunArgs),
-    /// Run a component on real WASI hosts like `run`, recording every host call into a trace.
-    Record(RecordArgs),
-    /// Replay a trace: run the component against the recorded host calls, with no host at all,
-    /// and report where the guest diverges from the trace.
-    Replay(ReplayArgs),
-    /// Emit the composed component (original + synthesized proxy) without running it.
-    Instrument(InstrumentArgs),
-    /// Inspect a trace.
-    #[command(subcommand)]
-    Trace(TraceCommand),
-}
-
-/// `proxyrt record [run options] [--trace FILE] app.wasm [--] args`.
-#[derive(Args, Debug, Clone)]
-pub struct RecordArgs {
-    /// Where to write the trace.
-    #[arg(long, value_name = "FILE", default_value = "trace.bin")]
-    pub trace: PathBuf,
-
-    #[command(flatten)]
-    pub run: RunArgs,
-}
-
-/// `proxyrt replay [--quiet] [cache options] app.wasm trace.bin`.
-#[derive(Args, Debug, Clone)]
-#[command(after_help = "\
-The component may be the recorded one or another build of the same program (same imports and
-exports); a trace of another program is refused.
-
-Exit status: the recorded run's status when the guest does exactly what the trace says (134 for a
-trap, as `run`); 86 when the guest diverges from the trace (a report on stderr names the entry and
-the expected and actual calls); 1 when the trace or the component cannot be read.")]
-pub struct ReplayArgs {
-    /// Do not show the guest's replayed stdout and stderr, nor notes (divergences and errors are
-    /// still reported).
-    #[arg(short, long)]
-    pub quiet: bool,
-
-    #[command(flatten)]
-    pub cache: CacheArgs,
-
-    /// The component to replay (the recorded one, or another build of the same program).
-    #[arg(value_name = "WASM")]
-    pub wasm: PathBuf,
-
-    /// The trace written by `proxyrt record`.
-    #[arg(value_name = "TRACE")]
-    pub trace: PathBuf,
-}
-
-#[derive(Subcommand, Debug, Clone)]
-pub enum TraceCommand {
-    /// Print a trace's header and entries, values in WAVE syntax.
-    Show(TraceShowArgs),
-    /// Count calls and bytes per interface function.
-    Stats(TraceStatsArgs),
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct TraceShowArgs {
-    /// The trace file.
-    pub file: PathBuf,
-    /// Skip this many entries first.
-    #[arg(long, default_value_t = 0)]
-    pub skip: u64,
-    /// Show at most this many entries.
-    #[arg(long)]
-    pub limit: Option<u64>,
-    /// One JSON object per line (header first, then one per entry) instead of text.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct TraceStatsArgs {
-    /// The trace file.
-    pub file: PathBuf,
-    /// Print a JSON object instead of a table.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// `proxyrt instrument -m record|replay app.wasm -o composed.wasm`.
-#[derive(Args, Debug, Clone)]
-pub struct InstrumentArgs {
-    /// What the proxy does with the host calls it intercepts.
-    #[arg(short = 'm', long, value_enum)]
-    pub mode: InstrumentMode,
-
-    /// Where to write the composed component (default: `<app>.<mode>.wasm` next to the input).
-    #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    /// With `-m replay`: embed this trace, so that the output replays on its own with no import
-    /// at all (e.g. in `wasmtime run`); a divergence then traps.
-    #[arg(long, value_name = "TRACE")]
-    pub embed_trace: Option<PathBuf>,
-
-    /// The component to instrument.
-    #[arg(value_name = "WASM")]
-    pub wasm: PathBuf,
-}
-
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InstrumentMode {
-    /// Forward every host call to the real host and report it to the recorder
-    /// (`proxyrt:recorder/recorder@0.1.0`, which `proxyrt record` provides).
-    Record,
-    /// Only forward every host call (no recorder): runs anywhere the original runs; the baseline for
-    /// measuring the proxy's own overhead.
-    Forward,
-    /// Answer every host call from a trace.
-    Replay,
-}
-
-impl InstrumentMode {
-    pub fn name(self) -> &'static str {
-        match self {
-            InstrumentMode::Record => "record",
-            InstrumentMode::Forward => "forward",
-            InstrumentMode::Replay => "replay",
-        }
-    }
-}
-
 /// Options shared by every command that executes a component on the real hosts.
 #[derive(Args, Debug, Clone)]
-pub struct RunArgs {
+pub struct RunOptions {
     /// Grant access of a host directory to the guest (`HOST_DIR[::GUEST_DIR]`).
     #[arg(long = "dir", value_name = "HOST_DIR[::GUEST_DIR]", value_parser = parse_dir)]
     pub dirs: Vec<(String, String)>,
@@ -187,7 +55,7 @@ pub struct RunArgs {
     pub max_memory_size: Option<usize>,
 
     #[command(flatten)]
-    pub cache: CacheArgs,
+    pub cache: CacheOptions,
 
     /// The component to run, then the arguments passed to it (after `--` if they start with `-`).
     #[arg(value_name = "WASM", trailing_var_arg = true, required = true)]
@@ -196,7 +64,7 @@ pub struct RunArgs {
 
 /// Where compiled components (and the compositions `record` and `replay` run) are cached.
 #[derive(Args, Debug, Clone, Default)]
-pub struct CacheArgs {
+pub struct CacheOptions {
     /// Do not read or write the cache (compiled components and compositions).
     #[arg(long, env = "PROXYRT_NO_CACHE", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
     pub no_cache: bool,
@@ -226,30 +94,6 @@ fn parse_env(s: &str) -> Result<(String, Option<String>)> {
         bail!("environment variable name is empty in `{s}`");
     }
     Ok((name.to_string(), value))
-}
-
-/// WASI switches collected from every `-S` option.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct WasiOptions {
-    pub cli: Option<bool>,
-    pub http: Option<bool>,
-    pub inherit_env: Option<bool>,
-    pub inherit_network: Option<bool>,
-    pub tcp: Option<bool>,
-    pub udp: Option<bool>,
-    pub allow_ip_name_lookup: Option<bool>,
-    pub inherit_stdin: Option<bool>,
-    pub inherit_stdout: Option<bool>,
-    pub inherit_stderr: Option<bool>,
-    pub max_random_size: Option<u64>,
-}
-
-/// Engine and store switches collected from every `-W` option and their long-form aliases.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct WasmOptions {
-    pub fuel: Option<u64>,
-    pub max_memory_size: Option<usize>,
-    pub unknown_imports_trap: Option<bool>,
 }
 
 /// Splits `a,b=c,d` into `(key, value)` pairs, the way wasmtime's `-S`/`-W` options are written.
@@ -283,7 +127,7 @@ where
         .with_context(|| format!("invalid number `{value}` for `{key}`"))
 }
 
-impl RunArgs {
+impl RunOptions {
     /// Interprets every `-S` option; an unknown key is an error, as in wasmtime.
     pub fn wasi_options(&self) -> Result<WasiOptions> {
         let mut o = WasiOptions::default();
@@ -324,6 +168,42 @@ impl RunArgs {
         o.fuel = self.fuel.or(o.fuel);
         o.max_memory_size = self.max_memory_size.or(o.max_memory_size);
         Ok(o)
+    }
+
+    /// The WASI host's settings for these options: `argv` as [`Self::guest_argv`], the environment
+    /// resolved against proxyrt's own (`-S inherit-env`, `--env NAME`), the preopens, the `-S`
+    /// switches and the memory limit.
+    pub fn wasi_config(&self) -> Result<WasiConfig> {
+        let options = self.wasi_options()?;
+        let mut env = Vec::new();
+        if options.inherit_env == Some(true) {
+            for (k, v) in std::env::vars_os() {
+                let (Ok(k), Ok(v)) = (k.into_string(), v.into_string()) else {
+                    bail!("an inherited environment variable is not valid UTF-8");
+                };
+                env.push((k, v));
+            }
+        }
+        for (name, value) in &self.vars {
+            let value = match value {
+                Some(value) => value.clone(),
+                None => match std::env::var_os(name) {
+                    Some(v) => v
+                        .into_string()
+                        .map_err(|_| anyhow!("environment variable `{name}` is not valid UTF-8"))?,
+                    // Like wasmtime: `--env NAME` of an unset variable leaves it unset in the guest.
+                    None => continue,
+                },
+            };
+            env.push((name.clone(), value));
+        }
+        Ok(WasiConfig {
+            argv: self.guest_argv()?,
+            env,
+            dirs: self.dirs.clone(),
+            options,
+            max_memory_size: self.wasm_options()?.max_memory_size,
+        })
     }
 
     /// The path of the component: the first positional argument.
@@ -367,17 +247,36 @@ impl RunArgs {
     }
 }
 
+impl CacheOptions {
+    /// The cache these options select: `--cache-dir`, else the default location; `None` with
+    /// `--no-cache` or when there is no default location.
+    pub fn cache(&self) -> Option<Cache> {
+        if self.no_cache {
+            return None;
+        }
+        self.cache_dir
+            .clone()
+            .or_else(Cache::default_dir)
+            .map(Cache::new)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
-    fn args(extra: &[&str]) -> RunArgs {
-        let mut argv = vec!["proxyrt", "run"];
+    /// A command line of just the run options.
+    #[derive(Parser)]
+    struct Line {
+        #[command(flatten)]
+        run: RunOptions,
+    }
+
+    fn args(extra: &[&str]) -> RunOptions {
+        let mut argv = vec!["proxyrt"];
         argv.extend_from_slice(extra);
-        match Cli::try_parse_from(argv).expect("parse").command {
-            Command::Run(run) => run,
-            other => panic!("parsed as {other:?}"),
-        }
+        Line::try_parse_from(argv).expect("parse").run
     }
 
     #[test]
@@ -419,30 +318,25 @@ mod tests {
     }
 
     #[test]
-    fn replay_takes_a_component_and_a_trace_and_documents_its_exit_codes() {
-        match Cli::try_parse_from(["proxyrt", "replay", "-q", "--no-cache", "a.wasm", "t.bin"])
-            .expect("parse")
-            .command
-        {
-            Command::Replay(r) => {
-                assert!(r.quiet && r.cache.no_cache);
-                assert_eq!(
-                    (r.wasm.to_str(), r.trace.to_str()),
-                    (Some("a.wasm"), Some("t.bin"))
-                );
-            }
-            other => panic!("parsed as {other:?}"),
-        }
-        assert!(Cli::try_parse_from(["proxyrt", "replay", "a.wasm"]).is_err());
-        let help = match Cli::try_parse_from(["proxyrt", "replay", "--help"]) {
-            Err(e) => e.to_string(),
-            Ok(_) => panic!("--help parsed"),
-        };
-        let code = crate::replay::DIVERGENCE_EXIT_CODE.to_string();
-        assert!(
-            help.contains(&format!("{code} when the guest diverges")),
-            "{help}"
-        );
+    fn the_wasi_config_resolves_the_environment() {
+        let run = args(&[
+            "--env",
+            "A=1",
+            "--env",
+            "PROXYRT_TEST_SURELY_UNSET",
+            "--dir",
+            "/tmp::/t",
+            "-W",
+            "max-memory-size=65536",
+            "app.wasm",
+            "x",
+        ]);
+        let config = run.wasi_config().unwrap();
+        assert_eq!(config.argv, ["app.wasm", "x"]);
+        // An unset inherited variable stays unset, as in wasmtime.
+        assert_eq!(config.env, [("A".to_string(), "1".to_string())]);
+        assert_eq!(config.dirs, [("/tmp".to_string(), "/t".to_string())]);
+        assert_eq!(config.max_memory_size, Some(65536));
     }
 
     #[test]

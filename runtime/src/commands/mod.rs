@@ -1,0 +1,51 @@
+//! The `proxyrt` commands, one module each, as wasmtime's `src/commands`: every module owns its
+//! clap arguments and an `execute` that returns the process exit status. Options several
+//! commands share are in [`crate::options`]; the statuses themselves in [`crate::exit`].
+//!
+//! A new command is a module here, a variant of [`Command`] and a line in [`Command::execute`].
+
+pub mod instrument;
+pub mod record;
+pub mod replay;
+pub mod run;
+pub mod trace;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Record/replay runtime for WebAssembly components.
+#[derive(Parser, Debug)]
+#[command(name = "proxyrt", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a component on real WASI hosts, like `wasmtime run`.
+    Run(run::RunCommand),
+    /// Run a component on real WASI hosts like `run`, recording every host call into a trace.
+    Record(record::RecordCommand),
+    /// Replay a trace: run the component against the recorded host calls, with no host at all,
+    /// and report where the guest diverges from the trace.
+    Replay(replay::ReplayCommand),
+    /// Emit the composed component (original + synthesized proxy) without running it.
+    Instrument(instrument::InstrumentCommand),
+    /// Inspect a trace.
+    #[command(subcommand)]
+    Trace(trace::TraceCommand),
+}
+
+impl Command {
+    /// Runs the command; `Ok` is the process exit status, `Err` an `Error:` report and status 1.
+    pub async fn execute(self) -> Result<i32> {
+        match self {
+            Command::Run(c) => c.execute().await,
+            Command::Record(c) => c.execute().await,
+            Command::Replay(c) => c.execute().await,
+            Command::Instrument(c) => c.execute(),
+            Command::Trace(c) => c.execute(),
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! `proxyrt record [run options] [--trace FILE] app.wasm [--] args`: `run`, writing a trace.
+
+use super::run::live_config;
+use crate::cache::{self, Instrumented};
+use crate::hosts::recorder::Recorder;
+use crate::options::RunOptions;
+use crate::{identity, live, load};
+use anyhow::{Context, Result};
+use clap::Args;
+use std::path::PathBuf;
+
+/// Instruments the component, runs the composition on the real hosts exactly like `proxyrt run`
+/// (same output and exit status) and writes the trace.
+#[derive(Args, Debug, Clone)]
+pub struct RecordCommand {
+    /// Where to write the trace.
+    #[arg(long, value_name = "FILE", default_value = "trace.bin")]
+    pub trace: PathBuf,
+
+    #[command(flatten)]
+    pub run: RunOptions,
+}
+
+impl RecordCommand {
+    pub async fn execute(self) -> Result<i32> {
+        let path = self.run.wasm_path()?;
+        let original = load::read_binary_component(&path, "record")?;
+        let cache = self.run.cache.cache();
+        let Instrumented { composed, info } =
+            cache::instrumented(&original, proxy_gen::Mode::Record, cache.as_ref())
+                .with_context(|| format!("cannot record {}", path.display()))?;
+        let header = identity::header(&original, info, self.run.guest_argv()?)?;
+        // Options are checked before the trace file is created: a typo leaves no trace behind.
+        let config = live_config(&self.run)?;
+        let recorder = Recorder::create(&self.trace, &header)?;
+        match live::execute(&config, &path, &composed, Some(recorder)).await {
+            (Ok(ending), Some(recorder)) => {
+                recorder.finish(Some(&ending))?;
+                Ok(ending.report())
+            }
+            (Ok(ending), None) => Ok(ending.report()),
+            (Err(e), Some(mut recorder)) => {
+                // proxyrt itself failed (e.g. the disk filled up): keep what was recorded, unended,
+                // so readers report it as cut, and report the failure.
+                recorder.flush().ok();
+                Err(e)
+            }
+            (Err(e), None) => Err(e),
+        }
+    }
+}

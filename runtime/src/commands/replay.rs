@@ -1,0 +1,137 @@
+//! `proxyrt replay [--quiet] app.wasm trace.bin`: the replay library ([`crate::replay`]) driven
+//! from the command line, its result printed and turned into an exit status.
+
+use crate::engine::WasmOptions;
+use crate::exit::error_report;
+use crate::identity::{self, short_hex, Build};
+use crate::load;
+use crate::options::CacheOptions;
+use crate::replay::{Ending, Output, Replayable, TraceSource};
+use anyhow::Result;
+use clap::Args;
+use std::path::PathBuf;
+
+/// `proxyrt replay [--quiet] [cache options] app.wasm trace.bin`.
+#[derive(Args, Debug, Clone)]
+#[command(after_help = "\
+The component may be the recorded one or another build of the same program (same imports and
+exports); a trace of another program is refused.
+
+Exit status: the recorded run's status when the guest does exactly what the trace says (134 for a
+trap, as `run`); 86 when the guest diverges from the trace (a report on stderr names the entry and
+the expected and actual calls); 1 when the trace or the component cannot be read.")]
+pub struct ReplayCommand {
+    /// Do not show the guest's replayed stdout and stderr, nor notes (divergences and errors are
+    /// still reported).
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub cache: CacheOptions,
+
+    /// The component to replay (the recorded one, or another build of the same program).
+    #[arg(value_name = "WASM")]
+    pub wasm: PathBuf,
+
+    /// The trace written by `proxyrt record`.
+    #[arg(value_name = "TRACE")]
+    pub trace: PathBuf,
+}
+
+impl ReplayCommand {
+    /// Replays `self.trace` on `self.wasm` and returns the process exit status.
+    pub async fn execute(self) -> Result<i32> {
+        let path = &self.wasm;
+        let cache = self.cache.cache();
+        let original = load::read_binary_component(path, "replay")?;
+        let replayable = Replayable::new(&original, path, cache.as_ref())?;
+        let source = TraceSource::open(&self.trace)?;
+        let header = source.header();
+        let build = identity::check(header, replayable.info(), &original, path, &self.trace)?;
+        if build == Build::Other && !self.quiet {
+            eprintln!(
+                "note: {} (sha256 {}…) is another build of the program recorded in {} (sha256 {}…); \
+                 replaying it",
+                path.display(),
+                short_hex(&identity::component_sha256(&original)),
+                self.trace.display(),
+                short_hex(&header.component_sha256)
+            );
+        }
+        let replayer = replayable.compile(&WasmOptions::default(), cache.as_ref())?;
+        let output = if self.quiet {
+            Output::Discard
+        } else {
+            // Buffered: a guest printing line by line would otherwise cost a write(2) per line,
+            // which the recorded run paid for real but a replay need not. The replay flushes it
+            // before stderr is written to, and at its end.
+            Output::Stream {
+                stdout: Box::new(std::io::BufWriter::with_capacity(
+                    64 << 10,
+                    std::io::stdout(),
+                )),
+                stderr: Box::new(std::io::stderr()),
+            }
+        };
+        let replay = replayer.replay(source, output).await?;
+        let status = replay.ending.exit_status();
+        match replay.ending {
+            Ending::Exit(_) => {
+                // What `run --invoke` printed after the guest's output.
+                if let (Some(results), false) = (replay.results, self.quiet) {
+                    println!("{results}");
+                }
+            }
+            Ending::Trap(e) => eprintln!("{}", error_report(&e)),
+            Ending::HostTrap { message, report } => {
+                match report {
+                    Some(e) => eprintln!("{}", error_report(&e)),
+                    None => eprintln!("Error: {message}"),
+                }
+                eprintln!("(the host trapped at this call when the trace was recorded)");
+            }
+            Ending::Divergence(d) => {
+                eprintln!("{d}");
+                eprintln!(
+                    "(`proxyrt trace show {} --skip {}` shows the trace from there)",
+                    self.trace.display(),
+                    d.entry.saturating_sub(2)
+                );
+            }
+        }
+        Ok(status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::{Cli, Command};
+    use clap::Parser;
+
+    #[test]
+    fn replay_takes_a_component_and_a_trace_and_documents_its_exit_codes() {
+        match Cli::try_parse_from(["proxyrt", "replay", "-q", "--no-cache", "a.wasm", "t.bin"])
+            .expect("parse")
+            .command
+        {
+            Command::Replay(r) => {
+                assert!(r.quiet && r.cache.no_cache);
+                assert_eq!(
+                    (r.wasm.to_str(), r.trace.to_str()),
+                    (Some("a.wasm"), Some("t.bin"))
+                );
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["proxyrt", "replay", "a.wasm"]).is_err());
+        let help = match Cli::try_parse_from(["proxyrt", "replay", "--help"]) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("--help parsed"),
+        };
+        let code = crate::exit::DIVERGENCE_EXIT_CODE.to_string();
+        assert!(
+            help.contains(&format!("{code} when the guest diverges")),
+            "{help}"
+        );
+    }
+}

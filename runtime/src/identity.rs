@@ -1,0 +1,76 @@
+//! Which program a trace belongs to: the header `record` writes, and the check `replay` and
+//! `instrument --embed-trace` make before using a trace with a component.
+//!
+//! Two hashes tell programs and builds apart: the SHA-256 of the component's bytes (one build) and
+//! the SHA-256 of its interfaces (`ComponentInfo`, the same for every build of one program).
+
+use anyhow::{bail, Context, Result};
+use recorder_host::trace::{Header, FORMAT_VERSION};
+use recorder_host::types::ComponentInfo;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// SHA-256 of a component's interfaces (its import/export WIT, as plain data): two builds of the same
+/// program share it, unrelated programs do not.
+pub fn interface_sha256(info: &ComponentInfo) -> Result<[u8; 32]> {
+    let bytes = bincode::serde::encode_to_vec(info, bincode::config::standard())
+        .context("encoding the component's interfaces")?;
+    Ok(Sha256::digest(&bytes).into())
+}
+
+/// The header of a trace of `original` (whose interfaces are `info`) run with `argv`.
+pub fn header(original: &[u8], info: ComponentInfo, argv: Vec<String>) -> Result<Header> {
+    Ok(Header {
+        format_version: FORMAT_VERSION,
+        proxyrt_version: env!("CARGO_PKG_VERSION").to_string(),
+        component_sha256: Sha256::digest(original).into(),
+        interface_sha256: interface_sha256(&info)?,
+        component: info,
+        argv,
+    })
+}
+
+/// How a trace relates to a component it is about to be used with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    /// The very component that was recorded.
+    Recorded,
+    /// Another build of the same program (same interfaces, other bytes).
+    Other,
+}
+
+/// Refuses a trace (`header`, read from `trace`) of another program than `original` (at `path`,
+/// with interfaces `info`); tells whether it is the recorded build or another one.
+pub fn check(
+    header: &Header,
+    info: &ComponentInfo,
+    original: &[u8],
+    path: &Path,
+    trace: &Path,
+) -> Result<Build> {
+    if header.interface_sha256 != interface_sha256(info)? {
+        bail!(
+            "the trace {} was recorded from another program (its imports and exports differ from \
+             those of {}; the trace's argv was {:?})",
+            trace.display(),
+            path.display(),
+            header.argv
+        );
+    }
+    let sha: [u8; 32] = Sha256::digest(original).into();
+    Ok(if header.component_sha256 == sha {
+        Build::Recorded
+    } else {
+        Build::Other
+    })
+}
+
+/// The first bytes of a hash in hex, as notes show them.
+pub fn short_hex(bytes: &[u8]) -> String {
+    bytes.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of a component's bytes: one build.
+pub fn component_sha256(original: &[u8]) -> [u8; 32] {
+    Sha256::digest(original).into()
+}

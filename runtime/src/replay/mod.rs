@@ -1,0 +1,360 @@
+//! Replay as a library: run a component against a source of host results instead of a host.
+//!
+//! The component is instrumented in replay mode (proxy-gen's `Mode::Replay`): the composition
+//! imports nothing but `proxyrt:recorder/replayer@0.1.0` (the [replayer host](crate::hosts::replayer)),
+//! so no WASI host is linked at all: files, clocks, randomness, stdin and the environment all come
+//! from the source. With the trace as the source ([`TraceSource`]) a replay runs anywhere and checks
+//! that the guest makes exactly the recorded calls.
+//!
+//! ```text
+//! let replayable = Replayable::new(&original, path, cache)?;   // instrument (composition cache)
+//! let replayer = replayable.compile(&WasmOptions::default(), cache)?;  // once per build
+//! let replay = replayer.replay(TraceSource::open(trace)?, Output::Capture).await?;  // per run
+//! ```
+//!
+//! A [`Replay`] is a value: how it ended ([`Ending`]: as recorded, or the [`Divergence`]), the
+//! export's results, the number of host calls answered and the time spent answering them, and the
+//! guest's output when captured. Printing and exit statuses are the `replay` command's.
+
+mod divergence;
+mod output;
+mod source;
+mod trace_source;
+
+#[cfg(test)]
+mod tests;
+
+pub use divergence::Divergence;
+pub use output::{Output, OutputMirror};
+pub use source::{Finish, HostResults, Stop};
+pub use trace_source::TraceSource;
+
+use crate::cache::{self, Cache, Instrumented};
+use crate::engine::{self, Export, WasmOptions};
+use crate::exit::{self, DIVERGENCE_EXIT_CODE, TRAP_EXIT_CODE};
+use crate::hosts::replayer::{self, ReplayerHost, ReplayerView};
+use anyhow::{anyhow, Context, Result};
+use recorder_host::types::ComponentInfo;
+use recorder_host::value::{convert, encode, Decoder};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use wasmtime::component::{Component, Linker, Val};
+use wasmtime::{Engine, Store};
+
+/// A component instrumented for replay, not compiled yet: enough to check a trace against it.
+pub struct Replayable {
+    composed: Vec<u8>,
+    info: ComponentInfo,
+    path: PathBuf,
+}
+
+impl Replayable {
+    /// The replay composition of `original` (the component at `path`), from `cache` when it has it.
+    pub fn new(original: &[u8], path: &Path, cache: Option<&Cache>) -> Result<Self> {
+        let Instrumented { composed, info } =
+            cache::instrumented(original, proxy_gen::Mode::Replay, cache)
+                .with_context(|| format!("cannot replay {}", path.display()))?;
+        Ok(Replayable {
+            composed,
+            info,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The component's imports and exports: what a trace must have been recorded from.
+    pub fn info(&self) -> &ComponentInfo {
+        &self.info
+    }
+
+    /// Compiles the composition (through `cache`) and links it to the replayer host.
+    pub fn compile(self, wasm: &WasmOptions, cache: Option<&Cache>) -> Result<Replayer> {
+        let engine = engine::engine(wasm)?;
+        let component = engine::compile(&engine, &self.composed, cache)
+            .with_context(|| format!("failed to compile {}", self.path.display()))?;
+        let mut linker = Linker::new(&engine);
+        replayer::add_to_linker(&mut linker)?;
+        Ok(Replayer {
+            engine,
+            component,
+            linker,
+            info: self.info,
+            path: self.path,
+            fuel: wasm.fuel,
+        })
+    }
+}
+
+/// A compiled replay composition: replays as many times as asked, a fresh instance each time.
+pub struct Replayer {
+    engine: Engine,
+    component: Component,
+    linker: Linker<ReplayStore>,
+    info: ComponentInfo,
+    path: PathBuf,
+    fuel: Option<u64>,
+}
+
+/// How a replay ended.
+#[derive(Debug)]
+pub enum Ending {
+    /// The guest did what the source says to the end and returned or exited with this status.
+    Exit(i32),
+    /// The guest trapped, as recorded, with wasmtime's report.
+    Trap(anyhow::Error),
+    /// The host trapped at this call when the trace was recorded (the recorded message), with
+    /// wasmtime's report of the unwound guest when there is one.
+    HostTrap {
+        message: String,
+        report: Option<anyhow::Error>,
+    },
+    /// The guest did something else than the source says.
+    Divergence(Divergence),
+}
+
+impl Ending {
+    /// The exit status `proxyrt replay` gives this ending: the recorded status, 134 for a trap
+    /// (as `run`), 86 for a divergence.
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            Ending::Exit(code) => *code,
+            Ending::Trap(_) | Ending::HostTrap { .. } => TRAP_EXIT_CODE,
+            Ending::Divergence(_) => DIVERGENCE_EXIT_CODE,
+        }
+    }
+}
+
+/// What a replay did.
+#[derive(Debug)]
+pub struct Replay {
+    pub ending: Ending,
+    /// The export's results in WAVE, as `run --invoke` prints them, when a `--invoke` export
+    /// returned as recorded (`None` for `wasi:cli/run`).
+    pub results: Option<String>,
+    /// Host calls the source answered.
+    pub calls: u64,
+    /// Time spent answering them (in the source and showing output).
+    pub host_time: Duration,
+    /// The guest's stdout and stderr, with [`Output::Capture`] (else empty).
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Store data of a replay: the replayer host.
+pub struct ReplayStore {
+    replayer: Option<ReplayerHost>,
+}
+
+impl ReplayerView for ReplayStore {
+    fn replayer(&mut self) -> &mut Option<ReplayerHost> {
+        &mut self.replayer
+    }
+}
+
+/// How the guest's export call ended, before it is checked against the source's end.
+enum Outcome {
+    /// The export returned: exit status `code` (0, or 1 for `wasi:cli/run` returning `err`), and
+    /// the results to print, as `run --invoke` does (`None` for `wasi:cli/run`).
+    Returned { code: i32, shown: Option<String> },
+    /// The guest trapped on its own, with wasmtime's report.
+    Trapped(anyhow::Error),
+    /// A host call or proxyrt itself stopped the run with this error (the replayer host says why
+    /// if a host call did).
+    Stopped(anyhow::Error),
+}
+
+impl Replayer {
+    /// The component's imports and exports.
+    pub fn info(&self) -> &ComponentInfo {
+        &self.info
+    }
+
+    /// Replays the guest once against `source`, showing its output as `output` says. An error is
+    /// a replay that could not be carried out: the source cannot be read (a cut or corrupt trace)
+    /// or proxyrt failed; a divergence is not an error but an [`Ending`].
+    pub async fn replay(
+        &self,
+        source: impl HostResults + 'static,
+        output: Output,
+    ) -> Result<Replay> {
+        let host = ReplayerHost::new(Box::new(source), OutputMirror::new(&self.info, output));
+        let mut store = Store::new(
+            &self.engine,
+            ReplayStore {
+                replayer: Some(host),
+            },
+        );
+        if let Some(fuel) = self.fuel {
+            store.set_fuel(fuel).map_err(anyhow::Error::from)?;
+        }
+        let outcome = self.execute(&mut store).await;
+        let mut host = store
+            .into_data()
+            .replayer
+            .context("internal error: the replayer is gone")?;
+        host.output().flush();
+        let (ending, shown) = match (outcome, host.take_stop()) {
+            (Outcome::Stopped(e), Some(stop)) => (stop_ending(stop, Some(e))?, None),
+            (_, Some(stop)) => (stop_ending(stop, None)?, None),
+            (Outcome::Stopped(e), None) => return Err(e),
+            (Outcome::Returned { code, shown }, None) => {
+                match host.source().finish(&Finish::Returned(code)) {
+                    Ok(()) => (Ending::Exit(code), shown),
+                    Err(stop) => (stop_ending(stop, None)?, None),
+                }
+            }
+            (Outcome::Trapped(e), None) => {
+                let finish = Finish::Trapped(e.root_cause().to_string());
+                match host.source().finish(&finish) {
+                    Ok(()) => (Ending::Trap(e), None),
+                    Err(stop) => (stop_ending(stop, Some(e))?, None),
+                }
+            }
+        };
+        host.output().flush();
+        let (calls, host_time) = host.counts();
+        let (stdout, stderr) = host.into_output().into_captured();
+        Ok(Replay {
+            ending,
+            results: shown,
+            calls,
+            host_time,
+            stdout,
+            stderr,
+        })
+    }
+
+    /// Instantiates the replay composition and makes the export call the source has the host
+    /// make, with the recorded arguments, checking its results against the recorded ones.
+    async fn execute(&self, store: &mut Store<ReplayStore>) -> Outcome {
+        let path = &self.path;
+        let instance = match self
+            .linker
+            .instantiate_async(&mut *store, &self.component)
+            .await
+        {
+            Ok(instance) => instance,
+            Err(e) => {
+                return ended(
+                    store,
+                    e,
+                    &format!("failed to instantiate {}", path.display()),
+                )
+            }
+        };
+        let begun = match store.data_mut().replayer.as_mut() {
+            Some(host) => host.source().begin_export(),
+            None => return Outcome::Stopped(anyhow!("internal error: the replayer is gone")),
+        };
+        let (id, args) = match begun {
+            Ok(call) => call,
+            Err(stop) => return stopped(store, stop),
+        };
+        let Some(export) = self.info.exports().nth(id as usize) else {
+            return Outcome::Stopped(anyhow!("internal error: export {id} vanished"));
+        };
+        let name = export.qualified_name();
+        let (func, params) = match self.prepare(
+            export.interface,
+            &export.function.name,
+            &export.param_types(),
+            &args,
+        ) {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                let e = e.context(format!("cannot replay the call of export `{name}`"));
+                return stopped(store, Stop::Unreadable(e));
+            }
+        };
+        let results = match func.call(store, &instance, &params).await {
+            Ok(results) => results,
+            Err(e) => return ended(store, e, &format!("failed to replay {}", path.display())),
+        };
+        let mut encoded = Vec::new();
+        if let (Some(value), Some(ty)) = (results.first(), &export.function.result) {
+            if let Err(e) = encode(value, ty, &mut encoded) {
+                return Outcome::Stopped(anyhow!(
+                    "cannot encode the results of export `{name}`: {e}"
+                ));
+            }
+        }
+        let checked = match store.data_mut().replayer.as_mut() {
+            Some(host) => host.source().end_export(&encoded),
+            None => return Outcome::Stopped(anyhow!("internal error: the replayer is gone")),
+        };
+        if let Err(stop) = checked {
+            return stopped(store, stop);
+        }
+        let is_run = export
+            .interface
+            .is_some_and(|i| i.starts_with("wasi:cli/run@"))
+            && export.function.name == "run";
+        if is_run {
+            let failed = matches!(results.first(), Some(Val::Result(Err(_))));
+            return Outcome::Returned {
+                code: i32::from(failed),
+                shown: None,
+            };
+        }
+        Outcome::Returned {
+            code: 0,
+            shown: Some(engine::display(&results)),
+        }
+    }
+
+    /// The export `func` of `interface`, and the recorded arguments `args` (of `types`) as its
+    /// values.
+    fn prepare(
+        &self,
+        interface: Option<&str>,
+        func: &str,
+        types: &[recorder_host::types::ValueType],
+        args: &[u8],
+    ) -> Result<(Export, Vec<Val>)> {
+        let export = Export::named(&self.component, interface, func)?;
+        let values = Decoder::decode_all(args, types).context("the recorded arguments")?;
+        let params = export
+            .param_types
+            .iter()
+            .zip(&values)
+            .map(|(ty, value)| convert::<_, Val>(value, ty).map_err(|e| anyhow!(e)))
+            .collect::<Result<Vec<Val>>>()
+            .context("the recorded arguments")?;
+        Ok((export, params))
+    }
+}
+
+/// The ending of a replay that `stop` stopped; `report` is wasmtime's error from the unwound guest.
+fn stop_ending(stop: Stop, report: Option<anyhow::Error>) -> Result<Ending> {
+    Ok(match stop {
+        Stop::Exit(code) => Ending::Exit(code),
+        Stop::HostTrap(message) => Ending::HostTrap { message, report },
+        Stop::Divergence(d) => Ending::Divergence(d),
+        Stop::Unreadable(e) => return Err(e),
+    })
+}
+
+/// The replay stops at `stop`, which [`Replayer::replay`] reports.
+fn stopped(store: &mut Store<ReplayStore>, stop: Stop) -> Outcome {
+    match store.data_mut().replayer.as_mut() {
+        Some(host) => Outcome::Stopped(anyhow!("{}", host.stop(stop))),
+        None => Outcome::Stopped(anyhow!("internal error: the replayer is gone")),
+    }
+}
+
+/// Sorts an error out of the guest's execution: a host call stopped it, the guest trapped or exited,
+/// or proxyrt failed (`doing` says at what).
+fn ended(store: &Store<ReplayStore>, e: wasmtime::Error, doing: &str) -> Outcome {
+    if store
+        .data()
+        .replayer
+        .as_ref()
+        .is_some_and(ReplayerHost::is_stopped)
+    {
+        return Outcome::Stopped(anyhow::Error::from(e));
+    }
+    match exit::Ending::from_error(e) {
+        Ok(exit::Ending::Trap(e)) => Outcome::Trapped(e),
+        Ok(exit::Ending::Exit(code)) => Outcome::Returned { code, shown: None },
+        Err(e) => Outcome::Stopped(e.context(doing.to_string())),
+    }
+}

@@ -1,0 +1,359 @@
+//! The guest's output during a replay. What a guest writes to its stdout and stderr is in the
+//! trace as the arguments of its `write` calls; [`OutputMirror`] follows which stream ids name
+//! stdout and stderr (the results of `get-stdout` / `get-stderr`, forgotten when another stream
+//! takes the id) and shows the bytes of the writes that succeeded when recorded, streamed to the
+//! real stdout and stderr or captured for a caller that wants them as values.
+
+use recorder_host::types::{ComponentInfo, ResourceRef, ValueType};
+use std::io::Write;
+
+/// Where a replay puts the guest's output.
+pub enum Output {
+    /// Nowhere (`replay --quiet`).
+    Discard,
+    /// To these writers, e.g. the process's stdout and stderr.
+    Stream {
+        stdout: Box<dyn Write + Send>,
+        stderr: Box<dyn Write + Send>,
+    },
+    /// Into memory, handed back in the replay's result.
+    Capture,
+}
+
+/// One of the guest's output streams, as it is shown.
+enum Sink {
+    Discard,
+    Stream(Box<dyn Write + Send>),
+    Capture(Vec<u8>),
+}
+
+impl Sink {
+    fn write(&mut self, bytes: &[u8]) {
+        match self {
+            Sink::Discard => {}
+            Sink::Stream(w) => {
+                let _ = w.write_all(bytes);
+            }
+            Sink::Capture(buf) => buf.extend_from_slice(bytes),
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Sink::Stream(w) = self {
+            let _ = w.flush();
+        }
+    }
+
+    fn into_captured(self) -> Vec<u8> {
+        match self {
+            Sink::Capture(buf) => buf,
+            Sink::Discard | Sink::Stream(_) => Vec::new(),
+        }
+    }
+}
+
+/// What the replayer does with a function besides answering it: the calls that show the guest's
+/// output, and those that create output streams (whose ids then no longer name stdout/stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    Other,
+    /// `wasi:cli/stdout.get-stdout`: its result is the id of a stdout stream.
+    GetStdout,
+    /// `wasi:cli/stderr.get-stderr`.
+    GetStderr,
+    /// `output-stream.write` / `blocking-write-and-flush`: `(self: borrow, contents: list<u8>)`.
+    Write,
+    /// Any other function whose result holds an `own<output-stream>`.
+    NewOutputStream,
+}
+
+fn is_output_stream(r: &ResourceRef) -> bool {
+    r.name == "output-stream"
+        && r.interface
+            .as_deref()
+            .is_some_and(|i| i.starts_with("wasi:io/streams@"))
+}
+
+fn holds_output_stream(ty: &ValueType) -> bool {
+    use ValueType as V;
+    match ty {
+        V::Own(r) => is_output_stream(r),
+        V::List(t) | V::Option(t) => holds_output_stream(t),
+        V::Result { ok, err } => [ok, err]
+            .into_iter()
+            .flatten()
+            .any(|t| holds_output_stream(t)),
+        V::Tuple(ts) => ts.iter().any(holds_output_stream),
+        V::Record { fields, .. } => fields.iter().any(|(_, t)| holds_output_stream(t)),
+        V::Variant { cases, .. } => cases.iter().flat_map(|(_, t)| t).any(holds_output_stream),
+        _ => false,
+    }
+}
+
+fn role(
+    interface: Option<&str>,
+    name: &str,
+    params: &[ValueType],
+    result: Option<&ValueType>,
+) -> Role {
+    let interface = interface.unwrap_or("");
+    let own_stream = matches!(result, Some(ValueType::Own(r)) if is_output_stream(r));
+    if interface.starts_with("wasi:cli/stdout@") && name == "get-stdout" && own_stream {
+        return Role::GetStdout;
+    }
+    if interface.starts_with("wasi:cli/stderr@") && name == "get-stderr" && own_stream {
+        return Role::GetStderr;
+    }
+    if interface.starts_with("wasi:io/streams@")
+        && matches!(
+            name,
+            "[method]output-stream.write" | "[method]output-stream.blocking-write-and-flush"
+        )
+        && matches!(params, [ValueType::Borrow(r), ValueType::List(t)]
+            if is_output_stream(r) && **t == ValueType::U8)
+    {
+        return Role::Write;
+    }
+    if result.is_some_and(holds_output_stream) {
+        return Role::NewOutputStream;
+    }
+    Role::Other
+}
+
+/// A function's role and the result type its [`Role::NewOutputStream`] walk needs.
+struct Func {
+    role: Role,
+    result: Option<ValueType>,
+}
+
+/// Shows a replayed guest's stdout and stderr writes.
+pub struct OutputMirror {
+    /// By function id (`ComponentInfo::intercepted_functions`).
+    funcs: Vec<Func>,
+    /// Stream ids that `get-stdout` / `get-stderr` returned and that still name those streams.
+    stdout_ids: Vec<u32>,
+    stderr_ids: Vec<u32>,
+    out: Sink,
+    err: Sink,
+}
+
+impl OutputMirror {
+    /// A mirror for the functions of `info`, showing the output as `output` says.
+    pub fn new(info: &ComponentInfo, output: Output) -> Self {
+        let funcs = info
+            .intercepted_functions()
+            .map(|f| Func {
+                role: role(
+                    f.interface,
+                    &f.function.name,
+                    &f.param_types(),
+                    f.function.result.as_ref(),
+                ),
+                result: f.function.result.clone(),
+            })
+            .collect();
+        let (out, err) = match output {
+            Output::Discard => (Sink::Discard, Sink::Discard),
+            Output::Stream { stdout, stderr } => (Sink::Stream(stdout), Sink::Stream(stderr)),
+            Output::Capture => (Sink::Capture(Vec::new()), Sink::Capture(Vec::new())),
+        };
+        OutputMirror {
+            funcs,
+            stdout_ids: Vec::new(),
+            stderr_ids: Vec::new(),
+            out,
+            err,
+        }
+    }
+
+    /// Follows the stdout/stderr stream ids and shows what the guest writes to them.
+    pub fn observe(&mut self, func: u32, args: &[u8], results: &[u8]) {
+        let Some(f) = self.funcs.get(func as usize) else {
+            return;
+        };
+        match f.role {
+            Role::Other => {}
+            Role::GetStdout | Role::GetStderr => {
+                let Some((id, _)) = leb_u32(results) else {
+                    return;
+                };
+                forget(&mut self.stdout_ids, id);
+                forget(&mut self.stderr_ids, id);
+                if f.role == Role::GetStdout {
+                    self.stdout_ids.push(id);
+                } else {
+                    self.stderr_ids.push(id);
+                }
+            }
+            Role::NewOutputStream => {
+                // A new stream may reuse the id of a dropped stdout/stderr stream.
+                let mut ids = Vec::new();
+                if let Some(ty) = &f.result {
+                    let mut pos = 0;
+                    if walk(ty, results, &mut pos, &mut ids).is_some() {
+                        for id in ids {
+                            forget(&mut self.stdout_ids, id);
+                            forget(&mut self.stderr_ids, id);
+                        }
+                    }
+                }
+            }
+            Role::Write => {
+                // Only writes that succeeded when recorded (`ok`, encoded as tag 0) were output.
+                if results != [0] {
+                    return;
+                }
+                let Some((id, n)) = leb_u32(args) else {
+                    return;
+                };
+                let Some((len, m)) = args.get(n..).and_then(leb_u32) else {
+                    return;
+                };
+                let Some(bytes) = args.get(n + m..).filter(|b| b.len() == len as usize) else {
+                    return;
+                };
+                if self.stdout_ids.contains(&id) {
+                    // Output that cannot be shown (closed pipe) does not change the replay.
+                    self.out.write(bytes);
+                } else if self.stderr_ids.contains(&id) {
+                    self.out.flush();
+                    self.err.write(bytes);
+                }
+            }
+        }
+    }
+
+    /// The role of each function, by id.
+    #[cfg(test)]
+    pub(super) fn roles(&self) -> Vec<Role> {
+        self.funcs.iter().map(|f| f.role).collect()
+    }
+
+    /// Flushes the shown output.
+    pub fn flush(&mut self) {
+        self.out.flush();
+        self.err.flush();
+    }
+
+    /// What was captured ([`Output::Capture`]): the guest's stdout and stderr.
+    pub fn into_captured(self) -> (Vec<u8>, Vec<u8>) {
+        (self.out.into_captured(), self.err.into_captured())
+    }
+}
+
+fn forget(ids: &mut Vec<u32>, id: u32) {
+    ids.retain(|&i| i != id);
+}
+
+/// Reads an unsigned LEB128 `u32` at the start of `bytes`; returns it and its length.
+pub(super) fn leb_u32(bytes: &[u8]) -> Option<(u32, usize)> {
+    let mut value: u64 = 0;
+    for (i, &b) in bytes.iter().enumerate().take(5) {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return u32::try_from(value).ok().map(|v| (v, i + 1));
+        }
+    }
+    None
+}
+
+/// Skips a LEB128 integer of any width.
+fn skip_leb(bytes: &[u8], pos: &mut usize) -> Option<()> {
+    loop {
+        let b = *bytes.get(*pos)?;
+        *pos += 1;
+        if b & 0x80 == 0 {
+            return Some(());
+        }
+    }
+}
+
+/// Walks one encoded value of type `ty` at `pos` (recorder-host's value format), collecting the
+/// ids of the `own<output-stream>` handles it holds. `None` if the bytes do not fit the type.
+pub(super) fn walk(
+    ty: &ValueType,
+    bytes: &[u8],
+    pos: &mut usize,
+    ids: &mut Vec<u32>,
+) -> Option<()> {
+    use ValueType as V;
+    let take = |pos: &mut usize, n: usize| -> Option<()> {
+        let end = pos.checked_add(n).filter(|&e| e <= bytes.len())?;
+        *pos = end;
+        Some(())
+    };
+    let leb = |pos: &mut usize| -> Option<u32> {
+        let (v, n) = leb_u32(bytes.get(*pos..)?)?;
+        *pos += n;
+        Some(v)
+    };
+    match ty {
+        V::Bool | V::U8 | V::S8 => take(pos, 1)?,
+        V::U16 | V::U32 | V::U64 | V::S16 | V::S32 | V::S64 | V::Char => skip_leb(bytes, pos)?,
+        V::F32 => take(pos, 4)?,
+        V::F64 => take(pos, 8)?,
+        V::String => {
+            let n = leb(pos)?;
+            take(pos, n as usize)?
+        }
+        V::List(t) => {
+            let n = leb(pos)?;
+            if **t == V::U8 {
+                take(pos, n as usize)?
+            } else if n as usize > bytes.len() - *pos {
+                // As the decoder: a count beyond the bytes left is corrupt, whatever the elements.
+                return None;
+            } else {
+                for _ in 0..n {
+                    walk(t, bytes, pos, ids)?;
+                }
+            }
+        }
+        V::Option(t) => match *bytes.get(*pos)? {
+            0 => take(pos, 1)?,
+            1 => {
+                take(pos, 1)?;
+                walk(t, bytes, pos, ids)?
+            }
+            _ => return None,
+        },
+        V::Result { ok, err } => {
+            let side = match *bytes.get(*pos)? {
+                0 => ok,
+                1 => err,
+                _ => return None,
+            };
+            take(pos, 1)?;
+            if let Some(t) = side {
+                walk(t, bytes, pos, ids)?
+            }
+        }
+        V::Tuple(ts) => {
+            for t in ts {
+                walk(t, bytes, pos, ids)?;
+            }
+        }
+        V::Record { fields, .. } => {
+            for (_, t) in fields {
+                walk(t, bytes, pos, ids)?;
+            }
+        }
+        V::Variant { cases, .. } => {
+            let case = leb(pos)? as usize;
+            if let Some(t) = cases.get(case)?.1.as_ref() {
+                walk(t, bytes, pos, ids)?
+            }
+        }
+        V::Enum { .. } => skip_leb(bytes, pos)?,
+        V::Flags { flags, .. } => take(pos, flags.len().div_ceil(8))?,
+        V::Own(r) => {
+            let id = leb(pos)?;
+            if is_output_stream(r) {
+                ids.push(id);
+            }
+        }
+        V::Borrow(_) => skip_leb(bytes, pos)?,
+        _ => return None,
+    }
+    Some(())
+}

@@ -1,0 +1,423 @@
+//! The trace as a source of host results: [`TraceSource`] answers each call of the guest with the
+//! recorded results after checking that the guest makes the very call the trace has next (same
+//! function, same argument bytes), and reports the first difference as a [`Divergence`] with both
+//! calls in WAVE.
+//!
+//! The trace is read one entry at a time, so memory stays flat however long the run; the common
+//! case, the next entry being this very call, is compared on bytes borrowed from the reader.
+
+use super::divergence::{truncate, MAX_DECODED_BYTES};
+use super::source::{Finish, HostResults, Stop};
+use super::Divergence;
+use anyhow::{anyhow, Context, Result};
+use recorder_host::trace::{Entry, EntryRef, Header, TraceError, TraceReader};
+use recorder_host::types::{ComponentInfo, InterceptedFunction, ValueType};
+use recorder_host::value::{wave, Decoder};
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+/// An intercepted function, as reports name it.
+struct Func {
+    /// `wasi:io/streams@0.2.12.[method]output-stream.write`, or a bare name.
+    name: String,
+    params: Vec<ValueType>,
+    result: Option<ValueType>,
+}
+
+fn func(f: InterceptedFunction<'_>) -> Func {
+    Func {
+        name: f.qualified_name(),
+        params: f.param_types(),
+        result: f.function.result.clone(),
+    }
+}
+
+/// The component's exports, by id (`ComponentInfo::exports`), as reports name them.
+fn exports(info: &ComponentInfo) -> Vec<Func> {
+    info.exports().map(func).collect()
+}
+
+/// The component's intercepted functions, by id.
+fn functions(info: &ComponentInfo) -> Vec<Func> {
+    info.intercepted_functions().map(func).collect()
+}
+
+/// Answers the guest's host calls from a trace, checking each against it.
+pub struct TraceSource<R: Read> {
+    reader: TraceReader<R>,
+    /// The trace's name in messages (its path).
+    name: String,
+    funcs: Vec<Func>,
+    exports: Vec<Func>,
+    /// The export the host called last, until it returns: names its results in reports.
+    export: Option<u32>,
+    /// The number of the next entry to read.
+    next: u64,
+}
+
+impl TraceSource<BufReader<File>> {
+    /// The trace at `path`, named by its path in messages.
+    pub fn open(path: &Path) -> Result<Self> {
+        let reader = TraceReader::open(path)
+            .with_context(|| format!("cannot read the trace {}", path.display()))?;
+        Ok(Self::new(reader, path.display().to_string()))
+    }
+}
+
+impl<R: Read> TraceSource<R> {
+    /// A source of `reader`'s entries, named `name` in messages.
+    pub fn new(reader: TraceReader<R>, name: impl Into<String>) -> Self {
+        let funcs = functions(&reader.header().component);
+        let exports = exports(&reader.header().component);
+        TraceSource {
+            reader,
+            name: name.into(),
+            funcs,
+            exports,
+            export: None,
+            next: 0,
+        }
+    }
+
+    pub fn header(&self) -> &Header {
+        self.reader.header()
+    }
+
+    /// The number of the next entry to be read.
+    pub fn position(&self) -> u64 {
+        self.next
+    }
+
+    /// Reads the next entry (`Ok(None)` at the end marker).
+    fn read(&mut self) -> Result<Option<Entry>, TraceError> {
+        let entry = self.reader.next_entry()?;
+        if entry.is_some() {
+            self.next += 1;
+        }
+        Ok(entry)
+    }
+
+    /// The stop for a trace that cannot be read at the next entry, where the guest is `doing` something.
+    fn unreadable(&self, e: TraceError, doing: &str) -> Stop {
+        match e {
+            TraceError::Cut {
+                complete: 0,
+                torn_bytes,
+            } => Stop::Unreadable(anyhow!(
+                "the trace {} has no entries (it was cut{}): the recording stopped before the guest \
+                 ran, e.g. because the component could not be instantiated on the real hosts \
+                 (`proxyrt record` said why); {doing}",
+                self.name,
+                torn(torn_bytes)
+            )),
+            TraceError::Cut { torn_bytes, .. } => Stop::Unreadable(anyhow!(
+                "the trace {} ends at entry #{} (it was cut there, without an end marker{}): the \
+                 recording was stopped or killed; {doing}",
+                self.name,
+                self.next,
+                torn(torn_bytes)
+            )),
+            e => Stop::Unreadable(
+                anyhow::Error::new(e).context(format!("cannot read the trace {}", self.name)),
+            ),
+        }
+    }
+
+    fn describe_call(&self, func: u32, args: &[u8]) -> String {
+        match self.funcs.get(func as usize) {
+            Some(f) => truncate(format!("{}{}", f.name, decode_args(&f.params, args))),
+            None => format!("<unknown function {func}>(<{} bytes>)", args.len()),
+        }
+    }
+
+    /// The host's call of export `func` with `args`, in WAVE.
+    fn describe_export_call(&self, func: u32, args: &[u8]) -> String {
+        match self.exports.get(func as usize) {
+            Some(f) => truncate(format!("export {}{}", f.name, decode_args(&f.params, args))),
+            None => format!("<unknown export {func}>(<{} bytes>)", args.len()),
+        }
+    }
+
+    /// The current export's `results`, in WAVE.
+    fn describe_export_return(&self, results: &[u8]) -> String {
+        let f = self.export.and_then(|e| self.exports.get(e as usize));
+        let name = f.map_or("the export", |f| f.name.as_str());
+        let values = match f {
+            Some(Func { result: None, .. }) if results.is_empty() => "()".to_string(),
+            // One result, shown bare as `trace show` and `--invoke` do.
+            Some(f) => decode_values(f.result.as_slice(), results),
+            None => format!("<{} bytes>", results.len()),
+        };
+        truncate(format!("export {name} returns {values}"))
+    }
+
+    /// How a divergence names an entry of the trace that the guest did not follow.
+    fn describe_entry(&self, entry: Option<&Entry>) -> String {
+        match entry {
+            Some(Entry::Call { func, args }) => self.describe_call(*func, args),
+            Some(Entry::Exit { code }) => format!("the run ends: exit status {code}"),
+            Some(Entry::Trap { message }) => format!("the run ends: trap: {message}"),
+            Some(Entry::Return { .. }) => "a return (without a call)".into(),
+            Some(Entry::ExportCall { func, args }) => self.describe_export_call(*func, args),
+            Some(Entry::ExportReturn { results }) => self.describe_export_return(results),
+            Some(Entry::End { .. }) | None => "the end of the trace".into(),
+        }
+    }
+
+    /// Why the guest's call of `func` with `args` does not follow `entry`, the trace's entry
+    /// number `entry_no`.
+    fn not_this_call(&self, entry_no: u64, func: u32, args: &[u8], entry: Option<Entry>) -> Stop {
+        match entry {
+            Some(Entry::Call {
+                func: expected,
+                args: expected_args,
+            }) => {
+                let detail = (expected == func).then(|| {
+                    let at = expected_args
+                        .iter()
+                        .zip(args)
+                        .position(|(a, b)| a != b)
+                        .unwrap_or(expected_args.len().min(args.len()));
+                    format!(
+                        "(the encoded arguments first differ at byte {at}; lengths: {} recorded, {} now)",
+                        expected_args.len(),
+                        args.len()
+                    )
+                });
+                Stop::Divergence(Divergence {
+                    entry: entry_no,
+                    expected: self.describe_call(expected, &expected_args),
+                    actual: self.describe_call(func, args),
+                    detail,
+                })
+            }
+            Some(
+                entry @ (Entry::Exit { .. }
+                | Entry::Trap { .. }
+                | Entry::End { .. }
+                | Entry::ExportReturn { .. }),
+            ) => Stop::Divergence(Divergence {
+                entry: entry_no,
+                expected: self.describe_entry(Some(&entry)),
+                actual: self.describe_call(func, args),
+                detail: Some("(the guest makes a call that the recorded run did not make)".into()),
+            }),
+            None => Stop::Divergence(Divergence {
+                entry: entry_no,
+                expected: self.describe_entry(None),
+                actual: self.describe_call(func, args),
+                detail: Some(
+                    "(the trace has no exit entry: it was not written by `record`)".into(),
+                ),
+            }),
+            Some(other) => Stop::Unreadable(anyhow!(
+                "the trace {} has {} at entry #{entry_no} where a call is expected: it was not \
+                 written by `record`",
+                self.name,
+                self.describe_entry(Some(&other)),
+            )),
+        }
+    }
+
+    /// After the recorded ending, the trace must end.
+    fn expect_end(&mut self) -> Result<(), Stop> {
+        let entry_no = self.next;
+        let entry = self
+            .read()
+            .map_err(|e| self.unreadable(e, "right after the recorded ending"))?;
+        match entry {
+            None => Ok(()),
+            Some(other) => Err(Stop::Unreadable(anyhow!(
+                "the trace {} has {} at entry #{entry_no}, after the run's end: it was not written \
+                 by `record`",
+                self.name,
+                self.describe_entry(Some(&other))
+            ))),
+        }
+    }
+}
+
+impl<R: Read + Send> HostResults for TraceSource<R> {
+    /// The host calls an export: returns the export the trace has the host call here and its
+    /// arguments (the replay makes the same call), or why the replay cannot.
+    fn begin_export(&mut self) -> Result<(u32, Vec<u8>), Stop> {
+        let entry_no = self.next;
+        let entry = self
+            .read()
+            .map_err(|e| self.unreadable(e, "where the host calls the guest's export"))?;
+        match entry {
+            Some(Entry::ExportCall { func, args }) if (func as usize) < self.exports.len() => {
+                self.export = Some(func);
+                Ok((func, args))
+            }
+            Some(Entry::ExportCall { func, .. }) => Err(Stop::Unreadable(anyhow!(
+                "the trace {} calls export {func} at entry #{entry_no}, which the component does \
+                 not have: it was not written by `record` for this program",
+                self.name
+            ))),
+            Some(entry @ Entry::Call { .. }) => Err(Stop::Divergence(Divergence {
+                entry: entry_no,
+                expected: self.describe_entry(Some(&entry)),
+                actual: "the guest is ready for the host's call of its export".into(),
+                detail: Some(
+                    "(the guest makes no call while it is instantiated; the recorded one did)"
+                        .into(),
+                ),
+            })),
+            other => Err(Stop::Unreadable(anyhow!(
+                "the trace {} has {} at entry #{entry_no} where the host calls an export: it was \
+                 not written by `record`",
+                self.name,
+                self.describe_entry(other.as_ref())
+            ))),
+        }
+    }
+
+    /// The export called by [`Self::begin_export`] returned `results` (encoded): checks them
+    /// against the trace, and that the guest made every recorded call before returning.
+    fn end_export(&mut self, results: &[u8]) -> Result<(), Stop> {
+        let entry_no = self.next;
+        let actual = self.describe_export_return(results);
+        let entry = self
+            .read()
+            .map_err(|e| self.unreadable(e, &format!("where {actual}")))?;
+        let detail = match &entry {
+            Some(Entry::ExportReturn { results: expected }) if expected == results => {
+                self.export = None;
+                return Ok(());
+            }
+            Some(Entry::ExportReturn { .. }) => "(the export returns something else)",
+            Some(Entry::Call { .. }) => {
+                "(the guest returns without a call that the recorded run made)"
+            }
+            _ => "(the guest returns where the recorded run did not)",
+        };
+        Err(Stop::Divergence(Divergence {
+            entry: entry_no,
+            expected: self.describe_entry(entry.as_ref()),
+            actual,
+            detail: Some(detail.into()),
+        }))
+    }
+
+    /// The guest calls import `func` with `args`: returns the recorded results, or why the replay
+    /// stops here.
+    fn call(&mut self, func: u32, args: &[u8]) -> Result<Vec<u8>, Stop> {
+        // The common case, the trace's next entry being this very call, is checked on the bytes
+        // borrowed from the reader's frame buffer: no allocation but the results handed back.
+        let entry_no = self.next;
+        let mismatch = match self.reader.next_entry_ref() {
+            Ok(Some(EntryRef::Call {
+                func: expected,
+                args: expected_args,
+            })) if expected == func && expected_args == args => None,
+            Ok(other) => Some(Ok(other.map(|e| e.to_entry()))),
+            Err(e) => Some(Err(e)),
+        };
+        match mismatch {
+            None => self.next += 1,
+            Some(Err(e)) => {
+                let doing = format!("where the guest calls {}", self.describe_call(func, args));
+                return Err(self.unreadable(e, &doing));
+            }
+            Some(Ok(entry)) => {
+                if entry.is_some() {
+                    self.next += 1;
+                }
+                return Err(self.not_this_call(entry_no, func, args, entry));
+            }
+        }
+        let result_no = self.next;
+        let entry = match self.reader.next_entry_ref() {
+            Ok(Some(EntryRef::Return { results })) => {
+                let results = results.to_vec();
+                self.next += 1;
+                return Ok(results);
+            }
+            Ok(other) => other.map(|e| e.to_entry()),
+            Err(e) => {
+                let doing = format!("while the call at entry #{entry_no} waits for its results");
+                return Err(self.unreadable(e, &doing));
+            }
+        };
+        if entry.is_some() {
+            self.next += 1;
+        }
+        match entry {
+            Some(Entry::Exit { code }) => {
+                self.expect_end()?;
+                Err(Stop::Exit(code))
+            }
+            Some(Entry::Trap { message }) => {
+                self.expect_end()?;
+                Err(Stop::HostTrap(message))
+            }
+            other => Err(Stop::Unreadable(anyhow!(
+                "the trace {} has {} at entry #{result_no}, after the call at entry #{entry_no}: \
+                 it was not written by `record`",
+                self.name,
+                self.describe_entry(other.as_ref())
+            ))),
+        }
+    }
+
+    /// The guest's `run` ended as `finish`: checks that the trace ends the same way.
+    fn finish(&mut self, finish: &Finish) -> Result<(), Stop> {
+        let entry_no = self.next;
+        let actual = match finish {
+            Finish::Returned(code) => format!("the run ends: exit status {code}"),
+            Finish::Trapped(message) => format!("the run ends: trap: {message}"),
+        };
+        let entry = self
+            .read()
+            .map_err(|e| self.unreadable(e, &format!("where the guest's run ends ({actual})")))?;
+        let same = match (&entry, finish) {
+            (Some(Entry::Exit { code }), Finish::Returned(actual)) => code == actual,
+            (Some(Entry::Trap { message }), Finish::Trapped(actual)) => message == actual,
+            _ => false,
+        };
+        if !same {
+            let detail = match &entry {
+                Some(Entry::Call { .. }) => {
+                    Some("(the guest ends without a call that the recorded run made)".to_string())
+                }
+                _ => None,
+            };
+            return Err(Stop::Divergence(Divergence {
+                entry: entry_no,
+                expected: self.describe_entry(entry.as_ref()),
+                actual,
+                detail,
+            }));
+        }
+        self.expect_end()
+    }
+}
+
+/// How a cut trace's torn last frame is mentioned.
+fn torn(bytes: u64) -> String {
+    if bytes > 0 {
+        format!(", after which {bytes} bytes of an incomplete entry follow")
+    } else {
+        String::new()
+    }
+}
+
+/// `bytes` decoded as values of `types`, as a WAVE tuple `(1, "x")`, or what they are when they
+/// are too big to show or cannot be decoded.
+fn decode_args(types: &[ValueType], bytes: &[u8]) -> String {
+    format!("({})", decode_values(types, bytes))
+}
+
+/// `bytes` decoded as values of `types`, in WAVE separated by commas (`1, "x"`), or what they are
+/// when they are too big to show or cannot be decoded.
+fn decode_values(types: &[ValueType], bytes: &[u8]) -> String {
+    if bytes.len() > MAX_DECODED_BYTES {
+        return format!("<{} bytes of values>", bytes.len());
+    }
+    match Decoder::decode_all(bytes, types) {
+        Ok(values) => values.iter().map(wave).collect::<Vec<_>>().join(", "),
+        Err(e) => format!("<undecodable: {e}; {} bytes>", bytes.len()),
+    }
+}
