@@ -26,15 +26,28 @@
 //! payload), and `list<u8>` is a single `memory.copy` in the proxy.
 //!
 //! Decoding never trusts the bytes: every length is checked against what is left before anything is
-//! allocated, and malformed input is a [`DecodeError`] naming the offset, never a panic.
+//! allocated, and malformed input is a [`DecodeError`] naming the offset, never a panic. A LEB128
+//! integer is at most 5 bytes for a type of up to 32 bits (lengths, cases and handle ids
+//! included) and at most 10 for a 64-bit one, as the proxy's generated readers require.
+//!
+//! The parts, each using only those listed before it:
+//! - `cursor`: [`Cursor`], the one reader of the bytes: integers, lengths, strings, tags, and
+//!   whole values stepped over ([`Cursor::skip`]) or searched for their [`Handle`]s, building
+//!   nothing;
+//! - `wave`: the WAVE type of a [`ValueType`](crate::types::ValueType) and the text of values;
+//! - `decode`: [`Decoder`], bytes to WAVE [`Value`]s, through a [`Cursor`];
+//! - `encode`: [`encode`], any [`WasmValue`](wasm_wave::wasm::WasmValue) to bytes;
+//! - `convert`: [`convert`], a value as another `WasmValue` implementation (WAVE to wasmtime's).
 
 mod convert;
+mod cursor;
 mod decode;
 mod encode;
 mod wave;
 
 pub use convert::convert;
-pub use decode::{DecodeError, Decoder};
+pub use cursor::{Cursor, DecodeError, Handle};
+pub use decode::Decoder;
 pub use encode::encode;
 /// The values [`Decoder`] builds and [`wave`] shows: wasm-wave's, the crate wasmtime's `Val` also
 /// implements [`WasmValue`](wasm_wave::wasm::WasmValue) from (see [`encode`], [`convert`]).
