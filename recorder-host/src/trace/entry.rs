@@ -25,7 +25,8 @@ pub struct Header {
     /// SHA-256 of the original component's bytes.
     pub component_sha256: [u8; 32],
     /// SHA-256 of the component's import and export interfaces (their WIT): a rebuilt component with
-    /// the same interfaces may replay this trace, an unrelated one may not.
+    /// the same interfaces may replay this trace, an unrelated one may not
+    /// ([`ComponentInfo::interface_sha256`]).
     pub interface_sha256: [u8; 32],
     /// The component's imports and exports with their WIT types: entries refer to functions by their
     /// index in [`ComponentInfo::intercepted_functions`], and the types let a reader decode and show
