@@ -284,9 +284,10 @@ mod tests {
         );
     }
 
-    /// What the runtime printed before it used this table, copied from it (`runtime/src/trace.rs`
-    /// `show_args`/`show_results`, `runtime/src/replay.rs` `decode_args`/`decode_values` and the
-    /// values of `describe_export_return`): the table must print exactly the same.
+    /// What the runtime printed before it used this table, copied from it at 29ed716
+    /// (`runtime/src/trace.rs` `show_args`/`show_results`, `runtime/src/replay.rs`
+    /// `decode_args`/`decode_values` and the values of `describe_export_return`): the table must
+    /// print exactly the same.
     mod before {
         use super::super::Function;
         use crate::types::ValueType;
