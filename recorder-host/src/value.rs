@@ -1,5 +1,6 @@
-//! proxyrt's compact value encoding, on the host side: decoding recorded bytes into values (shown in
-//! WAVE syntax), and encoding values (tests, replay from an edited trace).
+//! proxyrt's compact value encoding, on the host side: reading recorded bytes, into values (shown
+//! in WAVE syntax) or without building any, and encoding values (the host records its calls of
+//! the guest's exports with it).
 //!
 //! The proxy's generated wasm writes this format; the two must agree byte for byte:
 //!
