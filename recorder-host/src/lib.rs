@@ -1,6 +1,22 @@
-//! proxyrt's recorder host side: the trace format ([`trace`]) written while recording and read while
-//! replaying. The WIT of the interfaces the proxy imports lives in `wit/`.
+//! proxyrt's recorder host side: what a recorded run is made of and how it is read, shared by the
+//! runtime (record, replay, `trace show`) and proxy-gen (which takes [`types`] only). It knows
+//! nothing of wasmtime or of the wasm-tools crates, so both can use it although they use
+//! different versions of those.
+//!
+//! The modules, each using only those listed before it:
+//! - [`types`]: the component model as plain data ([`types::ComponentInfo`], [`types::ValueType`]):
+//!   what a component imports and exports with every WIT type, the numbering of intercepted
+//!   functions (the ids of traces and of the proxy's stubs), and the interface hash;
+//! - [`value`]: the compact value format the proxy writes: [`value::Cursor`] (its one reader),
+//!   decoding to WAVE values, encoding any `WasmValue`, converting between value types;
+//! - [`functions`]: a component's imports and exports by id, named and typed, and how a call's
+//!   encoded arguments and results are shown;
+//! - [`trace`]: the trace file: header, CRC-checked frames of entries, streaming reader and writer.
+//!
+//! The WIT of the interfaces the proxy imports (`proxyrt:recorder/recorder`, `.../replayer`) lives
+//! in `wit/recorder.wit`.
 
+pub mod functions;
 pub mod trace;
 pub mod types;
 pub mod value;

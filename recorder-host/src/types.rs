@@ -3,10 +3,12 @@
 //! trace header carries it, so that traces can be decoded and shown without the component; the
 //! runtime uses it to name calls in reports.
 //!
-//! These types deliberately depend on nothing but serde: wasmtime (wasm-tools 0.254) and proxy-gen
-//! (0.258) each convert their own type representations into this one.
+//! These types deliberately depend on no wasm tooling (serde only, plus bincode and SHA-256 for
+//! [`ComponentInfo::interface_sha256`]): wasmtime (wasm-tools 0.254) and proxy-gen (0.258) each
+//! convert their own type representations into this one.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// What a component imports and exports: the table of calls a proxy intercepts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,7 +82,23 @@ impl ComponentInfo {
             &self.exported_functions,
         ))
     }
+
+    /// SHA-256 of the component's interfaces: of this info (its import/export WIT, as plain
+    /// data) encoded with bincode 2's `standard()` configuration. Two builds of one program share
+    /// it, unrelated programs do not: a trace header carries it, and replay refuses a trace of
+    /// another program before running anything. The bytes hashed are part of the trace format:
+    /// changing them (or this type's layout) makes every recorded trace "another program".
+    pub fn interface_sha256(&self) -> Result<[u8; 32], InterfaceHashError> {
+        let bytes = bincode::serde::encode_to_vec(self, bincode::config::standard())?;
+        Ok(Sha256::digest(&bytes).into())
+    }
 }
+
+/// A [`ComponentInfo`] that bincode could not encode, so it has no interface hash. (serde's
+/// derived encoders of these types do not fail; the encoder's API can.)
+#[derive(Debug, thiserror::Error)]
+#[error("cannot encode the component's interfaces: {0}")]
+pub struct InterfaceHashError(#[from] bincode::error::EncodeError);
 
 impl InterceptedFunction<'_> {
     /// `interface.function` (`wasi:io/streams@0.2.6.[method]output-stream.write`), or the bare
@@ -281,6 +299,33 @@ pub enum ValueType {
 #[cfg(test)]
 mod tests {
     use super::reported_before_forwarding as first;
+    use super::*;
+
+    /// The hash is SHA-256 of exactly bincode's bytes, equal for equal infos, different for
+    /// different ones.
+    #[test]
+    fn interface_hash() {
+        let mut info = ComponentInfo {
+            imported_functions: vec![FunctionInfo {
+                name: "log".into(),
+                kind: FuncKind::Freestanding,
+                params: vec![("message".into(), ValueType::String)],
+                result: None,
+            }],
+            ..Default::default()
+        };
+        let hash = info.interface_sha256().unwrap();
+        assert_eq!(hash, info.clone().interface_sha256().unwrap());
+        let bytes = bincode::serde::encode_to_vec(&info, bincode::config::standard()).unwrap();
+        assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(&bytes)));
+        // SHA-256 of the empty info's bincode bytes (seven empty sequences, seven zero bytes).
+        assert_eq!(
+            ComponentInfo::default().interface_sha256().unwrap(),
+            <[u8; 32]>::from(Sha256::digest([0u8; 7]))
+        );
+        info.imported_functions[0].params[0].1 = ValueType::U32;
+        assert_ne!(info.interface_sha256().unwrap(), hash);
+    }
 
     #[test]
     fn waiting_and_exiting_calls_are_reported_first() {

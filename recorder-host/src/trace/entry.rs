@@ -1,0 +1,149 @@
+//! What a trace holds: its [`Header`] and its entries ([`Entry`], and [`EntryRef`], the same
+//! borrowing its bytes), with the constants of the format.
+
+use crate::types::ComponentInfo;
+use serde::{Deserialize, Serialize};
+
+/// First bytes of every trace file.
+pub const MAGIC: &[u8; 8] = b"PRXYTRC\0";
+
+/// Version of the layout of [`Header`] and [`Entry`]; bumped on every incompatible change.
+/// 2: the host's call of the guest's export is recorded (`ExportCall` .. `ExportReturn`), and replay
+/// expects it. 3: drops of imported resources are calls (`ComponentInfo::resource_drops`).
+pub const FORMAT_VERSION: u32 = 3;
+
+/// Largest frame a reader accepts (a single call's arguments or results). Guests moving more than this
+/// in one call are not realistic; a larger prefix is treated as corruption.
+pub const MAX_FRAME_LEN: u32 = 256 << 20;
+
+/// What the trace was recorded from; checked before replaying.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    pub format_version: u32,
+    /// The proxyrt version that wrote the trace.
+    pub proxyrt_version: String,
+    /// SHA-256 of the original component's bytes.
+    pub component_sha256: [u8; 32],
+    /// SHA-256 of the component's import and export interfaces (their WIT): a rebuilt component with
+    /// the same interfaces may replay this trace, an unrelated one may not
+    /// ([`ComponentInfo::interface_sha256`]).
+    pub interface_sha256: [u8; 32],
+    /// The component's imports and exports with their WIT types: entries refer to functions by their
+    /// index in [`ComponentInfo::intercepted_functions`], and the types let a reader decode and show
+    /// the values without the component.
+    pub component: ComponentInfo,
+    /// The guest's arguments, as passed (for display).
+    pub argv: Vec<String>,
+}
+
+impl Header {
+    /// A header with nothing in it: what a reader holds until it has read the real one.
+    pub(super) fn empty() -> Self {
+        Header {
+            format_version: FORMAT_VERSION,
+            proxyrt_version: String::new(),
+            component_sha256: [0; 32],
+            interface_sha256: [0; 32],
+            component: ComponentInfo::default(),
+            argv: Vec::new(),
+        }
+    }
+}
+
+/// One event of a recorded run. Values are in the proxy's compact binary encoding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Entry {
+    /// The guest called an import.
+    Call {
+        func: u32,
+        #[serde(with = "serde_bytes")]
+        args: Vec<u8>,
+    },
+    /// The import the guest called last returned.
+    Return {
+        #[serde(with = "serde_bytes")]
+        results: Vec<u8>,
+    },
+    /// The host called one of the guest's exports.
+    ExportCall {
+        func: u32,
+        #[serde(with = "serde_bytes")]
+        args: Vec<u8>,
+    },
+    /// That export returned.
+    ExportReturn {
+        #[serde(with = "serde_bytes")]
+        results: Vec<u8>,
+    },
+    /// The guest trapped.
+    Trap { message: String },
+    /// The guest exited with this status.
+    Exit { code: i32 },
+    /// The trace is complete; `entries` counts the entries before this one.
+    End { entries: u64 },
+}
+
+/// An [`Entry`] whose bytes and text are borrowed: what [`TraceReader::next_entry_ref`] returns
+/// from its frame buffer, and what the recorder host writes straight from the proxy's memory, so
+/// that neither side copies a call's values per entry. serde + bincode encode an enum as its
+/// variant index and its fields, and the variants mirror `Entry`'s in the same order, so both
+/// types have exactly the same encoding (a test pins it).
+///
+/// [`TraceReader::next_entry_ref`]: super::TraceReader::next_entry_ref
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntryRef<'a> {
+    Call {
+        func: u32,
+        #[serde(with = "serde_bytes", borrow)]
+        args: &'a [u8],
+    },
+    Return {
+        #[serde(with = "serde_bytes", borrow)]
+        results: &'a [u8],
+    },
+    ExportCall {
+        func: u32,
+        #[serde(with = "serde_bytes", borrow)]
+        args: &'a [u8],
+    },
+    ExportReturn {
+        #[serde(with = "serde_bytes", borrow)]
+        results: &'a [u8],
+    },
+    Trap {
+        message: &'a str,
+    },
+    Exit {
+        code: i32,
+    },
+    End {
+        entries: u64,
+    },
+}
+
+impl EntryRef<'_> {
+    /// The owned entry.
+    pub fn to_entry(&self) -> Entry {
+        match *self {
+            EntryRef::Call { func, args } => Entry::Call {
+                func,
+                args: args.to_vec(),
+            },
+            EntryRef::Return { results } => Entry::Return {
+                results: results.to_vec(),
+            },
+            EntryRef::ExportCall { func, args } => Entry::ExportCall {
+                func,
+                args: args.to_vec(),
+            },
+            EntryRef::ExportReturn { results } => Entry::ExportReturn {
+                results: results.to_vec(),
+            },
+            EntryRef::Trap { message } => Entry::Trap {
+                message: message.to_string(),
+            },
+            EntryRef::Exit { code } => Entry::Exit { code },
+            EntryRef::End { entries } => Entry::End { entries },
+        }
+    }
+}
