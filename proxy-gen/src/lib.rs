@@ -18,6 +18,7 @@ mod decode;
 mod embed;
 mod encode;
 pub mod error;
+mod plan;
 mod shim;
 mod synth;
 mod typeenc;
@@ -138,5 +139,7 @@ pub fn record_proxy(component: &[u8]) -> Result<Vec<u8>> {
 }
 
 fn proxy_of(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
-    synth::proxy(decoded, mode).map_err(Error::from_generator)
+    // Decide everything first (unsupported input is reported here), then emit.
+    let plan = plan::Plan::new(decoded, mode).map_err(Error::from_generator)?;
+    synth::proxy(decoded, &plan).map_err(Error::from_generator)
 }

@@ -24,14 +24,12 @@ use wasm_encoder::{
     ComponentFuncTypeEncoder, ComponentOuterAliasKind, ComponentTypeRef, ComponentValType,
     ExportKind, InstanceType, ModuleArg, TypeBounds,
 };
-use wit_parser::{
-    Function, InterfaceId, LiveTypes, Resolve, TypeDefKind, TypeId, TypeOwner, WorldItem,
-};
+use wit_parser::{Function, InterfaceId, Resolve, TypeId};
 
 use crate::abi;
 use crate::analyze::Decoded;
 use crate::coremod::{self, StubMode, StubSpec};
-use crate::error::unsupported;
+use crate::plan::{ImportKind, Plan};
 use crate::shim;
 use crate::typeenc::{TypeMaps, ValtypeEncoder};
 use crate::Mode;
@@ -194,21 +192,10 @@ impl<'a> ValtypeEncoder<'a> for InstanceEncoder<'_, 'a> {
     }
 }
 
-/// A function the proxy forwards: where it comes from and its root function index (imported).
-struct Proxied<'a> {
-    /// The import name of the function's interface (`None` for a bare function).
-    interface: Option<String>,
-    func: &'a Function,
-    import: u32,
-}
-
 /// One export of the proxy, in the guest's import order.
 enum Export {
-    /// An imported interface with no functions, re-exported as is. A shim would do too, but
-    /// wasmparser renames a non-resource type through an instantiation to the argument's
-    /// `created` id, which for a shim export is an alias of the shim's own definition: a guest
-    /// export that `use`s such a type would then decode (wit-component) as a fresh definition
-    /// instead of a `use` of the import. Resources are substituted by identity and keep the link.
+    /// An imported interface passed through as the host's instance
+    /// ([`ImportKind::PassThroughInterface`]).
     Passthrough {
         name: String,
         instance: u32,
@@ -216,7 +203,7 @@ enum Export {
     Interface {
         name: String,
         id: InterfaceId,
-        funcs: Vec<usize>,
+        funcs: std::ops::Range<u32>,
     },
     Func {
         name: String,
@@ -228,38 +215,17 @@ enum Export {
     },
 }
 
-/// Builds the proxy for the guest described by `decoded` in `mode`: pass-through, also reporting
-/// every call to the imported recorder ([`crate::RECORDER_INTERFACE`]), or answering every call
-/// from the imported replayer ([`crate::REPLAYER_INTERFACE`]) with no host import at all.
-pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
+/// Emits the proxy that `plan` describes for the guest described by `decoded`: pass-through,
+/// also reporting every call to the imported recorder ([`crate::RECORDER_INTERFACE`]), or
+/// answering every call from the imported replayer ([`crate::REPLAYER_INTERFACE`]) with no host
+/// import at all. Every decision was made by the plan; this only lays out index spaces.
+pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
     let resolve = &decoded.resolve;
-    let world = &resolve.worlds[decoded.world];
+    let mode = plan.mode;
     let record = mode == Mode::Record;
     let replay = mode == Mode::Replay;
     let forwards = !replay;
-    // Whether the guest gets the proxy's wrapper resources (stable handle ids, DESIGN.md).
-    let blocker = exported_imported_resource(resolve, decoded.world).or_else(|| {
-        world.imports.iter().find_map(|(key, item)| match item {
-            WorldItem::Type { id, .. }
-                if matches!(
-                    resolve.types[abi::dealias(resolve, *id)].kind,
-                    TypeDefKind::Resource
-                ) =>
-            {
-                Some(resolve.name_world_key(key))
-            }
-            _ => None,
-        })
-    });
-    let wrap = match (mode, &blocker) {
-        (Mode::Forward, _) => false,
-        (Mode::Record, blocker) => blocker.is_none(),
-        (Mode::Replay, Some(name)) => unsupported!(
-            "replaying a component that imports the resource `{name}` at world level or uses it \
-             in its exports (e.g. a wasi:http handler) is not supported yet"
-        ),
-        (Mode::Replay, None) => true,
-    };
+    let wrap = plan.wraps();
     let mut root = Root {
         resolve,
         builder: ComponentBuilder::default(),
@@ -269,111 +235,67 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
         guest_current: None,
         passthrough: HashSet::new(),
     };
-    // Function ids: interface functions in world order, then bare functions in world order; the
-    // same order as `ComponentInfo::intercepted_functions`, which the trace will use as func-id.
-    let mut proxied: Vec<Proxied<'_>> = Vec::new();
-    let mut bare: Vec<Proxied<'_>> = Vec::new();
+    // The WIT function of each stub, by func-id.
+    let funcs: Vec<&Function> = plan
+        .functions
+        .iter()
+        .map(|f| plan.function(decoded, f))
+        .collect::<Result<_>>()?;
+    // The root index of each function's host import, by func-id (none on replay).
+    let mut imported_funcs: Vec<u32> = vec![u32::MAX; funcs.len()];
     let mut exports = Vec::new();
 
     // 1. The guest's imports become the proxy's imports.
-    for (key, item) in world.imports.iter() {
-        let name = resolve.name_world_key(key);
-        if (record && name == crate::RECORDER_INTERFACE)
-            || (replay && name == crate::REPLAYER_INTERFACE)
-        {
-            unsupported!(
-                "the component itself imports `{name}`, the interface {mode:?} mode adds \
-                 (instrumenting an already instrumented component?)"
-            );
-        }
-        match item {
-            WorldItem::Interface { id, .. } => {
-                let iface = &resolve.interfaces[*id];
-                let has_resources = iface
-                    .types
-                    .values()
-                    .any(|t| matches!(resolve.types[*t].kind, TypeDefKind::Resource));
-                // Replay imports a types-only interface without resources as it is: it has nothing
-                // to answer, a guest export may `use` its types (an export's types must be named
-                // by an import or export), and runtimes need no definition for it (wasmtime skips
-                // type exports when matching an instance import).
-                let types_only = iface.functions.is_empty() && !has_resources;
-                let inst = if forwards || types_only {
-                    Some(
-                        import_interface(&mut root, &name, *id)
-                            .with_context(|| format!("importing interface `{name}`"))?,
-                    )
-                } else {
-                    None
-                };
-                let mut funcs = Vec::new();
-                for f in iface.functions.values() {
-                    let import = match inst {
-                        Some(inst) => {
+    for import in &plan.imports {
+        let name = import.name.clone();
+        match &import.kind {
+            ImportKind::PassThroughInterface => {
+                let id = plan.interface(decoded, import)?;
+                let instance = import_interface(&mut root, &name, id)
+                    .with_context(|| format!("importing interface `{name}`"))?;
+                root.passthrough.insert(id);
+                exports.push(Export::Passthrough { name, instance });
+            }
+            ImportKind::Interface {
+                imported,
+                functions,
+                ..
+            } => {
+                let id = plan.interface(decoded, import)?;
+                if *imported {
+                    let inst = import_interface(&mut root, &name, id)
+                        .with_context(|| format!("importing interface `{name}`"))?;
+                    for k in functions.clone() {
+                        let f = &plan.functions[k as usize];
+                        imported_funcs[k as usize] =
                             root.builder
-                                .alias_export(inst, &f.name, ComponentExportKind::Func)
-                        }
-                        None => u32::MAX,
-                    };
-                    funcs.push(proxied.len());
-                    proxied.push(Proxied {
-                        interface: Some(name.clone()),
-                        func: f,
-                        import,
-                    });
-                }
-                match inst {
-                    // Nothing to intercept (a types-only interface such as a `types` package
-                    // interface): hand the guest the host's instance itself. Besides being
-                    // smaller, this keeps the `use` links of guest exports that mention these
-                    // types (see `Export::Passthrough`). Not when its resources are wrapped.
-                    Some(instance) if funcs.is_empty() && !(wrap && has_resources) => {
-                        root.passthrough.insert(*id);
-                        exports.push(Export::Passthrough { name, instance });
+                                .alias_export(inst, &f.name, ComponentExportKind::Func);
                     }
-                    _ => exports.push(Export::Interface {
-                        name,
-                        id: *id,
-                        funcs,
-                    }),
                 }
-            }
-            WorldItem::Function(f) => {
-                if f.params
-                    .iter()
-                    .any(|p| abi::contains_borrow(resolve, &p.ty))
-                {
-                    // wac-graph 0.12 asserts (panics) when it re-encodes a root-level function
-                    // type containing `borrow` (encoding.rs `borrow`: "!state.scopes.is_empty()").
-                    unsupported!(
-                        "bare function import `{name}` takes a `borrow<..>`: wac-graph 0.12 cannot \
-                         compose root-level functions with borrows (put it in an interface)"
-                    );
-                }
-                let import = if forwards {
-                    let ty = root
-                        .encode_func_type(resolve, f)
-                        .with_context(|| format!("function `{name}`"))?;
-                    root.builder
-                        .import(name.as_str(), ComponentTypeRef::Func(ty))
-                } else {
-                    u32::MAX
-                };
-                exports.push(Export::Func {
+                exports.push(Export::Interface {
                     name,
-                    k: bare.len(),
-                });
-                bare.push(Proxied {
-                    interface: None,
-                    func: f,
-                    import,
+                    id,
+                    funcs: functions.clone(),
                 });
             }
-            WorldItem::Type { id, .. } => {
+            ImportKind::Function { id } => {
+                let k = *id as usize;
+                if forwards {
+                    let ty = root
+                        .encode_func_type(resolve, funcs[k])
+                        .with_context(|| format!("function `{name}`"))?;
+                    imported_funcs[k] = root
+                        .builder
+                        .import(name.as_str(), ComponentTypeRef::Func(ty));
+                }
+                exports.push(Export::Func { name, k });
+            }
+            ImportKind::Type => {
+                let id = plan.world_type(decoded, import)?;
                 let encoded = if replay {
-                    GuestTypes(&mut root).encode_type_id(resolve, *id)
+                    GuestTypes(&mut root).encode_type_id(resolve, id)
                 } else {
-                    root.encode_type_id(resolve, *id)
+                    root.encode_type_id(resolve, id)
                 };
                 let ComponentValType::Type(index) =
                     encoded.with_context(|| format!("type `{name}`"))?
@@ -382,14 +304,6 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
                 };
                 exports.push(Export::Type { name, index });
             }
-        }
-    }
-
-    let first_bare = proxied.len();
-    proxied.append(&mut bare);
-    for export in &mut exports {
-        if let Export::Func { k, .. } = export {
-            *k += first_bare;
         }
     }
 
@@ -405,27 +319,12 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
         None
     };
 
-    // The resources the proxy wraps: every resource of an imported interface, with the import
-    // name of its interface.
-    let wrapped_named: Vec<(String, &str, TypeId)> = if wrap {
-        world
-            .imports
-            .iter()
-            .filter_map(|(key, item)| match item {
-                WorldItem::Interface { id, .. } => Some((resolve.name_world_key(key), *id)),
-                _ => None,
-            })
-            .flat_map(|(name, iface)| {
-                decoded
-                    .resource_types(iface)
-                    .map(move |(r, t)| (name.clone(), r, t))
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    check_func_ids(decoded, &proxied, &wrapped_named)?;
-    let wrapped: Vec<TypeId> = wrapped_named.iter().map(|(_, _, t)| *t).collect();
+    // The resources the proxy wraps, in the order of their wrapper types.
+    let wrapped: Vec<TypeId> = plan
+        .wrapped_resources
+        .iter()
+        .map(|r| plan.wrapped_type(decoded, r))
+        .collect::<Result<_>>()?;
     // Every wrapper type has a destructor: record drops the host handle and reports the drop,
     // replay checks it against the trace.
     let n_dtors = wrapped.len() as u32;
@@ -503,12 +402,10 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
 
     // 3. Lower every imported function into core.
     let lowered: Vec<u32> = if forwards {
-        proxied
+        funcs
             .iter()
-            .map(|p| {
-                root.builder
-                    .lower_func(Some(&p.func.name), p.import, mem_opts)
-            })
+            .zip(&imported_funcs)
+            .map(|(f, import)| root.builder.lower_func(Some(&f.name), *import, mem_opts))
             .collect()
     } else {
         Vec::new()
@@ -535,7 +432,7 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
     let drops = if wrap || !forwards {
         Vec::new()
     } else {
-        coremod::borrowed_resources(resolve, proxied.iter().map(|p| p.func))
+        coremod::borrowed_resources(resolve, funcs.iter().copied())
     };
     let mut drop_funcs = Vec::new();
     for id in &drops {
@@ -546,16 +443,15 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
     }
 
     // 5. Stub module, instantiated with memory, allocator, lowered imports and drops.
-    let specs: Vec<StubSpec<'_>> = proxied
+    let specs: Vec<StubSpec<'_>> = plan
+        .functions
         .iter()
-        .map(|p| StubSpec {
-            func: p.func,
-            lowered: abi::lowered_sig(resolve, p.func),
-            lifted: abi::lifted_sig(resolve, p.func),
-            report_first: recorder_host::types::reported_before_forwarding(
-                p.interface.as_deref(),
-                &p.func.name,
-            ),
+        .zip(&funcs)
+        .map(|(p, func)| StubSpec {
+            func,
+            lowered: abi::lowered_sig(resolve, func),
+            lifted: abi::lifted_sig(resolve, func),
+            report_first: p.reported_before_forwarding,
         })
         .collect();
     let cfg = coremod::StubConfig {
@@ -608,7 +504,7 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
 
     // 6. Lift every stub with the function's own type (over the host's types).
     let mut lifted = Vec::new();
-    for (k, p) in proxied.iter().enumerate() {
+    for (k, func) in funcs.iter().enumerate() {
         let stub =
             root.builder
                 .core_alias_export(None, stubs, &coremod::stub_name(k), ExportKind::Func);
@@ -616,9 +512,9 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
             root.builder
                 .core_alias_export(None, stubs, &coremod::post_name(k), ExportKind::Func);
         let ty = if wrap {
-            GuestTypes(&mut root).encode_func_type(resolve, p.func)?
+            GuestTypes(&mut root).encode_func_type(resolve, func)?
         } else {
-            root.encode_func_type(resolve, p.func)?
+            root.encode_func_type(resolve, func)?
         };
         let opts = [
             CanonicalOption::Memory(memory),
@@ -626,7 +522,7 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
             CanonicalOption::PostReturn(post),
             CanonicalOption::UTF8,
         ];
-        lifted.push(root.builder.lift_func(Some(&p.func.name), stub, ty, opts));
+        lifted.push(root.builder.lift_func(Some(&func.name), stub, ty, opts));
     }
 
     // 7. Exports under the guest's import names.
@@ -648,7 +544,7 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
                     inst_args.push((import, ComponentExportKind::Type, index));
                 }
                 for (import, k) in args.funcs.into_iter().zip(funcs) {
-                    inst_args.push((import, ComponentExportKind::Func, lifted[k]));
+                    inst_args.push((import, ComponentExportKind::Func, lifted[k as usize]));
                 }
                 let shim_name = format!("{name}-shim");
                 let c = root.builder.component(Some(&shim_name), component);
@@ -683,41 +579,6 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
         }
     }
     Ok(root.builder.finish())
-}
-
-/// The stub index of a function is its recorder func-id, which the runtime and the trace resolve
-/// with [`crate::ComponentInfo::intercepted_functions`]: the two orders must never drift apart, so
-/// every synthesis checks them (cheap next to the synthesis itself).
-/// The same goes for the drops, numbered after the functions in the order of the wrapper types
-/// (`wrapped`: interface import name, resource name); a proxy that wraps nothing reports no drop.
-fn check_func_ids(
-    decoded: &Decoded,
-    proxied: &[Proxied<'_>],
-    wrapped: &[(String, &str, TypeId)],
-) -> Result<()> {
-    let info = decoded.info();
-    let expected: Vec<(Option<&str>, String)> = info
-        .intercepted_functions()
-        .take(if wrapped.is_empty() {
-            proxied.len()
-        } else {
-            usize::MAX
-        })
-        .map(|f| (f.interface, f.function.name.clone()))
-        .collect();
-    let actual: Vec<(Option<&str>, String)> = proxied
-        .iter()
-        .map(|p| (p.interface.as_deref(), p.func.name.clone()))
-        .chain(
-            wrapped
-                .iter()
-                .map(|(i, r, _)| (Some(i.as_str()), format!("[resource-drop]{r}"))),
-        )
-        .collect();
-    if expected != actual {
-        bail!("stub order differs from `intercepted_functions`: {actual:?} vs {expected:?}");
-    }
-    Ok(())
 }
 
 /// Imports [`crate::RECORDER_INTERFACE`] with exactly `call: func(func-id: u32, args: list<u8>)`
@@ -783,55 +644,6 @@ fn import_replayer(root: &mut Root<'_>) -> u32 {
     let inst = root.builder.import(name, ComponentTypeRef::Instance(t));
     root.builder
         .alias_export(inst, "next", ComponentExportKind::Func)
-}
-
-/// The first resource of an imported interface that the world's exports mention, if any. The
-/// guest would then export functions over the proxy's wrapper types, which the composition cannot
-/// export under the original's types (DESIGN.md, "Handle ids").
-fn exported_imported_resource(resolve: &Resolve, world: wit_parser::WorldId) -> Option<String> {
-    let world = &resolve.worlds[world];
-    let imported: HashSet<InterfaceId> = world
-        .imports
-        .values()
-        .filter_map(|item| match item {
-            WorldItem::Interface { id, .. } => Some(*id),
-            _ => None,
-        })
-        .collect();
-    for item in world.exports.values() {
-        let mut live = LiveTypes::default();
-        // An exported interface's own types are the guest's (even when the same interface is
-        // also imported): only what it reaches in other interfaces can be imported.
-        let own = match item {
-            WorldItem::Interface { id, .. } => {
-                live.add_interface(resolve, *id);
-                Some(*id)
-            }
-            WorldItem::Function(f) => {
-                live.add_func(resolve, f);
-                None
-            }
-            WorldItem::Type { id, .. } => {
-                live.add_type_id(resolve, *id);
-                None
-            }
-        };
-        let found = live.iter().find_map(|t| {
-            let ty = &resolve.types[t];
-            match (&ty.kind, ty.owner) {
-                (TypeDefKind::Resource, TypeOwner::Interface(owner))
-                    if imported.contains(&owner) && Some(owner) != own =>
-                {
-                    Some(ty.name.clone().unwrap_or_default())
-                }
-                _ => None,
-            }
-        });
-        if found.is_some() {
-            return found;
-        }
-    }
-    None
 }
 
 /// Imports interface `id` under `name` with its full instance type; returns the instance index.
