@@ -17,12 +17,12 @@
 
 use anyhow::{anyhow, bail, Result};
 use std::collections::HashMap;
-use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
+use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
 use wit_parser::{Handle, Int, Resolve, SizeAlign, Type, TypeDefKind, TypeId};
 
 use crate::abi;
-use crate::coremod::Body;
 use crate::error::unsupported;
+use crate::wasmcode::{memarg, Body};
 
 /// Function and global indices of the decoder helpers in the stub module.
 #[derive(Clone, Copy)]
@@ -65,14 +65,6 @@ impl Readers {
     }
 }
 
-fn mem(offset: u32, align_log2: u32) -> MemArg {
-    MemArg {
-        offset: u64::from(offset),
-        align: align_log2,
-        memory_index: 0,
-    }
-}
-
 /// Instructions that trap unless the `n` bytes (an i32 that the instructions `n` push) after the
 /// read cursor are readable.
 fn check_avail(r: Readers, n: &[I<'static>]) -> Vec<I<'static>> {
@@ -109,7 +101,7 @@ pub fn reader_functions(r: Readers) -> Vec<(Vec<ValType>, Vec<ValType>, Function
     let mut code = check_avail(r, &[I::I32Const(1)]);
     code.extend([
         I::GlobalGet(r.cur),
-        I::I32Load8U(mem(0, 0)),
+        I::I32Load8U(memarg(0, 0)),
         I::GlobalGet(r.cur),
         I::I32Const(1),
         I::I32Add,
@@ -175,8 +167,8 @@ pub fn reader_functions(r: Readers) -> Vec<(Vec<ValType>, Vec<ValType>, Function
 
     // w32 / w64
     for (t, n, load) in [
-        (I32, 4, I::I32Load(mem(0, 0))),
-        (I64, 8, I::I64Load(mem(0, 0))),
+        (I32, 4, I::I32Load(memarg(0, 0))),
+        (I64, 8, I::I64Load(memarg(0, 0))),
     ] {
         let mut code = check_avail(r, &[I::I32Const(n)]);
         code.extend([
@@ -316,10 +308,10 @@ impl Decoder<'_> {
                 b.code.push(I::LocalGet(base));
                 b.code.extend(produce.iter().cloned());
                 b.code.push(match store {
-                    Store::B8 => I::I32Store8(mem(offset, 0)),
-                    Store::B16 => I::I32Store16(mem(offset, 1)),
-                    Store::B32 => I::I32Store(mem(offset, 2)),
-                    Store::B64 => I::I64Store(mem(offset, 3)),
+                    Store::B8 => I::I32Store8(memarg(offset, 0)),
+                    Store::B16 => I::I32Store16(memarg(offset, 1)),
+                    Store::B32 => I::I32Store(memarg(offset, 2)),
+                    Store::B64 => I::I64Store(memarg(offset, 3)),
                 });
             }
         }
@@ -338,10 +330,10 @@ impl Decoder<'_> {
             I::LocalGet(base),
             I::LocalGet(len),
             I::Call(self.r.skip),
-            I::I32Store(mem(offset, 2)),
+            I::I32Store(memarg(offset, 2)),
             I::LocalGet(base),
             I::LocalGet(len),
-            I::I32Store(mem(offset + 4, 2)),
+            I::I32Store(memarg(offset + 4, 2)),
         ]);
         Ok(())
     }
@@ -381,7 +373,7 @@ impl Decoder<'_> {
                             b.code.extend([
                                 I::LocalGet(base),
                                 I::Call(self.r.u8),
-                                I::I32Store8(mem(offset + j, 0)),
+                                I::I32Store8(memarg(offset + j, 0)),
                             ]);
                         }
                     }
@@ -484,10 +476,10 @@ impl Decoder<'_> {
             I::LocalSet(ptr),
             I::LocalGet(base),
             I::LocalGet(ptr),
-            I::I32Store(mem(offset, 2)),
+            I::I32Store(memarg(offset, 2)),
             I::LocalGet(base),
             I::LocalGet(len),
-            I::I32Store(mem(offset + 4, 2)),
+            I::I32Store(memarg(offset + 4, 2)),
         ]);
         b.for_each_element(ptr, len, size, |b, at| {
             self.fields(

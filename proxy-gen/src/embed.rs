@@ -15,9 +15,11 @@ use wac_graph::{types::Package, CompositionGraph, EncodeOptions};
 use wasm_encoder::{
     BlockType, CanonicalOption, CodeSection, ComponentBuilder, ComponentExportKind,
     ComponentTypeRef, ComponentValType, ConstExpr, DataSection, ExportKind, ExportSection,
-    Function, FunctionSection, GlobalSection, GlobalType, Instruction as I, MemArg, MemoryType,
-    Module, PrimitiveValType, TypeSection, ValType,
+    Function, FunctionSection, GlobalSection, GlobalType, Instruction as I, MemoryType, Module,
+    PrimitiveValType, TypeSection, ValType,
 };
+
+use crate::wasmcode::memarg;
 
 /// One recorded import call.
 pub struct RecordedCall {
@@ -35,14 +37,6 @@ const DATA_BASE: u32 = 16;
 const RET_AREA: i32 = 8;
 /// `results-len` of a call that never returned.
 const NO_RETURN: u32 = u32::MAX;
-
-fn mem(offset: u32, align: u32) -> MemArg {
-    MemArg {
-        offset: u64::from(offset),
-        align,
-        memory_index: 0,
-    }
-}
 
 /// The replayer's core module for `calls`.
 fn module(calls: &[RecordedCall]) -> Result<Module> {
@@ -108,7 +102,7 @@ fn module(calls: &[RecordedCall]) -> Result<Module> {
     exports.export("post-next", ExportKind::Func, 2);
 
     let mut code = CodeSection::new();
-    code.function(&crate::coremod::realloc_function(2));
+    code.function(&crate::wasmcode::realloc_function(2));
 
     // next(func 0, ptr 1, len 2) -> ret area; locals: pos 3, i 4, rp 5, rlen 6.
     let mut f = Function::new_with_locals_types([ValType::I32; 4]);
@@ -123,14 +117,14 @@ fn module(calls: &[RecordedCall]) -> Result<Module> {
     // another function than recorded
     body.extend(trap_if(vec![
         I::LocalGet(3),
-        I::I32Load(mem(0, 2)),
+        I::I32Load(memarg(0, 2)),
         I::LocalGet(0),
         I::I32Ne,
     ]));
     // other arguments than recorded: length, then bytes
     body.extend(trap_if(vec![
         I::LocalGet(3),
-        I::I32Load(mem(4, 2)),
+        I::I32Load(memarg(4, 2)),
         I::LocalGet(2),
         I::I32Ne,
     ]));
@@ -148,11 +142,11 @@ fn module(calls: &[RecordedCall]) -> Result<Module> {
         I::LocalGet(3),
         I::LocalGet(4),
         I::I32Add,
-        I::I32Load8U(mem(8, 0)),
+        I::I32Load8U(memarg(8, 0)),
         I::LocalGet(1),
         I::LocalGet(4),
         I::I32Add,
-        I::I32Load8U(mem(0, 0)),
+        I::I32Load8U(memarg(0, 0)),
         I::I32Ne,
     ]));
     body.extend([
@@ -170,7 +164,7 @@ fn module(calls: &[RecordedCall]) -> Result<Module> {
         I::LocalGet(2),
         I::I32Add,
         I::LocalTee(5),
-        I::I32Load(mem(0, 2)),
+        I::I32Load(memarg(0, 2)),
         I::LocalSet(6),
     ]);
     // the recorded run ended in this call
@@ -184,10 +178,10 @@ fn module(calls: &[RecordedCall]) -> Result<Module> {
         I::LocalGet(5),
         I::I32Const(4),
         I::I32Add,
-        I::I32Store(mem(0, 2)),
+        I::I32Store(memarg(0, 2)),
         I::I32Const(RET_AREA),
         I::LocalGet(6),
-        I::I32Store(mem(4, 2)),
+        I::I32Store(memarg(4, 2)),
         I::LocalGet(5),
         I::I32Const(4),
         I::I32Add,

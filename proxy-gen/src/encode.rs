@@ -24,12 +24,12 @@
 //! every helper takes and returns.
 
 use anyhow::{anyhow, Result};
-use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
+use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
 use wit_parser::{Handle, Int, Resolve, SizeAlign, Type, TypeDefKind};
 
 use crate::abi;
-use crate::coremod::Body;
 use crate::error::unsupported;
+use crate::wasmcode::{memarg, Body};
 
 /// Function indices of the encoder helpers in the stub module (see [`helper_functions`]).
 #[derive(Clone, Copy)]
@@ -68,7 +68,7 @@ pub fn helper_functions(first: u32) -> Vec<(Vec<ValType>, Vec<ValType>, Function
         I::LocalSet(2),
     ]
     .into_iter()
-    .chain(crate::coremod::grow_memory_to(2))
+    .chain(crate::wasmcode::grow_memory_to(2))
     .chain([I::End])
     {
         f.instruction(&i);
@@ -94,9 +94,9 @@ pub fn helper_functions(first: u32) -> Vec<(Vec<ValType>, Vec<ValType>, Function
         }
         code.extend([I::BrIf(1), I::LocalGet(0), I::LocalGet(1)]);
         if wide {
-            code.extend([I::I64Const(0x80), I::I64Or, I::I64Store8(mem(0, 0))]);
+            code.extend([I::I64Const(0x80), I::I64Or, I::I64Store8(memarg(0, 0))]);
         } else {
-            code.extend([I::I32Const(0x80), I::I32Or, I::I32Store8(mem(0, 0))]);
+            code.extend([I::I32Const(0x80), I::I32Or, I::I32Store8(memarg(0, 0))]);
         }
         code.extend([
             I::LocalGet(0),
@@ -111,9 +111,9 @@ pub fn helper_functions(first: u32) -> Vec<(Vec<ValType>, Vec<ValType>, Function
             I::LocalGet(0),
             I::LocalGet(1),
             if wide {
-                I::I64Store8(mem(0, 0))
+                I::I64Store8(memarg(0, 0))
             } else {
-                I::I32Store8(mem(0, 0))
+                I::I32Store8(memarg(0, 0))
             },
             I::LocalGet(0),
             I::I32Const(1),
@@ -128,9 +128,9 @@ pub fn helper_functions(first: u32) -> Vec<(Vec<ValType>, Vec<ValType>, Function
 
     // put8 / put32 / put64 (cur 0, v 1) -> cur
     for (t, n, store) in [
-        (I32, 1, I::I32Store8(mem(0, 0))),
-        (I32, 4, I::I32Store(mem(0, 0))),
-        (I64, 8, I::I64Store(mem(0, 0))),
+        (I32, 1, I::I32Store8(memarg(0, 0))),
+        (I32, 4, I::I32Store(memarg(0, 0))),
+        (I64, 8, I::I64Store(memarg(0, 0))),
     ] {
         let mut f = Function::new([]);
         for i in [
@@ -193,14 +193,6 @@ impl Helpers {
             put64: first + 5,
             copy: first + 6,
         }
-    }
-}
-
-fn mem(offset: u32, align_log2: u32) -> MemArg {
-    MemArg {
-        offset: u64::from(offset),
-        align: align_log2,
-        memory_index: 0,
     }
 }
 
@@ -317,11 +309,11 @@ impl Encoder<'_> {
             At::Mem { base, offset } => {
                 b.code.push(I::LocalGet(base));
                 b.code.push(match (load, wide) {
-                    (_, true) => I::I64Load(mem(offset, 3)),
-                    (Load::U8, false) => I::I32Load8U(mem(offset, 0)),
-                    (Load::U16, false) => I::I32Load16U(mem(offset, 1)),
-                    (Load::S16, false) => I::I32Load16S(mem(offset, 1)),
-                    (Load::W32, false) => I::I32Load(mem(offset, 2)),
+                    (_, true) => I::I64Load(memarg(offset, 3)),
+                    (Load::U8, false) => I::I32Load8U(memarg(offset, 0)),
+                    (Load::U16, false) => I::I32Load16U(memarg(offset, 1)),
+                    (Load::S16, false) => I::I32Load16S(memarg(offset, 1)),
+                    (Load::W32, false) => I::I32Load(memarg(offset, 2)),
                 });
             }
         }
@@ -408,10 +400,10 @@ impl Encoder<'_> {
             At::Mem { base, offset } => {
                 b.code.extend([
                     I::LocalGet(base),
-                    I::I32Load(mem(offset, 2)),
+                    I::I32Load(memarg(offset, 2)),
                     I::LocalSet(ptr),
                     I::LocalGet(base),
-                    I::I32Load(mem(offset + 4, 2)),
+                    I::I32Load(memarg(offset + 4, 2)),
                     I::LocalSet(len),
                 ]);
             }

@@ -22,6 +22,7 @@ mod plan;
 mod shim;
 mod synth;
 mod typeenc;
+mod wasmcode;
 
 pub use analyze::{
     analyze, decode, validate, ComponentInfo, Decoded, FuncKind, FunctionInfo, InterceptedFunction,
