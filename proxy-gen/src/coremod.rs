@@ -29,6 +29,7 @@ use crate::abi::{self, CoreSig};
 use crate::decode;
 use crate::encode::{self, Encoder, Helpers};
 use crate::error::unsupported;
+use crate::mode::Mode;
 use crate::wasmcode::{self, memarg, Body};
 
 /// Where the bump heap starts; address 0..HEAP_BASE stays unused so a null pointer never aliases data.
@@ -184,24 +185,13 @@ impl CoreTypes {
 /// How the stubs treat calls and handles (see the module docs and DESIGN.md).
 pub struct StubConfig<'r> {
     /// Forward (only), record or replay.
-    pub mode: StubMode,
+    pub mode: Mode,
     /// Resource types (dealiased) whose borrows are dropped after the host call, in the order of
     /// their `drop{j}` imports (pass-through handles only; empty when `wrapped` is non-empty).
     pub drops: &'r [TypeId],
     /// Resource types (dealiased) the proxy wraps in resource types of its own, in the order of
     /// their `w-new{j}`/`w-rep{j}`/`w-drop{j}` (and, when forwarding, `h-drop{j}`) imports.
     pub wrapped: &'r [TypeId],
-}
-
-/// What a stub does with a call.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum StubMode {
-    /// Forward to the host.
-    Forward,
-    /// Forward to the host and report to the recorder.
-    Record,
-    /// Ask the replayer; no host.
-    Replay,
 }
 
 /// Import name (in [`ENV`]) of the lowered `replayer.next`.
@@ -229,10 +219,10 @@ pub fn host_drop_name(j: usize) -> String {
     format!("h-drop{j}")
 }
 
-/// The stub module for `specs` under `cfg`. With [`StubMode::Record`], the module imports the
+/// The stub module for `specs` under `cfg`. With [`Mode::Record`], the module imports the
 /// lowered recorder functions [`REC_CALL`] and [`REC_RET`] (core type `(i32 func-id, i32 ptr, i32
 /// len) -> ()`) and every stub reports its arguments and results through them; with
-/// [`StubMode::Replay`] it imports [`REPLAY_NEXT`] (`(i32 func-id, i32 ptr, i32 len, i32 retptr)
+/// [`Mode::Replay`] it imports [`REPLAY_NEXT`] (`(i32 func-id, i32 ptr, i32 len, i32 retptr)
 /// -> ()`) instead of the host functions. `specs[k]` has func-id `k`.
 ///
 /// With wrapped resources, and when forwarding, the module also imports the allocator's table
@@ -265,7 +255,7 @@ pub fn stub_module(
     const REALLOC: u32 = 0;
     const RESET: u32 = 1;
     let mut next_import = 2;
-    let forwards = cfg.mode != StubMode::Replay;
+    let forwards = cfg.mode.forwards();
     let lowered_base = next_import;
     if forwards {
         for (k, s) in specs.iter().enumerate() {
@@ -339,7 +329,7 @@ pub fn stub_module(
         );
     }
     let reporter = match cfg.mode {
-        StubMode::Record => {
+        Mode::Record => {
             let t = types.get(&[ValType::I32; 3], &[]);
             imports.import(ENV, REC_CALL, EntityType::Function(t));
             imports.import(ENV, REC_RET, EntityType::Function(t));
@@ -352,7 +342,7 @@ pub fn stub_module(
                 record: next_import - 1,
             }
         }
-        StubMode::Replay => {
+        Mode::Replay => {
             let t = types.get(&[ValType::I32; 4], &[]);
             imports.import(ENV, REPLAY_NEXT, EntityType::Function(t));
             next_import += 1;
@@ -360,20 +350,20 @@ pub fn stub_module(
                 next: next_import - 1,
             }
         }
-        StubMode::Forward => Reporter::None,
+        Mode::Forward => Reporter::None,
     };
     let first_defined = next_import;
     // After the stubs and post-returns: encoder helpers, decoder helpers, unwrap functions and
     // destructors.
     let mut next_defined = first_defined + 2 * specs.len() as u32;
-    let encodes = cfg.mode != StubMode::Forward;
+    let encodes = cfg.mode.encodes();
     let helpers = Helpers::at(next_defined);
     if encodes {
         next_defined += encode::HELPER_COUNT;
     }
     // Globals: 0 = skip the next destructor (SKIP_DTOR), 1/2 = read cursor/end (replay).
     let readers = decode::Readers::at(next_defined, 1);
-    if cfg.mode == StubMode::Replay {
+    if cfg.mode == Mode::Replay {
         next_defined += decode::READER_COUNT;
     }
     // unwrap{j} (forwarding) or consume{j} (replay), then dtor{j}.
@@ -440,7 +430,7 @@ pub fn stub_module(
             code.function(&body);
         }
     }
-    if cfg.mode == StubMode::Replay {
+    if cfg.mode == Mode::Replay {
         for (params, results, body) in decode::reader_functions(readers) {
             funcs.function(types.get(&params, &results));
             code.function(&body);

@@ -1,5 +1,5 @@
 //! The embedded replayer (`proxyrt instrument -m replay --embed-trace`): a small component that
-//! exports [`crate::REPLAYER_INTERFACE`] and answers `next` from the recorded calls held in a data
+//! exports [`REPLAYER_INTERFACE`] and answers `next` from the recorded calls held in a data
 //! segment, plugged into the replay composition so that the result imports nothing (beyond
 //! types-only interfaces, which need no definition) and replays in any component runtime.
 //!
@@ -19,6 +19,7 @@ use wasm_encoder::{
     PrimitiveValType, TypeSection, ValType,
 };
 
+use crate::mode::REPLAYER_INTERFACE;
 use crate::wasmcode::memarg;
 
 /// One recorded import call.
@@ -217,7 +218,7 @@ fn module(calls: &[RecordedCall]) -> Result<Module> {
     Ok(m)
 }
 
-/// The replayer component: exports [`crate::REPLAYER_INTERFACE`] answering from `calls`.
+/// The replayer component: exports [`REPLAYER_INTERFACE`] answering from `calls`.
 pub fn replayer(calls: &[RecordedCall]) -> Result<Vec<u8>> {
     let mut root = ComponentBuilder::default();
     let m = root.core_module(Some("proxyrt-embedded-replayer"), &module(calls)?);
@@ -275,7 +276,7 @@ pub fn replayer(calls: &[RecordedCall]) -> Result<Vec<u8>> {
         [("next-impl", ComponentExportKind::Func, lifted)],
     );
     root.export(
-        crate::REPLAYER_INTERFACE,
+        REPLAYER_INTERFACE,
         ComponentExportKind::Instance,
         exported,
         None,
@@ -303,9 +304,9 @@ pub fn plug(composed: &[u8], replayer: &[u8]) -> Result<Vec<u8>> {
 
     let replayer_inst = graph.instantiate(replayer_pkg);
     let composed_inst = graph.instantiate(composed_pkg);
-    let item = graph.alias_instance_export(replayer_inst, crate::REPLAYER_INTERFACE)?;
+    let item = graph.alias_instance_export(replayer_inst, REPLAYER_INTERFACE)?;
     graph
-        .set_instantiation_argument(composed_inst, crate::REPLAYER_INTERFACE, item)
+        .set_instantiation_argument(composed_inst, REPLAYER_INTERFACE, item)
         .context("the embedded replayer does not fit the composition's import")?;
     for name in &exports {
         let item = graph.alias_instance_export(composed_inst, name)?;

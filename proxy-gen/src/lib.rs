@@ -18,6 +18,7 @@ mod decode;
 mod embed;
 mod encode;
 pub mod error;
+mod mode;
 mod plan;
 mod shim;
 mod synth;
@@ -30,37 +31,7 @@ pub use analyze::{
 };
 pub use embed::RecordedCall;
 pub use error::{Error, Result};
-
-/// What the instrumented component does with the calls crossing the proxy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Pass-through: every import call is forwarded to the real host and nothing else happens.
-    /// The composition imports exactly the original's imports. This is the **baseline for
-    /// measuring proxy overhead**: Record minus Forward is the cost of encoding and reporting,
-    /// Forward minus the bare component is the cost of the extra component boundary.
-    Forward,
-    /// Forward, and report every import call to the recorder: the composition additionally
-    /// imports [`RECORDER_INTERFACE`] (`record(func-id, args, results)` once the host returned;
-    /// `call` before forwarding and `ret` after for calls that may wait or never return;
-    /// func-id = the index in [`ComponentInfo::intercepted_functions`]).
-    Record,
-    /// Answer every import call from a trace: the composition imports **only**
-    /// [`REPLAYER_INTERFACE`] (`next(func-id, args) -> results`, values in the recorder's
-    /// encoding); the proxy defines its own resource types (handles are the recorded ids).
-    Replay,
-}
-
-/// The instance a [`Mode::Record`] composition imports, with exactly two functions:
-/// `call: func(func-id: u32, args: list<u8>)` and `ret: func(func-id: u32, results: list<u8>)`
-/// (WIT: `recorder-host/wit/recorder.wit`). The `list<u8>` is lowered from the proxy's memory,
-/// so a host can read it in place (wasmtime `WasmList<u8>`).
-pub const RECORDER_INTERFACE: &str = "proxyrt:recorder/recorder@0.1.0";
-
-/// The only instance a [`Mode::Replay`] composition imports, with exactly one function:
-/// `next: func(func-id: u32, args: list<u8>) -> list<u8>` (WIT: `recorder-host/wit/recorder.wit`).
-/// The guest's call `func-id` with these encoded arguments must be the next one in the trace;
-/// the host returns its recorded encoded results.
-pub const REPLAYER_INTERFACE: &str = "proxyrt:recorder/replayer@0.1.0";
+pub use mode::{Mode, RECORDER_INTERFACE, REPLAYER_INTERFACE};
 
 /// Instruments `component` for `mode` and returns the composed component.
 ///

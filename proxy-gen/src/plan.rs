@@ -21,7 +21,7 @@ use wit_parser::{
 use crate::abi;
 use crate::analyze::Decoded;
 use crate::error::unsupported;
-use crate::{Mode, RECORDER_INTERFACE, REPLAYER_INTERFACE};
+use crate::mode::Mode;
 
 /// What the proxy for one component in one mode does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,7 +156,7 @@ impl Plan {
             ),
         };
         let wrap = handles == Handles::Wrapped;
-        let forwards = mode != Mode::Replay;
+        let forwards = mode.forwards();
 
         // Interface functions get their ids first (world order, then function order), bare
         // functions after them, as in `ComponentInfo::intercepted_functions`.
@@ -173,12 +173,7 @@ impl Plan {
         let mut imports = Vec::new();
         for (import, (key, item)) in world.imports.iter().enumerate() {
             let name = resolve.name_world_key(key);
-            let added = match mode {
-                Mode::Forward => None,
-                Mode::Record => Some(RECORDER_INTERFACE),
-                Mode::Replay => Some(REPLAYER_INTERFACE),
-            };
-            if added == Some(name.as_str()) {
+            if mode.added_interface() == Some(name.as_str()) {
                 unsupported!(
                     "the component itself imports `{name}`, the interface {mode:?} mode adds \
                      (instrumenting an already instrumented component?)"

@@ -28,11 +28,11 @@ use wit_parser::{Function, InterfaceId, Resolve, TypeId};
 
 use crate::abi;
 use crate::analyze::Decoded;
-use crate::coremod::{self, StubMode, StubSpec};
+use crate::coremod::{self, StubSpec};
+use crate::mode::{Mode, RECORDER_INTERFACE, REPLAYER_INTERFACE};
 use crate::plan::{ImportKind, Plan};
 use crate::shim;
 use crate::typeenc::{TypeMaps, ValtypeEncoder};
-use crate::Mode;
 
 /// The proxy's root index space and the type-encoding policy for it: types of an interface are
 /// aliased from the imported instance of that interface; world-level named types are imported.
@@ -216,15 +216,14 @@ enum Export {
 }
 
 /// Emits the proxy that `plan` describes for the guest described by `decoded`: pass-through,
-/// also reporting every call to the imported recorder ([`crate::RECORDER_INTERFACE`]), or
-/// answering every call from the imported replayer ([`crate::REPLAYER_INTERFACE`]) with no host
+/// also reporting every call to the imported recorder ([`RECORDER_INTERFACE`]), or
+/// answering every call from the imported replayer ([`REPLAYER_INTERFACE`]) with no host
 /// import at all. Every decision was made by the plan; this only lays out index spaces.
 pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
     let resolve = &decoded.resolve;
     let mode = plan.mode;
-    let record = mode == Mode::Record;
     let replay = mode == Mode::Replay;
-    let forwards = !replay;
+    let forwards = mode.forwards();
     let wrap = plan.wraps();
     let mut root = Root {
         resolve,
@@ -308,16 +307,8 @@ pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
     }
 
     // 1b. The recorder or replayer instance, after the guest's imports.
-    let recorder = if record {
-        Some(import_recorder(&mut root))
-    } else {
-        None
-    };
-    let replayer = if replay {
-        Some(import_replayer(&mut root))
-    } else {
-        None
-    };
+    let recorder = (mode == Mode::Record).then(|| import_recorder(&mut root));
+    let replayer = replay.then(|| import_replayer(&mut root));
 
     // The resources the proxy wraps, in the order of their wrapper types.
     let wrapped: Vec<TypeId> = plan
@@ -455,11 +446,7 @@ pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
         })
         .collect();
     let cfg = coremod::StubConfig {
-        mode: match mode {
-            Mode::Forward => StubMode::Forward,
-            Mode::Record => StubMode::Record,
-            Mode::Replay => StubMode::Replay,
-        },
+        mode,
         drops: &drops,
         wrapped: &wrapped,
     };
@@ -581,9 +568,9 @@ pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
     Ok(root.builder.finish())
 }
 
-/// Imports [`crate::RECORDER_INTERFACE`] with exactly `call: func(func-id: u32, args: list<u8>)`
-/// and `ret: func(func-id: u32, results: list<u8>)`; returns the root indices of the two
-/// functions.
+/// Imports [`RECORDER_INTERFACE`] with exactly `call: func(func-id: u32, args: list<u8>)`,
+/// `ret: func(func-id: u32, results: list<u8>)` and `record: func(func-id: u32, args: list<u8>,
+/// results: list<u8>)`; returns the root indices of the three functions.
 fn import_recorder(root: &mut Root<'_>) -> RecorderFuncs {
     use wasm_encoder::PrimitiveValType as P;
     let mut ty = InstanceType::new();
@@ -604,7 +591,7 @@ fn import_recorder(root: &mut Root<'_>) -> RecorderFuncs {
             .result(None);
         ty.export(func, ComponentTypeRef::Func(1 + i as u32));
     }
-    let name = crate::RECORDER_INTERFACE;
+    let name = RECORDER_INTERFACE;
     let t = root.builder.type_instance(Some(name), &ty);
     let inst = root.builder.import(name, ComponentTypeRef::Instance(t));
     let [call, ret, record] = ["call", "ret", "record"].map(|f| {
@@ -622,7 +609,7 @@ struct RecorderFuncs {
     record: u32,
 }
 
-/// Imports [`crate::REPLAYER_INTERFACE`] with exactly `next: func(func-id: u32, args: list<u8>) ->
+/// Imports [`REPLAYER_INTERFACE`] with exactly `next: func(func-id: u32, args: list<u8>) ->
 /// list<u8>`; returns the root index of `next`.
 fn import_replayer(root: &mut Root<'_>) -> u32 {
     use wasm_encoder::PrimitiveValType as P;
@@ -639,7 +626,7 @@ fn import_replayer(root: &mut Root<'_>) -> u32 {
         ])
         .result(Some(bytes));
     ty.export("next", ComponentTypeRef::Func(1));
-    let name = crate::REPLAYER_INTERFACE;
+    let name = REPLAYER_INTERFACE;
     let t = root.builder.type_instance(Some(name), &ty);
     let inst = root.builder.import(name, ComponentTypeRef::Instance(t));
     root.builder
