@@ -10,8 +10,8 @@
 
 #![warn(missing_docs)]
 
-pub mod abi;
-pub mod analyze;
+mod abi;
+mod analyze;
 mod compose;
 mod coremod;
 mod decode;
@@ -48,7 +48,7 @@ pub fn instrument(component: &[u8], mode: Mode) -> Result<Vec<u8>> {
 /// [`instrument`] for a component already decoded with [`decode`], so that a caller that also needs
 /// its [`ComponentInfo`] (`Decoded::info`) decodes it once.
 pub fn instrument_decoded(decoded: &Decoded, component: &[u8], mode: Mode) -> Result<Vec<u8>> {
-    if decoded.resolve.worlds[decoded.world].imports.is_empty() {
+    if decoded.imports_nothing() {
         return Ok(component.to_vec());
     }
     let proxy = no_panic(|| proxy_of(decoded, mode))?;
@@ -72,7 +72,7 @@ pub fn instrument_embedded(
     calls: &[RecordedCall],
 ) -> Result<Vec<u8>> {
     let composed = instrument_decoded(decoded, component, Mode::Replay)?;
-    if decoded.resolve.worlds[decoded.world].imports.is_empty() {
+    if decoded.imports_nothing() {
         // Nothing was intercepted: there is nothing to replay either.
         return Ok(composed);
     }
@@ -103,11 +103,6 @@ fn no_panic<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 pub fn proxy(component: &[u8], mode: Mode) -> Result<Vec<u8>> {
     let decoded = decode(component)?;
     no_panic(|| proxy_of(&decoded, mode))
-}
-
-/// The record-mode proxy alone: `proxy(component, Mode::Record)`.
-pub fn record_proxy(component: &[u8]) -> Result<Vec<u8>> {
-    proxy(component, Mode::Record)
 }
 
 fn proxy_of(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {

@@ -129,9 +129,9 @@ impl Plan {
     /// Decides the proxy of `decoded` in `mode`. Input the proxy cannot handle yet is reported
     /// here ([`crate::error::UnsupportedFeature`]), before anything is emitted.
     pub fn new(decoded: &Decoded, mode: Mode) -> Result<Plan> {
-        let resolve = &decoded.resolve;
-        let world = &resolve.worlds[decoded.world];
-        let blocker = exported_imported_resource(resolve, decoded.world).or_else(|| {
+        let resolve = decoded.resolve();
+        let world = &resolve.worlds[decoded.world()];
+        let blocker = exported_imported_resource(resolve, decoded.world()).or_else(|| {
             world.imports.iter().find_map(|(key, item)| match item {
                 WorldItem::Type { id, .. }
                     if matches!(
@@ -271,7 +271,7 @@ impl Plan {
     /// The WIT function of `f`.
     pub fn function<'a>(&self, decoded: &'a Decoded, f: &PlannedFunction) -> Result<&'a Function> {
         match world_item(decoded, f.import)? {
-            WorldItem::Interface { id, .. } => decoded.resolve.interfaces[*id]
+            WorldItem::Interface { id, .. } => decoded.resolve().interfaces[*id]
                 .functions
                 .get(&f.name)
                 .ok_or_else(|| anyhow!("planned function `{}` is not in its interface", f.name)),
@@ -302,7 +302,7 @@ impl Plan {
         let WorldItem::Interface { id, .. } = world_item(decoded, r.import)? else {
             bail!("wrapped resource `{}` is not in an interface", r.name);
         };
-        decoded.resolve.interfaces[*id]
+        decoded.resolve().interfaces[*id]
             .types
             .get(&r.name)
             .copied()
@@ -357,7 +357,7 @@ fn planned(id: usize, interface: &str, f: &Function, import: usize) -> PlannedFu
 }
 
 fn world_item(decoded: &Decoded, import: usize) -> Result<&WorldItem> {
-    decoded.resolve.worlds[decoded.world]
+    decoded.resolve().worlds[decoded.world()]
         .imports
         .get_index(import)
         .map(|(_, item)| item)
@@ -491,7 +491,7 @@ mod tests {
                     .map(|(id, i, f)| (*id, *i, f.to_string()))
                     .collect();
                 assert_eq!(actual, expected, "{name} {mode:?}");
-                let imports = &decoded.resolve.worlds[decoded.world].imports;
+                let imports = &decoded.resolve().worlds[decoded.world()].imports;
                 assert_eq!(plan.imports.len(), imports.len(), "{name}");
             }
         }
@@ -520,7 +520,7 @@ mod tests {
                 for r in &plan.wrapped_resources {
                     let t = plan.wrapped_type(&decoded, r).unwrap();
                     assert!(matches!(
-                        decoded.resolve.types[t].kind,
+                        decoded.resolve().types[t].kind,
                         TypeDefKind::Resource
                     ));
                 }

@@ -220,7 +220,7 @@ enum Export {
 /// answering every call from the imported replayer ([`REPLAYER_INTERFACE`]) with no host
 /// import at all. Every decision was made by the plan; this only lays out index spaces.
 pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
-    let resolve = &decoded.resolve;
+    let resolve = decoded.resolve();
     let mode = plan.mode;
     let replay = mode == Mode::Replay;
     let forwards = mode.forwards();
