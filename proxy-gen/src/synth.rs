@@ -1,21 +1,28 @@
-//! Synthesis of the proxy component (forward and record modes) with wasm-encoder (no toolchain,
-//! no wit-bindgen).
+//! Emission of the proxy component with wasm-encoder (no toolchain, no wit-bindgen), in every
+//! mode, exactly as the [`Plan`] says: nothing is decided here, only index spaces are laid out.
 //!
 //! Layout of the proxy (index spaces of its root):
 //! 1. for each import of the guest's world, in order (dependencies first): the same import —
 //!    an instance with the full instance type re-encoded from the decoded WIT, a bare function,
-//!    or a world-level type; in record mode then `proxyrt:recorder/recorder@0.1.0`;
-//! 2. the allocator core module (memory, bump realloc, reset), instantiated;
-//! 3. `canon lower` of every imported function and of the recorder's `call`/`ret`/`record` (memory +
-//!    realloc of the allocator);
-//! 4. `canon resource.drop` for each resource type borrowed in some parameter;
+//!    or a world-level type (on replay only types-only interfaces and world-level types); then
+//!    `proxyrt:recorder/recorder@0.1.0` (record) or `proxyrt:recorder/replayer@0.1.0` (replay);
+//! 2. the allocator core module (memory, bump realloc, reset; with wrapped resources also the
+//!    destructor table and trampolines), instantiated; then the wrapper resource types and their
+//!    `resource.new`/`rep`/`drop` (and the host handle's `resource.drop` when forwarding);
+//! 3. `canon lower` of every imported function (when forwarding) and of the recorder's
+//!    `call`/`ret`/`record` or the replayer's `next` (memory + realloc of the allocator);
+//! 4. `canon resource.drop` for each resource type borrowed in some parameter (pass-through
+//!    handles only);
 //! 5. the stub core module (see `coremod`), instantiated with the above;
-//! 6. `canon lift` of every stub (memory, realloc, post-return);
+//! 6. `canon lift` of every stub (memory, realloc, post-return), over the guest-facing types;
 //! 7. the exports, named like the guest's imports: per interface a re-export shim instance
-//!    (see `shim`), bare functions directly, world-level types re-exported.
+//!    (see `shim`) or the host's instance itself (passed through), bare functions directly,
+//!    world-level types re-exported.
 //!
-//! The proxy's types for host resources are the host's own (aliased from the imported instances),
-//! so own handles move through it untouched and only lent borrows need code (DESIGN-NOTES fact 1).
+//! With pass-through handles the proxy's types for host resources are the host's own (aliased
+//! from the imported instances), so own handles move through it untouched and only lent borrows
+//! need code (DESIGN.md, fact 1). With wrapped resources the guest-facing types are the proxy's
+//! ([`GuestTypes`]), defined over its wrapper resource types.
 
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::{HashMap, HashSet};
