@@ -23,6 +23,7 @@ mod plan;
 mod shim;
 mod synth;
 mod typeenc;
+mod walk;
 mod wasmcode;
 
 pub use analyze::{
