@@ -10,7 +10,8 @@
 //!
 //! The plan names things the way the trace does (import names, function names, func-ids) and
 //! points back into the decoded world by world-import position only, so it holds no wit-parser
-//! type; [`Plan::function`], [`Plan::interface`] and [`Plan::wrapped_type`] resolve it.
+//! type; [`PlannedFunction::wit`], [`PlannedImport::interface`], [`PlannedImport::world_type`]
+//! and [`WrappedResource::type_id`] resolve it.
 
 use anyhow::{anyhow, bail, Result};
 use std::collections::HashSet;
@@ -113,8 +114,6 @@ pub(crate) enum ImportKind {
         imported: bool,
         /// The func-ids of its functions, in interface order.
         functions: std::ops::Range<u32>,
-        /// Whether it defines resources (which the shim defines afresh when wrapping).
-        has_resources: bool,
     },
     /// A bare function import: its stub, lifted and exported under the same name.
     Function {
@@ -199,7 +198,6 @@ impl Plan {
                         ImportKind::Interface {
                             imported,
                             functions,
-                            has_resources,
                         }
                     }
                 }
@@ -268,47 +266,6 @@ impl Plan {
         self.handles == Handles::Wrapped
     }
 
-    /// The WIT function of `f`.
-    pub fn function<'a>(&self, decoded: &'a Decoded, f: &PlannedFunction) -> Result<&'a Function> {
-        match world_item(decoded, f.import)? {
-            WorldItem::Interface { id, .. } => decoded.resolve().interfaces[*id]
-                .functions
-                .get(&f.name)
-                .ok_or_else(|| anyhow!("planned function `{}` is not in its interface", f.name)),
-            WorldItem::Function(func) => Ok(func),
-            WorldItem::Type { .. } => bail!("planned function `{}` is a type import", f.name),
-        }
-    }
-
-    /// The interface of `import` (an [`ImportKind::Interface`] or
-    /// [`ImportKind::PassThroughInterface`]).
-    pub fn interface(&self, decoded: &Decoded, import: &PlannedImport) -> Result<InterfaceId> {
-        match world_item(decoded, import.import)? {
-            WorldItem::Interface { id, .. } => Ok(*id),
-            _ => bail!("planned import `{}` is not an interface", import.name),
-        }
-    }
-
-    /// The WIT type of the world-level type import `import` ([`ImportKind::Type`]).
-    pub fn world_type(&self, decoded: &Decoded, import: &PlannedImport) -> Result<TypeId> {
-        match world_item(decoded, import.import)? {
-            WorldItem::Type { id, .. } => Ok(*id),
-            _ => bail!("planned import `{}` is not a type", import.name),
-        }
-    }
-
-    /// The resource type (as defined by its interface) that `r` wraps.
-    pub fn wrapped_type(&self, decoded: &Decoded, r: &WrappedResource) -> Result<TypeId> {
-        let WorldItem::Interface { id, .. } = world_item(decoded, r.import)? else {
-            bail!("wrapped resource `{}` is not in an interface", r.name);
-        };
-        decoded.resolve().interfaces[*id]
-            .types
-            .get(&r.name)
-            .copied()
-            .ok_or_else(|| anyhow!("wrapped resource `{}` is not in its interface", r.name))
-    }
-
     /// The stub index of a function is its recorder func-id, which the runtime and the trace
     /// resolve with [`crate::ComponentInfo::intercepted_functions`]: the two orders must never
     /// drift apart, so every plan checks them (cheap next to the synthesis itself). The same goes
@@ -340,6 +297,53 @@ impl Plan {
             bail!("stub order differs from `intercepted_functions`: {actual:?} vs {expected:?}");
         }
         Ok(())
+    }
+}
+
+impl PlannedFunction {
+    /// Its WIT function in `decoded` (the component the plan was made for).
+    pub fn wit<'a>(&self, decoded: &'a Decoded) -> Result<&'a Function> {
+        match world_item(decoded, self.import)? {
+            WorldItem::Interface { id, .. } => decoded.resolve().interfaces[*id]
+                .functions
+                .get(&self.name)
+                .ok_or_else(|| anyhow!("planned function `{}` is not in its interface", self.name)),
+            WorldItem::Function(func) => Ok(func),
+            WorldItem::Type { .. } => bail!("planned function `{}` is a type import", self.name),
+        }
+    }
+}
+
+impl PlannedImport {
+    /// Its interface in `decoded`, for an [`ImportKind::Interface`] or
+    /// [`ImportKind::PassThroughInterface`].
+    pub fn interface(&self, decoded: &Decoded) -> Result<InterfaceId> {
+        match world_item(decoded, self.import)? {
+            WorldItem::Interface { id, .. } => Ok(*id),
+            _ => bail!("planned import `{}` is not an interface", self.name),
+        }
+    }
+
+    /// Its WIT type in `decoded`, for an [`ImportKind::Type`].
+    pub fn world_type(&self, decoded: &Decoded) -> Result<TypeId> {
+        match world_item(decoded, self.import)? {
+            WorldItem::Type { id, .. } => Ok(*id),
+            _ => bail!("planned import `{}` is not a type", self.name),
+        }
+    }
+}
+
+impl WrappedResource {
+    /// The resource type in `decoded` (as its interface defines it).
+    pub fn type_id(&self, decoded: &Decoded) -> Result<TypeId> {
+        let WorldItem::Interface { id, .. } = world_item(decoded, self.import)? else {
+            bail!("wrapped resource `{}` is not in an interface", self.name);
+        };
+        decoded.resolve().interfaces[*id]
+            .types
+            .get(&self.name)
+            .copied()
+            .ok_or_else(|| anyhow!("wrapped resource `{}` is not in its interface", self.name))
     }
 }
 
@@ -518,7 +522,7 @@ mod tests {
                     .collect();
                 assert_eq!(wrapped, drops, "{name} {mode:?}");
                 for r in &plan.wrapped_resources {
-                    let t = plan.wrapped_type(&decoded, r).unwrap();
+                    let t = r.type_id(&decoded).unwrap();
                     assert!(matches!(
                         decoded.resolve().types[t].kind,
                         TypeDefKind::Resource
@@ -547,7 +551,7 @@ mod tests {
                     f.interface.as_deref().is_some_and(|i| i.starts_with(iface)) && f.name == func
                 })
                 .unwrap_or_else(|| panic!("{iface} {func} not intercepted"));
-            let wit = plan.function(&decoded, f).unwrap();
+            let wit = f.wit(&decoded).unwrap();
             assert_eq!(wit.name, func);
             f.reported_before_forwarding
         };
@@ -643,7 +647,6 @@ mod tests {
         let store = |imported| ImportKind::Interface {
             imported,
             functions: 0..3,
-            has_resources: true,
         };
         for (mode, imported) in [
             (Mode::Forward, true),

@@ -245,7 +245,7 @@ pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
     let funcs: Vec<&Function> = plan
         .functions
         .iter()
-        .map(|f| plan.function(decoded, f))
+        .map(|f| f.wit(decoded))
         .collect::<Result<_>>()?;
     // The root index of each function's host import, by func-id (none on replay).
     let mut imported_funcs: Vec<u32> = vec![u32::MAX; funcs.len()];
@@ -256,7 +256,7 @@ pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
         let name = import.name.clone();
         match &import.kind {
             ImportKind::PassThroughInterface => {
-                let id = plan.interface(decoded, import)?;
+                let id = import.interface(decoded)?;
                 let instance = import_interface(&mut root, &name, id)
                     .with_context(|| format!("importing interface `{name}`"))?;
                 root.passthrough.insert(id);
@@ -265,9 +265,8 @@ pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
             ImportKind::Interface {
                 imported,
                 functions,
-                ..
             } => {
-                let id = plan.interface(decoded, import)?;
+                let id = import.interface(decoded)?;
                 if *imported {
                     let inst = import_interface(&mut root, &name, id)
                         .with_context(|| format!("importing interface `{name}`"))?;
@@ -297,7 +296,7 @@ pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
                 exports.push(Export::Func { name, k });
             }
             ImportKind::Type => {
-                let id = plan.world_type(decoded, import)?;
+                let id = import.world_type(decoded)?;
                 let encoded = if replay {
                     GuestTypes(&mut root).encode_type_id(resolve, id)
                 } else {
@@ -321,7 +320,7 @@ pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
     let wrapped: Vec<TypeId> = plan
         .wrapped_resources
         .iter()
-        .map(|r| plan.wrapped_type(decoded, r))
+        .map(|r| r.type_id(decoded))
         .collect::<Result<_>>()?;
     // Every wrapper type has a destructor: record drops the host handle and reports the drop,
     // replay checks it against the trace.
