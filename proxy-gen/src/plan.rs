@@ -130,20 +130,7 @@ impl Plan {
     pub fn new(decoded: &Decoded, mode: Mode) -> Result<Plan> {
         let resolve = decoded.resolve();
         let world = &resolve.worlds[decoded.world()];
-        let blocker = exported_imported_resource(resolve, decoded.world()).or_else(|| {
-            world.imports.iter().find_map(|(key, item)| match item {
-                WorldItem::Type { id, .. }
-                    if matches!(
-                        resolve.types[abi::dealias(resolve, *id)].kind,
-                        TypeDefKind::Resource
-                    ) =>
-                {
-                    Some(resolve.name_world_key(key))
-                }
-                _ => None,
-            })
-        });
-        let handles = match (mode, blocker) {
+        let handles = match (mode, wrapping_blocker(decoded)) {
             (Mode::Forward, _) => Handles::PassThrough { blocker: None },
             (Mode::Record, None) | (Mode::Replay, None) => Handles::Wrapped,
             (Mode::Record, Some(blocker)) => Handles::PassThrough {
@@ -232,24 +219,11 @@ impl Plan {
         let mut functions = interface_funcs;
         functions.append(&mut bare_funcs);
 
-        // Every resource of an imported interface, in world order then definition order.
-        let mut wrapped_resources = Vec::new();
-        if wrap {
-            for (import, (key, item)) in world.imports.iter().enumerate() {
-                let WorldItem::Interface { id, .. } = item else {
-                    continue;
-                };
-                let interface = resolve.name_world_key(key);
-                for (name, _) in decoded.resource_types(*id) {
-                    wrapped_resources.push(WrappedResource {
-                        drop_id: (functions.len() + wrapped_resources.len()) as u32,
-                        interface: interface.clone(),
-                        name: name.to_string(),
-                        import,
-                    });
-                }
-            }
-        }
+        let wrapped_resources = if wrap {
+            imported_resources(decoded, functions.len())
+        } else {
+            Vec::new()
+        };
         let plan = Plan {
             mode,
             handles,
@@ -358,6 +332,51 @@ fn planned(id: usize, interface: &str, f: &Function, import: usize) -> PlannedFu
         ),
         import,
     }
+}
+
+/// Why the proxy cannot wrap the guest's handles, if it cannot: the first imported resource that
+/// a guest export mentions (fact 4 in DESIGN.md), else the first resource imported at world
+/// level (only the resources of imported interfaces get wrapper types).
+fn wrapping_blocker(decoded: &Decoded) -> Option<String> {
+    let resolve = decoded.resolve();
+    exported_imported_resource(resolve, decoded.world()).or_else(|| {
+        resolve.worlds[decoded.world()]
+            .imports
+            .iter()
+            .find_map(|(key, item)| match item {
+                WorldItem::Type { id, .. }
+                    if matches!(
+                        resolve.types[abi::dealias(resolve, *id)].kind,
+                        TypeDefKind::Resource
+                    ) =>
+                {
+                    Some(resolve.name_world_key(key))
+                }
+                _ => None,
+            })
+    })
+}
+
+/// Every resource of an imported interface, in world order then definition order (the order of
+/// `ComponentInfo::resource_drops`), their drops numbered from `first_drop_id` on.
+fn imported_resources(decoded: &Decoded, first_drop_id: usize) -> Vec<WrappedResource> {
+    let resolve = decoded.resolve();
+    let mut out = Vec::new();
+    for (import, (key, item)) in resolve.worlds[decoded.world()].imports.iter().enumerate() {
+        let WorldItem::Interface { id, .. } = item else {
+            continue;
+        };
+        let interface = resolve.name_world_key(key);
+        for (name, _) in decoded.resource_types(*id) {
+            out.push(WrappedResource {
+                drop_id: (first_drop_id + out.len()) as u32,
+                interface: interface.clone(),
+                name: name.to_string(),
+                import,
+            });
+        }
+    }
+    out
 }
 
 fn world_item(decoded: &Decoded, import: usize) -> Result<&WorldItem> {
