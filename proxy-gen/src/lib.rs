@@ -2,7 +2,13 @@
 //! the component, in-process, with no toolchain (wasm-tools crates 0.258 + wac-graph 0.12).
 //!
 //! - [`analyze`] checks the input and returns the [`ComponentInfo`] "intercept table".
-//! - [`instrument`] returns the composed component for a [`Mode`].
+//! - [`instrument`] returns the composed component for a [`Mode`]; [`instrument_embedded`] the
+//!   replay composition with the recorded calls built in; [`proxy`] the proxy alone.
+//!
+//! Inside, every instrumentation is plan, then emit: the component is decoded, a plain-data plan
+//! makes every decision (func-ids, calls reported before forwarding, wrapped or pass-through
+//! handles, what each import becomes), the proxy is emitted from it and composed under the
+//! component. `DESIGN.md` has the module map.
 //!
 //! This crate deliberately has no wasmtime dependency: it produces bytes and plain data only.
 //! See `DESIGN.md` next to this crate for the proxy layout, the recorder interface, the func-id
