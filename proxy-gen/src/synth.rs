@@ -247,70 +247,9 @@ pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
         .iter()
         .map(|f| f.wit(decoded))
         .collect::<Result<_>>()?;
-    // The root index of each function's host import, by func-id (none on replay).
-    let mut imported_funcs: Vec<u32> = vec![u32::MAX; funcs.len()];
-    let mut exports = Vec::new();
 
     // 1. The guest's imports become the proxy's imports.
-    for import in &plan.imports {
-        let name = import.name.clone();
-        match &import.kind {
-            ImportKind::PassThroughInterface => {
-                let id = import.interface(decoded)?;
-                let instance = import_interface(&mut root, &name, id)
-                    .with_context(|| format!("importing interface `{name}`"))?;
-                root.passthrough.insert(id);
-                exports.push(Export::Passthrough { name, instance });
-            }
-            ImportKind::Interface {
-                imported,
-                functions,
-            } => {
-                let id = import.interface(decoded)?;
-                if *imported {
-                    let inst = import_interface(&mut root, &name, id)
-                        .with_context(|| format!("importing interface `{name}`"))?;
-                    for k in functions.clone() {
-                        let f = &plan.functions[k as usize];
-                        imported_funcs[k as usize] =
-                            root.builder
-                                .alias_export(inst, &f.name, ComponentExportKind::Func);
-                    }
-                }
-                exports.push(Export::Interface {
-                    name,
-                    id,
-                    funcs: functions.clone(),
-                });
-            }
-            ImportKind::Function { id } => {
-                let k = *id as usize;
-                if forwards {
-                    let ty = root
-                        .encode_func_type(resolve, funcs[k])
-                        .with_context(|| format!("function `{name}`"))?;
-                    imported_funcs[k] = root
-                        .builder
-                        .import(name.as_str(), ComponentTypeRef::Func(ty));
-                }
-                exports.push(Export::Func { name, k });
-            }
-            ImportKind::Type => {
-                let id = import.world_type(decoded)?;
-                let encoded = if replay {
-                    GuestTypes(&mut root).encode_type_id(resolve, id)
-                } else {
-                    root.encode_type_id(resolve, id)
-                };
-                let ComponentValType::Type(index) =
-                    encoded.with_context(|| format!("type `{name}`"))?
-                else {
-                    bail!("world type `{name}` encoded as a primitive");
-                };
-                exports.push(Export::Type { name, index });
-            }
-        }
-    }
+    let (imported_funcs, exports) = import_guest_imports(&mut root, decoded, plan, &funcs)?;
 
     // 1b. The recorder or replayer instance, after the guest's imports.
     let recorder = (mode == Mode::Record).then(|| import_recorder(&mut root));
@@ -519,6 +458,97 @@ pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
     }
 
     // 7. Exports under the guest's import names.
+    export_guest_imports(&mut root, exports, &lifted, wrap)?;
+    Ok(root.builder.finish())
+}
+/// Step 1 of the layout: imports what the plan says of each of the guest's imports (the host's
+/// instance, a bare function, a world-level type). Returns the root index of each function's
+/// host import by func-id (`u32::MAX` where there is none: on replay) and the proxy's exports
+/// to make, in the guest's import order.
+fn import_guest_imports<'a>(
+    root: &mut Root<'a>,
+    decoded: &'a Decoded,
+    plan: &Plan,
+    funcs: &[&'a Function],
+) -> Result<(Vec<u32>, Vec<Export>)> {
+    let resolve = decoded.resolve();
+    let forwards = plan.mode.forwards();
+    let replay = plan.mode == Mode::Replay;
+    let mut imported_funcs: Vec<u32> = vec![u32::MAX; funcs.len()];
+    let mut exports = Vec::new();
+    for import in &plan.imports {
+        let name = import.name.clone();
+        match &import.kind {
+            ImportKind::PassThroughInterface => {
+                let id = import.interface(decoded)?;
+                let instance = import_interface(root, &name, id)
+                    .with_context(|| format!("importing interface `{name}`"))?;
+                root.passthrough.insert(id);
+                exports.push(Export::Passthrough { name, instance });
+            }
+            ImportKind::Interface {
+                imported,
+                functions,
+            } => {
+                let id = import.interface(decoded)?;
+                if *imported {
+                    let inst = import_interface(root, &name, id)
+                        .with_context(|| format!("importing interface `{name}`"))?;
+                    for k in functions.clone() {
+                        let f = &plan.functions[k as usize];
+                        imported_funcs[k as usize] =
+                            root.builder
+                                .alias_export(inst, &f.name, ComponentExportKind::Func);
+                    }
+                }
+                exports.push(Export::Interface {
+                    name,
+                    id,
+                    funcs: functions.clone(),
+                });
+            }
+            ImportKind::Function { id } => {
+                let k = *id as usize;
+                if forwards {
+                    let ty = root
+                        .encode_func_type(resolve, funcs[k])
+                        .with_context(|| format!("function `{name}`"))?;
+                    imported_funcs[k] = root
+                        .builder
+                        .import(name.as_str(), ComponentTypeRef::Func(ty));
+                }
+                exports.push(Export::Func { name, k });
+            }
+            ImportKind::Type => {
+                let id = import.world_type(decoded)?;
+                let encoded = if replay {
+                    GuestTypes(root).encode_type_id(resolve, id)
+                } else {
+                    root.encode_type_id(resolve, id)
+                };
+                let ComponentValType::Type(index) =
+                    encoded.with_context(|| format!("type `{name}`"))?
+                else {
+                    bail!("world type `{name}` encoded as a primitive");
+                };
+                exports.push(Export::Type { name, index });
+            }
+        }
+    }
+
+    Ok((imported_funcs, exports))
+}
+
+/// Step 7 of the layout: the proxy's exports, named like the guest's imports: a shim instance per
+/// interface with stubs (over the `lifted` stubs), the host's instance where it is passed
+/// through, bare functions and world-level types directly.
+fn export_guest_imports(
+    root: &mut Root<'_>,
+    exports: Vec<Export>,
+    lifted: &[u32],
+    wrap: bool,
+) -> Result<()> {
+    let resolve = root.resolve;
     for export in exports {
         match export {
             Export::Interface { name, id, funcs } => {
@@ -527,7 +557,7 @@ pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
                 let mut inst_args: Vec<(String, ComponentExportKind, u32)> = Vec::new();
                 for (import, ty) in args.types {
                     let encoded = if wrap {
-                        GuestTypes(&mut root).encode_type_id(resolve, ty)?
+                        GuestTypes(root).encode_type_id(resolve, ty)?
                     } else {
                         root.encode_type_id(resolve, ty)?
                     };
@@ -571,7 +601,7 @@ pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
             }
         }
     }
-    Ok(root.builder.finish())
+    Ok(())
 }
 
 /// Imports [`RECORDER_INTERFACE`] with exactly `call: func(func-id: u32, args: list<u8>)`,
