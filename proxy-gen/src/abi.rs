@@ -114,7 +114,8 @@ pub fn contains_handle(resolve: &Resolve, ty: &Type, want: &dyn Fn(&Handle) -> b
 }
 
 /// Flat (core) types of `ty`, without the 16-slot limit. Variants join their cases' slots the way
-/// the canonical ABI does, which is what the borrow walker needs to find a case's payload.
+/// the canonical ABI does: how many slots a value takes, which is what the walk (`walk`) needs to
+/// find where the next value's slots start.
 pub fn flatten(resolve: &Resolve, ty: &Type, out: &mut Vec<WasmType>) {
     match ty {
         Type::Bool

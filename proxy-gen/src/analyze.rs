@@ -1,7 +1,8 @@
 //! Input checks and the "intercept table": what a component imports and exports, with resolved types.
 //!
 //! Two views of the same information:
-//! - [`Decoded`] keeps wit-parser's `Resolve` (wasm-tools 0.258). proxy-gen's generators work on it.
+//! - [`Decoded`] keeps wit-parser's `Resolve` (wasm-tools 0.258), private to this crate: proxy-gen's
+//!   planner and generators work on it.
 //! - [`ComponentInfo`] is plain, serde-friendly data with every type spelled out. The runtime uses
 //!   wasmtime 48, i.e. wasm-tools 0.254, and must not exchange 0.258 types with this crate: it gets
 //!   this summary (or its bincode bytes) instead.
@@ -19,12 +20,17 @@ use wit_parser::{
 
 use crate::error::{Error, Result};
 
-/// A component decoded to its WIT world, after validation.
+/// A component decoded to its WIT world, after structural validation: what [`crate::instrument_decoded`]
+/// and [`crate::instrument_embedded`] take, so that a caller that also needs the
+/// [`ComponentInfo`] ([`Decoded::info`]) decodes the component once.
+///
+/// Its wit-parser (wasm-tools 0.258) representation stays inside this crate: callers use other
+/// wasm-tools versions (wasmtime's), and must never exchange these types with it.
 pub struct Decoded {
     /// All WIT packages, interfaces and types the component refers to.
-    pub resolve: Resolve,
+    resolve: Resolve,
     /// The component's world: its imports and exports.
-    pub world: WorldId,
+    world: WorldId,
 }
 
 impl std::fmt::Debug for Decoded {
@@ -36,7 +42,7 @@ impl std::fmt::Debug for Decoded {
 }
 
 /// Tells a component from a core module and from non-wasm bytes, by the 8-byte header alone.
-pub fn check_header(bytes: &[u8]) -> Result<()> {
+fn check_header(bytes: &[u8]) -> Result<()> {
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
         return Err(Error::NotWasm);
     }
@@ -81,6 +87,21 @@ pub fn analyze(bytes: &[u8]) -> Result<ComponentInfo> {
 }
 
 impl Decoded {
+    /// All WIT packages, interfaces and types the component refers to.
+    pub(crate) fn resolve(&self) -> &Resolve {
+        &self.resolve
+    }
+
+    /// The component's world: its imports and exports.
+    pub(crate) fn world(&self) -> WorldId {
+        self.world
+    }
+
+    /// Whether the component imports nothing (then there is nothing to intercept).
+    pub(crate) fn imports_nothing(&self) -> bool {
+        self.resolve.worlds[self.world].imports.is_empty()
+    }
+
     /// The plain-data summary of this component's world.
     pub fn info(&self) -> ComponentInfo {
         let world = &self.resolve.worlds[self.world];
@@ -207,7 +228,7 @@ impl Decoded {
     }
 
     /// Converts a wit-parser type into the self-contained [`ValueType`].
-    pub fn value_type(&self, ty: &Type) -> ValueType {
+    fn value_type(&self, ty: &Type) -> ValueType {
         use ValueType as V;
         match ty {
             Type::Bool => V::Bool,

@@ -6,19 +6,22 @@
 //! - the **stub module** imports the memory, the allocator and the lowered imports, and defines one
 //!   stub and one post-return function per proxied function.
 //!
-//! A stub calls the lowered host function with its own arguments (plus a return area), drops the
-//! borrow handles it was lent, and returns. In record mode it also reports the call: the
+//! A stub calls the lowered host function with its own arguments (plus a return area), fixes up
+//! the handles (pass-through: drops the borrows it was lent; wrapped: unwraps the guest's owns
+//! before and wraps the host's after), and returns. In record mode it also reports the call: the
 //! arguments are encoded by generated code (`encode`) before forwarding and kept on the heap, the
 //! results after the host returned, and both go to `recorder.record` in one host call (calls that
 //! may wait or never return go to `recorder.call` before forwarding and `recorder.ret` after).
-//! Everything a stub needs is in reach there (flat locals or proxy memory), so no value is ever
-//! copied just to be recorded.
+//! In replay mode it encodes the arguments, asks `replayer.next` and decodes the recorded results
+//! (`decode`) instead of calling the host. Everything a stub needs is in reach there (flat locals
+//! or proxy memory), so no value is ever copied just to be recorded. Encoders, decoders and the
+//! handle walks here are visitors of one canonical-ABI walk (`walk`).
 
 use anyhow::{bail, Result};
 use std::collections::HashMap;
 use wasm_encoder::{
     BlockType, CodeSection, ElementSection, Elements, EntityType, ExportKind, ExportSection,
-    Function, FunctionSection, GlobalSection, GlobalType, ImportSection, Instruction as I, MemArg,
+    Function, FunctionSection, GlobalSection, GlobalType, ImportSection, Instruction as I,
     MemoryType, Module, RefType, TableType, TypeSection, ValType,
 };
 use wit_parser::{
@@ -29,6 +32,9 @@ use crate::abi::{self, CoreSig};
 use crate::decode;
 use crate::encode::{self, Encoder, Helpers};
 use crate::error::unsupported;
+use crate::mode::Mode;
+use crate::walk::{self, At, Unsupported, VariantShape, Visitor};
+use crate::wasmcode::{self, memarg, Body};
 
 /// Where the bump heap starts; address 0..HEAP_BASE stays unused so a null pointer never aliases data.
 const HEAP_BASE: i32 = 16;
@@ -94,7 +100,7 @@ pub fn alloc_module(dtors: u32) -> Module {
         exports.export(&dtor_name(j as usize), ExportKind::Func, 2 + j);
     }
 
-    let f = realloc_function(0);
+    let f = wasmcode::realloc_function(0);
     let mut reset = Function::new([]);
     reset.instruction(&I::I32Const(HEAP_BASE));
     reset.instruction(&I::GlobalSet(0));
@@ -125,96 +131,6 @@ pub fn alloc_module(dtors: u32) -> Module {
     m.section(&exports);
     m.section(&code);
     m
-}
-
-/// The bump allocator's `realloc(old_ptr 0, old_size 1, align 2, new_size 3) -> ptr` over the
-/// mutable i32 global `bump` (locals: ptr 4, end 5 as i64): aligns, grows memory as needed (traps
-/// when it cannot), copies the old block when resizing. Shared by the proxy's allocator module and
-/// the embedded replayer.
-pub(crate) fn realloc_function(bump: u32) -> Function {
-    let mut f = Function::new_with_locals_types([ValType::I32, ValType::I64]);
-    for i in [
-        // ptr = (bump + align - 1) & -align
-        I::GlobalGet(bump),
-        I::LocalGet(2),
-        I::I32Add,
-        I::I32Const(1),
-        I::I32Sub,
-        I::I32Const(0),
-        I::LocalGet(2),
-        I::I32Sub,
-        I::I32And,
-        I::LocalSet(4),
-        // end = ptr + new_size, in i64 so that overflow past 4 GiB is caught, not wrapped
-        I::LocalGet(4),
-        I::I64ExtendI32U,
-        I::LocalGet(3),
-        I::I64ExtendI32U,
-        I::I64Add,
-        I::LocalSet(5),
-    ]
-    .into_iter()
-    .chain(grow_memory_to(5))
-    .chain([
-        // resizing: copy min(old_size, new_size) bytes
-        I::LocalGet(1),
-        I::If(BlockType::Empty),
-        I::LocalGet(4),
-        I::LocalGet(0),
-        I::LocalGet(1),
-        I::LocalGet(3),
-        I::LocalGet(1),
-        I::LocalGet(3),
-        I::I32LtU,
-        I::Select,
-        I::MemoryCopy {
-            src_mem: 0,
-            dst_mem: 0,
-        },
-        I::End,
-        I::LocalGet(5),
-        I::I32WrapI64,
-        I::GlobalSet(bump),
-        I::LocalGet(4),
-        I::End,
-    ]) {
-        f.instruction(&i);
-    }
-    f
-}
-
-/// Instructions that grow memory 0 so that the i64 in local `end` is in bounds (a byte offset one
-/// past the last byte needed), trapping if it cannot: `if end > size * 64Ki { memory.grow(ceil((end -
-/// size * 64Ki) / 64Ki)) or unreachable }`. `end` is i64 so that an overflow past 4 GiB is caught,
-/// not wrapped. Shared by the allocator's `realloc` and the encoders' `ensure`.
-pub(crate) fn grow_memory_to(end: u32) -> [I<'static>; 25] {
-    [
-        I::LocalGet(end),
-        I::MemorySize(0),
-        I::I64ExtendI32U,
-        I::I64Const(16),
-        I::I64Shl,
-        I::I64GtU,
-        I::If(BlockType::Empty),
-        I::LocalGet(end),
-        I::MemorySize(0),
-        I::I64ExtendI32U,
-        I::I64Const(16),
-        I::I64Shl,
-        I::I64Sub,
-        I::I64Const(0xffff),
-        I::I64Add,
-        I::I64Const(16),
-        I::I64ShrU,
-        I::I32WrapI64,
-        I::MemoryGrow(0),
-        I::I32Const(-1),
-        I::I32Eq,
-        I::If(BlockType::Empty),
-        I::Unreachable,
-        I::End,
-        I::End,
-    ]
 }
 
 /// One function the proxy forwards.
@@ -273,24 +189,13 @@ impl CoreTypes {
 /// How the stubs treat calls and handles (see the module docs and DESIGN.md).
 pub struct StubConfig<'r> {
     /// Forward (only), record or replay.
-    pub mode: StubMode,
+    pub mode: Mode,
     /// Resource types (dealiased) whose borrows are dropped after the host call, in the order of
     /// their `drop{j}` imports (pass-through handles only; empty when `wrapped` is non-empty).
     pub drops: &'r [TypeId],
     /// Resource types (dealiased) the proxy wraps in resource types of its own, in the order of
     /// their `w-new{j}`/`w-rep{j}`/`w-drop{j}` (and, when forwarding, `h-drop{j}`) imports.
     pub wrapped: &'r [TypeId],
-}
-
-/// What a stub does with a call.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum StubMode {
-    /// Forward to the host.
-    Forward,
-    /// Forward to the host and report to the recorder.
-    Record,
-    /// Ask the replayer; no host.
-    Replay,
 }
 
 /// Import name (in [`ENV`]) of the lowered `replayer.next`.
@@ -318,10 +223,10 @@ pub fn host_drop_name(j: usize) -> String {
     format!("h-drop{j}")
 }
 
-/// The stub module for `specs` under `cfg`. With [`StubMode::Record`], the module imports the
+/// The stub module for `specs` under `cfg`. With [`Mode::Record`], the module imports the
 /// lowered recorder functions [`REC_CALL`] and [`REC_RET`] (core type `(i32 func-id, i32 ptr, i32
 /// len) -> ()`) and every stub reports its arguments and results through them; with
-/// [`StubMode::Replay`] it imports [`REPLAY_NEXT`] (`(i32 func-id, i32 ptr, i32 len, i32 retptr)
+/// [`Mode::Replay`] it imports [`REPLAY_NEXT`] (`(i32 func-id, i32 ptr, i32 len, i32 retptr)
 /// -> ()`) instead of the host functions. `specs[k]` has func-id `k`.
 ///
 /// With wrapped resources, and when forwarding, the module also imports the allocator's table
@@ -354,7 +259,7 @@ pub fn stub_module(
     const REALLOC: u32 = 0;
     const RESET: u32 = 1;
     let mut next_import = 2;
-    let forwards = cfg.mode != StubMode::Replay;
+    let forwards = cfg.mode.forwards();
     let lowered_base = next_import;
     if forwards {
         for (k, s) in specs.iter().enumerate() {
@@ -428,7 +333,7 @@ pub fn stub_module(
         );
     }
     let reporter = match cfg.mode {
-        StubMode::Record => {
+        Mode::Record => {
             let t = types.get(&[ValType::I32; 3], &[]);
             imports.import(ENV, REC_CALL, EntityType::Function(t));
             imports.import(ENV, REC_RET, EntityType::Function(t));
@@ -441,7 +346,7 @@ pub fn stub_module(
                 record: next_import - 1,
             }
         }
-        StubMode::Replay => {
+        Mode::Replay => {
             let t = types.get(&[ValType::I32; 4], &[]);
             imports.import(ENV, REPLAY_NEXT, EntityType::Function(t));
             next_import += 1;
@@ -449,20 +354,20 @@ pub fn stub_module(
                 next: next_import - 1,
             }
         }
-        StubMode::Forward => Reporter::None,
+        Mode::Forward => Reporter::None,
     };
     let first_defined = next_import;
     // After the stubs and post-returns: encoder helpers, decoder helpers, unwrap functions and
     // destructors.
     let mut next_defined = first_defined + 2 * specs.len() as u32;
-    let encodes = cfg.mode != StubMode::Forward;
+    let encodes = cfg.mode.encodes();
     let helpers = Helpers::at(next_defined);
     if encodes {
         next_defined += encode::HELPER_COUNT;
     }
     // Globals: 0 = skip the next destructor (SKIP_DTOR), 1/2 = read cursor/end (replay).
     let readers = decode::Readers::at(next_defined, 1);
-    if cfg.mode == StubMode::Replay {
+    if cfg.mode == Mode::Replay {
         next_defined += decode::READER_COUNT;
     }
     // unwrap{j} (forwarding) or consume{j} (replay), then dtor{j}.
@@ -529,7 +434,7 @@ pub fn stub_module(
             code.function(&body);
         }
     }
-    if cfg.mode == StubMode::Replay {
+    if cfg.mode == Mode::Replay {
         for (params, results, body) in decode::reader_functions(readers) {
             funcs.function(types.get(&params, &results));
             code.function(&body);
@@ -702,95 +607,6 @@ struct Handles<'r> {
     drops: &'r HashMap<TypeId, u32>,
 }
 
-/// A function body under construction: instructions plus locals allocated on demand.
-pub struct Body {
-    n_params: u32,
-    locals: Vec<ValType>,
-    /// The instructions so far (without the final `end`).
-    pub code: Vec<I<'static>>,
-}
-
-impl Body {
-    /// A fresh local of type `t`.
-    pub fn local(&mut self, t: ValType) -> u32 {
-        self.locals.push(t);
-        self.n_params + self.locals.len() as u32 - 1
-    }
-    /// Emits a loop over the `len` elements of `size` bytes from address `start` (both i32
-    /// locals), with `each` emitting the code for one element at the address in the local it gets.
-    pub fn for_each_element(
-        &mut self,
-        start: u32,
-        len: u32,
-        size: u32,
-        each: impl FnOnce(&mut Body, u32) -> Result<()>,
-    ) -> Result<()> {
-        let cur = self.local(ValType::I32);
-        let end = self.local(ValType::I32);
-        self.code.extend([
-            I::LocalGet(start),
-            I::LocalTee(cur),
-            I::LocalGet(len),
-            I::I32Const(size as i32),
-            I::I32Mul,
-            I::I32Add,
-            I::LocalSet(end),
-            I::Block(BlockType::Empty),
-            I::Loop(BlockType::Empty),
-            I::LocalGet(cur),
-            I::LocalGet(end),
-            I::I32GeU,
-            I::BrIf(1),
-        ]);
-        each(self, cur)?;
-        self.code.extend([
-            I::LocalGet(cur),
-            I::I32Const(size as i32),
-            I::I32Add,
-            I::LocalSet(cur),
-            I::Br(0),
-            I::End,
-            I::End,
-        ]);
-        Ok(())
-    }
-
-    /// Emits `if disc == c { case(c's payload type) }` for every case `c` that has a payload for
-    /// which `wanted` holds (`disc` an i32 local).
-    pub fn for_each_case(
-        &mut self,
-        disc: u32,
-        cases: &[Option<Type>],
-        wanted: impl Fn(&Type) -> bool,
-        mut case: impl FnMut(&mut Body, &Type) -> Result<()>,
-    ) -> Result<()> {
-        for (c, ty) in cases.iter().enumerate() {
-            let Some(ty) = ty else { continue };
-            if !wanted(ty) {
-                continue;
-            }
-            self.code.extend([
-                I::LocalGet(disc),
-                I::I32Const(c as i32),
-                I::I32Eq,
-                I::If(BlockType::Empty),
-            ]);
-            case(self, ty)?;
-            self.code.push(I::End);
-        }
-        Ok(())
-    }
-
-    fn finish(self) -> Function {
-        let mut f = Function::new_with_locals_types(self.locals);
-        for i in &self.code {
-            f.instruction(i);
-        }
-        f.instruction(&I::End);
-        f
-    }
-}
-
 struct WalkCtx<'r> {
     resolve: &'r Resolve,
     sizes: &'r SizeAlign,
@@ -862,11 +678,7 @@ fn stub_body(
     if s.lowered.params.len() != expected || s.lifted.indirect_params != s.lowered.indirect_params {
         bail!("lift/lower signatures of `{}` disagree", s.func.name);
     }
-    let mut b = Body {
-        n_params: n,
-        locals: Vec::new(),
-        code: Vec::new(),
-    };
+    let mut b = Body::new(n);
 
     // Replay: the replayer's result (ptr, len) goes to an 8-byte area allocated before the
     // arguments are encoded at the top of the heap.
@@ -891,18 +703,8 @@ fn stub_body(
     let mut kept_args = None;
     if !matches!(ctx.reporter, Reporter::None) {
         let (enc, start) = begin_encoding(ctx, &mut b, realloc, true);
-        if s.lifted.indirect_params {
-            let offsets = ctx.sizes.field_offsets(s.func.params.iter().map(|p| &p.ty));
-            for (off, ty) in offsets {
-                enc.mem(&mut b, ty, 0, off.size_wasm32() as u32)?;
-            }
-        } else {
-            let slots = param_slots(s);
-            let mut pos = 0;
-            for p in &s.func.params {
-                enc.flat(&mut b, &p.ty, &slots, &mut pos)?;
-            }
-        }
+        let slots = param_slots(s);
+        enc.fields(&mut b, param_types(s), params_at(s, &slots))?;
         match ctx.reporter {
             Reporter::Record { call, .. } if s.report_first => {
                 end_encoding(&mut b, &enc, start, ctx.func_id, call)
@@ -963,7 +765,7 @@ fn stub_body(
                 dec.value(
                     &mut b,
                     result,
-                    decode::Dest::Mem {
+                    At::Mem {
                         base: ret,
                         offset: 0,
                     },
@@ -971,7 +773,7 @@ fn stub_body(
                 out = Some(ret);
             } else if let [t] = s.lifted.results.as_slice() {
                 let local = b.local(*t);
-                dec.value(&mut b, result, decode::Dest::Flat(local, *t))?;
+                dec.value(&mut b, result, At::Flat(&[(local, *t)]))?;
                 out = Some(local);
             } else {
                 bail!("result of `{}` is neither flat nor in memory", s.func.name);
@@ -1027,9 +829,16 @@ fn stub_body(
         let (enc, start) = begin_encoding(ctx, &mut b, realloc, false);
         if let Some(result) = &s.func.result {
             if let Some(area) = ret_area {
-                enc.mem(&mut b, result, area, 0)?;
+                enc.value(
+                    &mut b,
+                    result,
+                    At::Mem {
+                        base: area,
+                        offset: 0,
+                    },
+                )?;
             } else if let Some((r, t)) = flat_result {
-                enc.flat(&mut b, result, &[(r, t)], &mut 0)?;
+                enc.value(&mut b, result, At::Flat(&[(r, t)]))?;
             } else {
                 bail!("result of `{}` is neither flat nor in memory", s.func.name);
             }
@@ -1055,10 +864,18 @@ fn stub_body(
     if ctx.wrapped {
         // The guest gets wrappers of the host handles we received.
         if let Some(result) = &s.func.result {
+            let wrap = HandleWalk {
+                ctx,
+                visit: Visit::WrapOwns,
+            };
             if let Some(area) = ret_area {
-                walk_mem(ctx, &mut b, Visit::WrapOwns, result, area, 0)?;
+                let at = At::Mem {
+                    base: area,
+                    offset: 0,
+                };
+                walk::walk(&wrap, &mut b, result, at)?;
             } else if let Some((r, t)) = flat_result {
-                walk_flat(ctx, &mut b, Visit::WrapOwns, result, &[(r, t)], &mut 0)?;
+                walk::walk(&wrap, &mut b, result, At::Flat(&[(r, t)]))?;
             }
         }
     } else {
@@ -1094,19 +911,24 @@ fn alloc_result_area(ctx: &WalkCtx<'_>, b: &mut Body, result: &Type, realloc: u3
 
 /// Runs the handle walk `visit` over the stub's parameters (flat locals or the indirect area).
 fn walk_params(ctx: &WalkCtx<'_>, b: &mut Body, s: &StubSpec<'_>, visit: Visit) -> Result<()> {
+    let slots = param_slots(s);
+    let walker = HandleWalk { ctx, visit };
+    walk::walk_fields(&walker, b, param_types(s), params_at(s, &slots))
+}
+
+/// The types of the stub's parameters, in order.
+fn param_types<'s>(s: &'s StubSpec<'_>) -> impl Iterator<Item = &'s Type> + Clone {
+    s.func.params.iter().map(|p| &p.ty)
+}
+
+/// Where the stub's parameters are: its flat parameters `slots`, or (more than 16 flat) the
+/// indirect-params area its only parameter points to.
+fn params_at<'s>(s: &StubSpec<'_>, slots: &'s [(u32, ValType)]) -> At<'s> {
     if s.lifted.indirect_params {
-        let offsets = ctx.sizes.field_offsets(s.func.params.iter().map(|p| &p.ty));
-        for (off, ty) in offsets {
-            walk_mem(ctx, b, visit, ty, 0, off.size_wasm32() as u32)?;
-        }
+        At::Mem { base: 0, offset: 0 }
     } else {
-        let slots = param_slots(s);
-        let mut pos = 0;
-        for p in &s.func.params {
-            walk_flat(ctx, b, visit, &p.ty, &slots, &mut pos)?;
-        }
+        At::Flat(slots)
     }
-    Ok(())
 }
 
 /// The stub's flat parameters: (local index, core type).
@@ -1185,226 +1007,117 @@ fn visit_call(ctx: &WalkCtx<'_>, visit: Visit, resource: TypeId) -> Result<I<'st
     }
 }
 
-/// Does `ty` contain a handle that `visit` acts on?
-fn has_visited(ctx: &WalkCtx<'_>, visit: Visit, ty: &Type) -> bool {
-    abi::contains_handle(ctx.resolve, ty, &|h| visit.wants(h))
+/// A handle walk: applies `visit` to every handle it acts on in a value, wherever it sits
+/// (flat slots, memory, list elements, variant payloads), and skips every part of the value
+/// that holds no such handle.
+struct HandleWalk<'c, 'r> {
+    ctx: &'c WalkCtx<'r>,
+    visit: Visit,
 }
 
-/// Applies `visit` to the handles in a flat value of type `ty` whose slots start at `slots[*pos]`.
-fn walk_flat(
-    ctx: &WalkCtx<'_>,
-    b: &mut Body,
-    visit: Visit,
-    ty: &Type,
-    slots: &[(u32, ValType)],
-    pos: &mut usize,
-) -> Result<()> {
-    let count = abi::flat_count(ctx.resolve, ty);
-    if !has_visited(ctx, visit, ty) {
-        *pos += count;
-        return Ok(());
-    }
-    let Type::Id(id) = ty else {
-        // Not reached: primitives contain no handles.
-        *pos += count;
-        return Ok(());
-    };
-    let slot = |i: usize| -> Result<(u32, ValType)> {
+impl HandleWalk<'_, '_> {
+    fn slot(slots: &[(u32, ValType)], i: usize) -> Result<(u32, ValType)> {
         slots
             .get(i)
             .copied()
             .ok_or_else(|| anyhow::anyhow!("flat slot {i} out of range"))
-    };
-    match &ctx.resolve.types[*id].kind {
-        TypeDefKind::Type(t) => walk_flat(ctx, b, visit, t, slots, pos)?,
-        TypeDefKind::Handle(h @ (Handle::Borrow(r) | Handle::Own(r))) if visit.wants(h) => {
-            let (local, t) = slot(*pos)?;
-            b.code.push(I::LocalGet(local));
-            if t == ValType::I64 {
-                b.code.push(I::I32WrapI64);
-            }
-            b.code.push(visit_call(ctx, visit, *r)?);
-            if visit.rewrites() {
+    }
+}
+
+impl Visitor for HandleWalk<'_, '_> {
+    fn resolve(&self) -> &Resolve {
+        self.ctx.resolve
+    }
+
+    fn sizes(&self) -> &SizeAlign {
+        self.ctx.sizes
+    }
+
+    /// Does `ty` contain a handle that the walk acts on?
+    fn wants(&self, ty: &Type) -> bool {
+        abi::contains_handle(self.ctx.resolve, ty, &|h| self.visit.wants(h))
+    }
+
+    // Values without handles are never visited (`wants`).
+    fn scalar(&self, _: &mut Body, _: Type, _: At<'_>) -> Result<()> {
+        Ok(())
+    }
+    fn bytes(&self, _: &mut Body, _: At<'_>) -> Result<()> {
+        Ok(())
+    }
+    fn resource(&self, _: &mut Body, _: At<'_>) -> Result<()> {
+        Ok(())
+    }
+    fn flags(&self, _: &mut Body, _: usize, _: At<'_>) -> Result<()> {
+        Ok(())
+    }
+    fn enumeration(&self, _: &mut Body, _: Int, _: At<'_>) -> Result<()> {
+        Ok(())
+    }
+
+    fn handle(&self, b: &mut Body, handle: &Handle, at: At<'_>) -> Result<()> {
+        let (Handle::Borrow(r) | Handle::Own(r)) = handle;
+        if !self.visit.wants(handle) {
+            return Ok(());
+        }
+        let rewrites = self.visit.rewrites();
+        match at {
+            At::Flat(slots) => {
+                let (local, t) = Self::slot(slots, 0)?;
+                b.code.push(I::LocalGet(local));
                 if t == ValType::I64 {
-                    b.code.push(I::I64ExtendI32U);
+                    b.code.push(I::I32WrapI64);
                 }
-                b.code.push(I::LocalSet(local));
+                b.code.push(visit_call(self.ctx, self.visit, *r)?);
+                if rewrites {
+                    if t == ValType::I64 {
+                        b.code.push(I::I64ExtendI32U);
+                    }
+                    b.code.push(I::LocalSet(local));
+                }
             }
-            *pos += 1;
-        }
-        TypeDefKind::Record(r) => {
-            for f in &r.fields {
-                walk_flat(ctx, b, visit, &f.ty, slots, pos)?;
-            }
-        }
-        TypeDefKind::Tuple(t) => {
-            for t in &t.types {
-                walk_flat(ctx, b, visit, t, slots, pos)?;
-            }
-        }
-        TypeDefKind::FixedLengthList(t, n) => {
-            for _ in 0..*n {
-                walk_flat(ctx, b, visit, t, slots, pos)?;
-            }
-        }
-        kind @ (TypeDefKind::List(_) | TypeDefKind::Map(..)) => {
-            let (ptr, _) = slot(*pos)?;
-            let (len, _) = slot(*pos + 1)?;
-            walk_list(ctx, b, visit, &element_fields(kind), ptr, len)?;
-            *pos += 2;
-        }
-        kind @ (TypeDefKind::Variant(_) | TypeDefKind::Option(_) | TypeDefKind::Result(_)) => {
-            let cases = variant_cases(kind);
-            let (disc, _) = slot(*pos)?;
-            let payload = slots.get(*pos + 1..*pos + count).unwrap_or(&[]);
-            b.for_each_case(
-                disc,
-                &cases,
-                |t| has_visited(ctx, visit, t),
-                |b, t| walk_flat(ctx, b, visit, t, payload, &mut 0),
-            )?;
-            *pos += count;
-        }
-        other => unsupported!("handle inside {other:?}"),
-    }
-    Ok(())
-}
-
-/// The cases of a variant-like type, in discriminant order.
-fn variant_cases(kind: &TypeDefKind) -> Vec<Option<Type>> {
-    match kind {
-        TypeDefKind::Variant(v) => v.cases.iter().map(|c| c.ty).collect(),
-        TypeDefKind::Option(t) => vec![None, Some(*t)],
-        TypeDefKind::Result(r) => vec![r.ok, r.err],
-        _ => Vec::new(),
-    }
-}
-
-/// The fields of one element of a list (the element) or of a map (key and value), laid out as a
-/// record.
-fn element_fields(kind: &TypeDefKind) -> Vec<&Type> {
-    match kind {
-        TypeDefKind::List(t) => vec![t],
-        TypeDefKind::Map(k, v) => vec![k, v],
-        _ => Vec::new(),
-    }
-}
-
-/// Emits a loop over the `len` elements at `ptr` (each `fields` laid out as a record) applying
-/// `visit` to the handles in each.
-fn walk_list(
-    ctx: &WalkCtx<'_>,
-    b: &mut Body,
-    visit: Visit,
-    fields: &[&Type],
-    ptr: u32,
-    len: u32,
-) -> Result<()> {
-    let (size, _) = abi::element_size_align(ctx.sizes, fields.iter().copied());
-    let offsets = ctx.sizes.field_offsets(fields.iter().copied());
-    b.for_each_element(ptr, len, size, |b, cur| {
-        for (off, t) in &offsets {
-            if has_visited(ctx, visit, t) {
-                walk_mem(ctx, b, visit, t, cur, off.size_wasm32() as u32)?;
+            At::Mem { base, offset } => {
+                if rewrites {
+                    b.code.push(I::LocalGet(base));
+                }
+                b.code
+                    .extend([I::LocalGet(base), I::I32Load(memarg(offset, 2))]);
+                b.code.push(visit_call(self.ctx, self.visit, *r)?);
+                if rewrites {
+                    b.code.push(I::I32Store(memarg(offset, 2)));
+                }
             }
         }
         Ok(())
-    })
-}
-
-fn memarg(offset: u32, align_log2: u32) -> MemArg {
-    MemArg {
-        offset: u64::from(offset),
-        align: align_log2,
-        memory_index: 0,
     }
-}
 
-/// Applies `visit` to the handles in a value of type `ty` stored at `base + offset`.
-fn walk_mem(
-    ctx: &WalkCtx<'_>,
-    b: &mut Body,
-    visit: Visit,
-    ty: &Type,
-    base: u32,
-    offset: u32,
-) -> Result<()> {
-    if !has_visited(ctx, visit, ty) {
-        return Ok(());
+    /// A loop over the elements (the list's flat slots are read in place).
+    fn list(&self, b: &mut Body, fields: &[&Type], at: At<'_>) -> Result<()> {
+        let (ptr, len) = match at {
+            At::Flat(slots) => (Self::slot(slots, 0)?.0, Self::slot(slots, 1)?.0),
+            At::Mem { base, offset } => walk::load_ptr_len(b, base, offset),
+        };
+        walk::walk_elements(self, b, fields, ptr, len)
     }
-    let Type::Id(id) = ty else {
-        return Ok(()); // Not reached: primitives contain no handles.
-    };
-    match &ctx.resolve.types[*id].kind {
-        TypeDefKind::Type(t) => walk_mem(ctx, b, visit, t, base, offset)?,
-        TypeDefKind::Handle(h @ (Handle::Borrow(r) | Handle::Own(r))) if visit.wants(h) => {
-            if visit.rewrites() {
+
+    /// The payload code of each case with such handles (a flat discriminant is read in place).
+    fn variant(&self, b: &mut Body, variant: &VariantShape, at: At<'_>) -> Result<()> {
+        let disc = match at {
+            At::Flat(slots) => Self::slot(slots, 0)?.0,
+            At::Mem { base, offset } => {
+                let disc = b.local(ValType::I32);
                 b.code.push(I::LocalGet(base));
+                b.code.push(walk::load_tag(variant.tag, offset));
+                b.code.push(I::LocalSet(disc));
+                disc
             }
-            b.code
-                .extend([I::LocalGet(base), I::I32Load(memarg(offset, 2))]);
-            b.code.push(visit_call(ctx, visit, *r)?);
-            if visit.rewrites() {
-                b.code.push(I::I32Store(memarg(offset, 2)));
-            }
-        }
-        TypeDefKind::Record(r) => {
-            for (off, t) in ctx.sizes.field_offsets(r.fields.iter().map(|f| &f.ty)) {
-                walk_mem(ctx, b, visit, t, base, offset + off.size_wasm32() as u32)?;
-            }
-        }
-        TypeDefKind::Tuple(t) => {
-            for (off, t) in ctx.sizes.field_offsets(t.types.iter()) {
-                walk_mem(ctx, b, visit, t, base, offset + off.size_wasm32() as u32)?;
-            }
-        }
-        TypeDefKind::FixedLengthList(t, n) => {
-            let (size, _) = abi::size_align(ctx.sizes, t);
-            for i in 0..*n {
-                walk_mem(ctx, b, visit, t, base, offset + i * size)?;
-            }
-        }
-        kind @ (TypeDefKind::List(_) | TypeDefKind::Map(..)) => {
-            let ptr = b.local(ValType::I32);
-            let len = b.local(ValType::I32);
-            b.code.extend([
-                I::LocalGet(base),
-                I::I32Load(memarg(offset, 2)),
-                I::LocalSet(ptr),
-                I::LocalGet(base),
-                I::I32Load(memarg(offset + 4, 2)),
-                I::LocalSet(len),
-            ]);
-            walk_list(ctx, b, visit, &element_fields(kind), ptr, len)?;
-        }
-        kind @ (TypeDefKind::Variant(_) | TypeDefKind::Option(_) | TypeDefKind::Result(_)) => {
-            let cases = variant_cases(kind);
-            let tag = match kind {
-                TypeDefKind::Variant(v) => v.tag(),
-                _ => Int::U8,
-            };
-            let payload_off = ctx
-                .sizes
-                .payload_offset(tag, cases.iter().map(|c| c.as_ref()));
-            let payload_off = offset + payload_off.size_wasm32() as u32;
-            let disc = b.local(ValType::I32);
-            b.code.push(I::LocalGet(base));
-            b.code.push(match tag {
-                Int::U8 => I::I32Load8U(memarg(offset, 0)),
-                Int::U16 => I::I32Load16U(memarg(offset, 1)),
-                Int::U32 | Int::U64 => I::I32Load(memarg(offset, 2)),
-            });
-            b.code.push(I::LocalSet(disc));
-            b.for_each_case(
-                disc,
-                &cases,
-                |t| has_visited(ctx, visit, t),
-                |b, t| walk_mem(ctx, b, visit, t, base, payload_off),
-            )?;
-        }
-        other => unsupported!("handle inside {other:?}"),
+        };
+        walk::walk_cases(self, b, variant, disc, at)
     }
-    Ok(())
+
+    fn unsupported(&self, what: Unsupported) -> Result<()> {
+        unsupported!("handle inside {what:?}")
+    }
 }
 
 /// The resource types (dealiased) whose borrows appear in the params of `funcs`, in first-use order.

@@ -17,12 +17,13 @@
 
 use anyhow::{anyhow, bail, Result};
 use std::collections::HashMap;
-use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
-use wit_parser::{Handle, Int, Resolve, SizeAlign, Type, TypeDefKind, TypeId};
+use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
+use wit_parser::{Handle, Int, Resolve, SizeAlign, Type, TypeId};
 
 use crate::abi;
-use crate::coremod::Body;
 use crate::error::unsupported;
+use crate::walk::{self, At, Unsupported, VariantShape, Visitor};
+use crate::wasmcode::{memarg, Body};
 
 /// Function and global indices of the decoder helpers in the stub module.
 #[derive(Clone, Copy)]
@@ -65,14 +66,6 @@ impl Readers {
     }
 }
 
-fn mem(offset: u32, align_log2: u32) -> MemArg {
-    MemArg {
-        offset: u64::from(offset),
-        align: align_log2,
-        memory_index: 0,
-    }
-}
-
 /// Instructions that trap unless the `n` bytes (an i32 that the instructions `n` push) after the
 /// read cursor are readable.
 fn check_avail(r: Readers, n: &[I<'static>]) -> Vec<I<'static>> {
@@ -109,7 +102,7 @@ pub fn reader_functions(r: Readers) -> Vec<(Vec<ValType>, Vec<ValType>, Function
     let mut code = check_avail(r, &[I::I32Const(1)]);
     code.extend([
         I::GlobalGet(r.cur),
-        I::I32Load8U(mem(0, 0)),
+        I::I32Load8U(memarg(0, 0)),
         I::GlobalGet(r.cur),
         I::I32Const(1),
         I::I32Add,
@@ -175,8 +168,8 @@ pub fn reader_functions(r: Readers) -> Vec<(Vec<ValType>, Vec<ValType>, Function
 
     // w32 / w64
     for (t, n, load) in [
-        (I32, 4, I::I32Load(mem(0, 0))),
-        (I64, 8, I::I64Load(mem(0, 0))),
+        (I32, 4, I::I32Load(memarg(0, 0))),
+        (I64, 8, I::I64Load(memarg(0, 0))),
     ] {
         let mut code = check_avail(r, &[I::I32Const(n)]);
         code.extend([
@@ -203,15 +196,6 @@ pub fn reader_functions(r: Readers) -> Vec<(Vec<ValType>, Vec<ValType>, Function
     out
 }
 
-/// Where a decoded value goes.
-#[derive(Clone, Copy)]
-pub enum Dest {
-    /// A local (the function's single flat result), of this core type.
-    Flat(u32, ValType),
-    /// Memory at `base + offset` (`base` a local).
-    Mem { base: u32, offset: u32 },
-}
-
 /// Emits decoders into a stub body.
 pub struct Decoder<'r> {
     /// The WIT types.
@@ -236,43 +220,10 @@ enum Store {
 }
 
 impl Decoder<'_> {
-    /// Decodes a value of type `ty` into `dest`.
-    pub fn value(&self, b: &mut Body, ty: &Type, dest: Dest) -> Result<()> {
-        match ty {
-            Type::Bool | Type::U8 | Type::S8 => self.put(b, dest, &[I::Call(self.r.u8)], Store::B8),
-            Type::U16 => self.put(b, dest, &[I::Call(self.r.leb32)], Store::B16),
-            Type::S16 => {
-                let code = self.unzigzag32(b);
-                self.put(b, dest, &code, Store::B16)
-            }
-            Type::U32 | Type::Char => self.put(b, dest, &[I::Call(self.r.leb32)], Store::B32),
-            Type::S32 => {
-                let code = self.unzigzag32(b);
-                self.put(b, dest, &code, Store::B32)
-            }
-            Type::U64 => self.put(b, dest, &[I::Call(self.r.leb64)], Store::B64),
-            Type::S64 => {
-                let t = b.local(ValType::I64);
-                let code = [
-                    I::Call(self.r.leb64),
-                    I::LocalTee(t),
-                    I::I64Const(1),
-                    I::I64ShrU,
-                    I::I64Const(0),
-                    I::LocalGet(t),
-                    I::I64Const(1),
-                    I::I64And,
-                    I::I64Sub,
-                    I::I64Xor,
-                ];
-                self.put(b, dest, &code, Store::B64)
-            }
-            Type::F32 => self.put(b, dest, &[I::Call(self.r.w32)], Store::B32),
-            Type::F64 => self.put(b, dest, &[I::Call(self.r.w64)], Store::B64),
-            Type::String => self.bytes(b, dest),
-            Type::ErrorContext => unsupported!("replaying an `error-context` value"),
-            Type::Id(id) => self.defined(b, *id, dest),
-        }
+    /// Decodes a value of type `ty` into `at`: the function's single flat result (one slot) or
+    /// memory.
+    pub fn value(&self, b: &mut Body, ty: &Type, at: At<'_>) -> Result<()> {
+        walk::walk(self, b, ty, at)
     }
 
     /// `leb32` then zigzag-decoded: `(v >>> 1) ^ -(v & 1)`.
@@ -292,10 +243,13 @@ impl Decoder<'_> {
         ]
     }
 
-    /// Stores the value that `produce` pushes (an i32, or an i64 for `B64`) into `dest`.
-    fn put(&self, b: &mut Body, dest: Dest, produce: &[I<'static>], store: Store) -> Result<()> {
-        match dest {
-            Dest::Flat(local, t) => {
+    /// Stores the value that `produce` pushes (an i32, or an i64 for `B64`) into `at`.
+    fn put(&self, b: &mut Body, at: At<'_>, produce: &[I<'static>], store: Store) -> Result<()> {
+        match at {
+            At::Flat(slots) => {
+                let (local, t) = *slots
+                    .first()
+                    .ok_or_else(|| anyhow!("no flat result slot"))?;
                 b.code.extend(produce.iter().cloned());
                 match (store, t) {
                     (Store::B64, ValType::I64)
@@ -312,23 +266,69 @@ impl Decoder<'_> {
                 }
                 b.code.push(I::LocalSet(local));
             }
-            Dest::Mem { base, offset } => {
+            At::Mem { base, offset } => {
                 b.code.push(I::LocalGet(base));
                 b.code.extend(produce.iter().cloned());
                 b.code.push(match store {
-                    Store::B8 => I::I32Store8(mem(offset, 0)),
-                    Store::B16 => I::I32Store16(mem(offset, 1)),
-                    Store::B32 => I::I32Store(mem(offset, 2)),
-                    Store::B64 => I::I64Store(mem(offset, 3)),
+                    Store::B8 => I::I32Store8(memarg(offset, 0)),
+                    Store::B16 => I::I32Store16(memarg(offset, 1)),
+                    Store::B32 => I::I32Store(memarg(offset, 2)),
+                    Store::B64 => I::I64Store(memarg(offset, 3)),
                 });
             }
         }
         Ok(())
     }
+}
+
+impl Visitor for Decoder<'_> {
+    fn resolve(&self) -> &Resolve {
+        self.resolve
+    }
+
+    fn sizes(&self) -> &SizeAlign {
+        self.sizes
+    }
+
+    fn scalar(&self, b: &mut Body, ty: Type, at: At<'_>) -> Result<()> {
+        match ty {
+            Type::Bool | Type::U8 | Type::S8 => self.put(b, at, &[I::Call(self.r.u8)], Store::B8),
+            Type::U16 => self.put(b, at, &[I::Call(self.r.leb32)], Store::B16),
+            Type::S16 => {
+                let code = self.unzigzag32(b);
+                self.put(b, at, &code, Store::B16)
+            }
+            Type::U32 | Type::Char => self.put(b, at, &[I::Call(self.r.leb32)], Store::B32),
+            Type::S32 => {
+                let code = self.unzigzag32(b);
+                self.put(b, at, &code, Store::B32)
+            }
+            Type::U64 => self.put(b, at, &[I::Call(self.r.leb64)], Store::B64),
+            Type::S64 => {
+                let t = b.local(ValType::I64);
+                let code = [
+                    I::Call(self.r.leb64),
+                    I::LocalTee(t),
+                    I::I64Const(1),
+                    I::I64ShrU,
+                    I::I64Const(0),
+                    I::LocalGet(t),
+                    I::I64Const(1),
+                    I::I64And,
+                    I::I64Sub,
+                    I::I64Xor,
+                ];
+                self.put(b, at, &code, Store::B64)
+            }
+            Type::F32 => self.put(b, at, &[I::Call(self.r.w32)], Store::B32),
+            Type::F64 => self.put(b, at, &[I::Call(self.r.w64)], Store::B64),
+            other => bail!("{other:?} is not a scalar"),
+        }
+    }
 
     /// A string or a list of 1-byte elements: LEB128 length, then the bytes, pointed to in place.
-    fn bytes(&self, b: &mut Body, dest: Dest) -> Result<()> {
-        let Dest::Mem { base, offset } = dest else {
+    fn bytes(&self, b: &mut Body, at: At<'_>) -> Result<()> {
+        let At::Mem { base, offset } = at else {
             bail!("a string or list as a single flat result");
         };
         let len = b.local(ValType::I32);
@@ -338,124 +338,33 @@ impl Decoder<'_> {
             I::LocalGet(base),
             I::LocalGet(len),
             I::Call(self.r.skip),
-            I::I32Store(mem(offset, 2)),
+            I::I32Store(memarg(offset, 2)),
             I::LocalGet(base),
             I::LocalGet(len),
-            I::I32Store(mem(offset + 4, 2)),
+            I::I32Store(memarg(offset + 4, 2)),
         ]);
         Ok(())
     }
 
-    fn defined(&self, b: &mut Body, id: TypeId, dest: Dest) -> Result<()> {
-        match &self.resolve.types[id].kind {
-            TypeDefKind::Type(t) => self.value(b, t, dest)?,
-            TypeDefKind::Handle(Handle::Own(r)) => {
-                let r = abi::dealias(self.resolve, *r);
-                let new = self
-                    .new_handle
-                    .get(&r)
-                    .ok_or_else(|| anyhow!("no resource.new for an own handle in a result"))?;
-                self.put(b, dest, &[I::Call(self.r.leb32), I::Call(*new)], Store::B32)?;
-            }
-            TypeDefKind::Handle(Handle::Borrow(_)) => bail!("a borrow handle in a result"),
-            TypeDefKind::Record(r) => self.fields(b, r.fields.iter().map(|f| &f.ty), dest)?,
-            TypeDefKind::Tuple(t) => self.fields(b, t.types.iter(), dest)?,
-            TypeDefKind::List(elem) => {
-                if matches!(abi::dealias_type(self.resolve, elem), Type::U8 | Type::S8) {
-                    self.bytes(b, dest)?;
-                } else {
-                    self.list(b, &[elem], dest)?;
-                }
-            }
-            // Laid out like a tuple of `n` elements; the type has the count.
-            TypeDefKind::FixedLengthList(t, n) => {
-                self.fields(b, std::iter::repeat_n(t, *n as usize), dest)?
-            }
-            // A list of (key, value) entries, each laid out as a record.
-            TypeDefKind::Map(k, v) => self.list(b, &[k, v], dest)?,
-            TypeDefKind::Flags(f) => {
-                let nbytes = f.flags.len().div_ceil(8) as u32;
-                match dest {
-                    Dest::Mem { base, offset } => {
-                        for j in 0..nbytes {
-                            b.code.extend([
-                                I::LocalGet(base),
-                                I::Call(self.r.u8),
-                                I::I32Store8(mem(offset + j, 0)),
-                            ]);
-                        }
-                    }
-                    Dest::Flat(local, ValType::I32) => {
-                        b.code.push(I::I32Const(0));
-                        for j in 0..nbytes {
-                            b.code.push(I::Call(self.r.u8));
-                            if j > 0 {
-                                b.code.extend([I::I32Const(8 * j as i32), I::I32Shl]);
-                            }
-                            b.code.push(I::I32Or);
-                        }
-                        b.code.push(I::LocalSet(local));
-                    }
-                    Dest::Flat(..) => bail!("flags in a non-i32 flat slot"),
-                }
-            }
-            TypeDefKind::Enum(e) => {
-                self.put(b, dest, &[I::Call(self.r.leb32)], tag_store(e.tag()))?;
-            }
-            TypeDefKind::Variant(v) => {
-                let cases: Vec<Option<Type>> = v.cases.iter().map(|c| c.ty).collect();
-                self.variant(b, v.tag(), &cases, true, dest)?;
-            }
-            TypeDefKind::Option(t) => self.variant(b, Int::U8, &[None, Some(*t)], false, dest)?,
-            TypeDefKind::Result(r) => self.variant(b, Int::U8, &[r.ok, r.err], false, dest)?,
-            TypeDefKind::Resource => bail!("a bare resource type as a value"),
-            TypeDefKind::Future(_) | TypeDefKind::Stream(_) => {
-                unsupported!("replaying a future/stream (component-model async)")
-            }
-            TypeDefKind::Unknown => unsupported!("replaying a value of unknown type"),
-        }
-        Ok(())
+    fn handle(&self, b: &mut Body, handle: &Handle, at: At<'_>) -> Result<()> {
+        let Handle::Own(r) = handle else {
+            bail!("a borrow handle in a result");
+        };
+        let r = abi::dealias(self.resolve, *r);
+        let new = self
+            .new_handle
+            .get(&r)
+            .ok_or_else(|| anyhow!("no resource.new for an own handle in a result"))?;
+        self.put(b, at, &[I::Call(self.r.leb32), I::Call(*new)], Store::B32)
     }
 
-    fn fields<'t>(
-        &self,
-        b: &mut Body,
-        types: impl Iterator<Item = &'t Type> + Clone,
-        dest: Dest,
-    ) -> Result<()> {
-        match dest {
-            Dest::Mem { base, offset } => {
-                for (off, t) in self.sizes.field_offsets(types) {
-                    self.value(
-                        b,
-                        t,
-                        Dest::Mem {
-                            base,
-                            offset: offset + off.size_wasm32() as u32,
-                        },
-                    )?;
-                }
-            }
-            Dest::Flat(..) => {
-                // A single flat slot: exactly one field has a slot (the others are empty records,
-                // tuples or flags with no flags).
-                for t in types {
-                    match abi::flat_count(self.resolve, t) {
-                        0 => self
-                            .value(b, t, Dest::Mem { base: 0, offset: 0 })
-                            .map(|_| ())?,
-                        _ => self.value(b, t, dest)?,
-                    }
-                }
-            }
-        }
-        Ok(())
+    fn resource(&self, _: &mut Body, _: At<'_>) -> Result<()> {
+        bail!("a bare resource type as a value")
     }
 
-    /// LEB128 count, an allocation of count * size bytes, then a loop decoding each element; an
-    /// element is `fields` laid out as a record (one field for a list, key and value for a map).
-    fn list(&self, b: &mut Body, fields: &[&Type], dest: Dest) -> Result<()> {
-        let Dest::Mem { base, offset } = dest else {
+    /// LEB128 count, an allocation of count * size bytes, then a loop decoding each element.
+    fn list(&self, b: &mut Body, fields: &[&Type], at: At<'_>) -> Result<()> {
+        let At::Mem { base, offset } = at else {
             bail!("a list as a single flat result");
         };
         let (size, align) = abi::element_size_align(self.sizes, fields.iter().copied());
@@ -484,35 +393,56 @@ impl Decoder<'_> {
             I::LocalSet(ptr),
             I::LocalGet(base),
             I::LocalGet(ptr),
-            I::I32Store(mem(offset, 2)),
+            I::I32Store(memarg(offset, 2)),
             I::LocalGet(base),
             I::LocalGet(len),
-            I::I32Store(mem(offset + 4, 2)),
+            I::I32Store(memarg(offset + 4, 2)),
         ]);
-        b.for_each_element(ptr, len, size, |b, at| {
-            self.fields(
-                b,
-                fields.iter().copied(),
-                Dest::Mem {
-                    base: at,
-                    offset: 0,
-                },
-            )
-        })
+        walk::walk_elements(self, b, fields, ptr, len)
+    }
+
+    fn flags(&self, b: &mut Body, n: usize, at: At<'_>) -> Result<()> {
+        let nbytes = n.div_ceil(8) as u32;
+        match at {
+            At::Mem { base, offset } => {
+                for j in 0..nbytes {
+                    b.code.extend([
+                        I::LocalGet(base),
+                        I::Call(self.r.u8),
+                        I::I32Store8(memarg(offset + j, 0)),
+                    ]);
+                }
+            }
+            At::Flat([(local, ValType::I32), ..]) => {
+                b.code.push(I::I32Const(0));
+                for j in 0..nbytes {
+                    b.code.push(I::Call(self.r.u8));
+                    if j > 0 {
+                        b.code.extend([I::I32Const(8 * j as i32), I::I32Shl]);
+                    }
+                    b.code.push(I::I32Or);
+                }
+                b.code.push(I::LocalSet(*local));
+            }
+            At::Flat(..) => bail!("flags in a non-i32 flat slot"),
+        }
+        Ok(())
+    }
+
+    fn enumeration(&self, b: &mut Body, tag: Int, at: At<'_>) -> Result<()> {
+        self.put(b, at, &[I::Call(self.r.leb32)], tag_store(tag))
     }
 
     /// Case index (LEB128 for variants, one byte for option/result), then the case's payload.
-    fn variant(
-        &self,
-        b: &mut Body,
-        tag: Int,
-        cases: &[Option<Type>],
-        leb: bool,
-        dest: Dest,
-    ) -> Result<()> {
+    fn variant(&self, b: &mut Body, variant: &VariantShape, at: At<'_>) -> Result<()> {
+        let cases = &variant.cases;
         let disc = b.local(ValType::I32);
         b.code.extend([
-            I::Call(if leb { self.r.leb32 } else { self.r.u8 }),
+            I::Call(if variant.is_variant {
+                self.r.leb32
+            } else {
+                self.r.u8
+            }),
             I::LocalTee(disc),
             // an out-of-range case would make the payload code below skip; canon lift traps on
             // it anyway, but not reading a payload would misread everything after it
@@ -522,28 +452,27 @@ impl Decoder<'_> {
             I::Unreachable,
             I::End,
         ]);
-        self.put(b, dest, &[I::LocalGet(disc)], tag_store(tag))?;
-        let payload = match dest {
-            Dest::Flat(..) => {
-                if cases
-                    .iter()
-                    .any(|c| c.is_some_and(|t| abi::flat_count(self.resolve, &t) > 0))
-                {
-                    bail!("a variant with a payload as a single flat result");
-                }
-                return Ok(());
+        self.put(b, at, &[I::LocalGet(disc)], tag_store(variant.tag))?;
+        if let At::Flat(..) = at {
+            if cases
+                .iter()
+                .any(|c| c.is_some_and(|t| abi::flat_count(self.resolve, &t) > 0))
+            {
+                bail!("a variant with a payload as a single flat result");
             }
-            Dest::Mem { base, offset } => {
-                let off = self
-                    .sizes
-                    .payload_offset(tag, cases.iter().map(|c| c.as_ref()));
-                Dest::Mem {
-                    base,
-                    offset: offset + off.size_wasm32() as u32,
-                }
+            return Ok(());
+        }
+        walk::walk_cases(self, b, variant, disc, at)
+    }
+
+    fn unsupported(&self, what: Unsupported) -> Result<()> {
+        match what {
+            Unsupported::ErrorContext => unsupported!("replaying an `error-context` value"),
+            Unsupported::FutureOrStream => {
+                unsupported!("replaying a future/stream (component-model async)")
             }
-        };
-        b.for_each_case(disc, cases, |_| true, |b, t| self.value(b, t, payload))
+            Unsupported::Unknown => unsupported!("replaying a value of unknown type"),
+        }
     }
 }
 

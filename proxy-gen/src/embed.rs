@@ -1,5 +1,5 @@
 //! The embedded replayer (`proxyrt instrument -m replay --embed-trace`): a small component that
-//! exports [`crate::REPLAYER_INTERFACE`] and answers `next` from the recorded calls held in a data
+//! exports [`REPLAYER_INTERFACE`] and answers `next` from the recorded calls held in a data
 //! segment, plugged into the replay composition so that the result imports nothing (beyond
 //! types-only interfaces, which need no definition) and replays in any component runtime.
 //!
@@ -15,9 +15,12 @@ use wac_graph::{types::Package, CompositionGraph, EncodeOptions};
 use wasm_encoder::{
     BlockType, CanonicalOption, CodeSection, ComponentBuilder, ComponentExportKind,
     ComponentTypeRef, ComponentValType, ConstExpr, DataSection, ExportKind, ExportSection,
-    Function, FunctionSection, GlobalSection, GlobalType, Instruction as I, MemArg, MemoryType,
-    Module, PrimitiveValType, TypeSection, ValType,
+    Function, FunctionSection, GlobalSection, GlobalType, Instruction as I, MemoryType, Module,
+    PrimitiveValType, TypeSection, ValType,
 };
+
+use crate::mode::REPLAYER_INTERFACE;
+use crate::wasmcode::memarg;
 
 /// One recorded import call.
 pub struct RecordedCall {
@@ -35,14 +38,6 @@ const DATA_BASE: u32 = 16;
 const RET_AREA: i32 = 8;
 /// `results-len` of a call that never returned.
 const NO_RETURN: u32 = u32::MAX;
-
-fn mem(offset: u32, align: u32) -> MemArg {
-    MemArg {
-        offset: u64::from(offset),
-        align,
-        memory_index: 0,
-    }
-}
 
 /// The replayer's core module for `calls`.
 fn module(calls: &[RecordedCall]) -> Result<Module> {
@@ -108,7 +103,7 @@ fn module(calls: &[RecordedCall]) -> Result<Module> {
     exports.export("post-next", ExportKind::Func, 2);
 
     let mut code = CodeSection::new();
-    code.function(&crate::coremod::realloc_function(2));
+    code.function(&crate::wasmcode::realloc_function(2));
 
     // next(func 0, ptr 1, len 2) -> ret area; locals: pos 3, i 4, rp 5, rlen 6.
     let mut f = Function::new_with_locals_types([ValType::I32; 4]);
@@ -123,14 +118,14 @@ fn module(calls: &[RecordedCall]) -> Result<Module> {
     // another function than recorded
     body.extend(trap_if(vec![
         I::LocalGet(3),
-        I::I32Load(mem(0, 2)),
+        I::I32Load(memarg(0, 2)),
         I::LocalGet(0),
         I::I32Ne,
     ]));
     // other arguments than recorded: length, then bytes
     body.extend(trap_if(vec![
         I::LocalGet(3),
-        I::I32Load(mem(4, 2)),
+        I::I32Load(memarg(4, 2)),
         I::LocalGet(2),
         I::I32Ne,
     ]));
@@ -148,11 +143,11 @@ fn module(calls: &[RecordedCall]) -> Result<Module> {
         I::LocalGet(3),
         I::LocalGet(4),
         I::I32Add,
-        I::I32Load8U(mem(8, 0)),
+        I::I32Load8U(memarg(8, 0)),
         I::LocalGet(1),
         I::LocalGet(4),
         I::I32Add,
-        I::I32Load8U(mem(0, 0)),
+        I::I32Load8U(memarg(0, 0)),
         I::I32Ne,
     ]));
     body.extend([
@@ -170,7 +165,7 @@ fn module(calls: &[RecordedCall]) -> Result<Module> {
         I::LocalGet(2),
         I::I32Add,
         I::LocalTee(5),
-        I::I32Load(mem(0, 2)),
+        I::I32Load(memarg(0, 2)),
         I::LocalSet(6),
     ]);
     // the recorded run ended in this call
@@ -184,10 +179,10 @@ fn module(calls: &[RecordedCall]) -> Result<Module> {
         I::LocalGet(5),
         I::I32Const(4),
         I::I32Add,
-        I::I32Store(mem(0, 2)),
+        I::I32Store(memarg(0, 2)),
         I::I32Const(RET_AREA),
         I::LocalGet(6),
-        I::I32Store(mem(4, 2)),
+        I::I32Store(memarg(4, 2)),
         I::LocalGet(5),
         I::I32Const(4),
         I::I32Add,
@@ -223,7 +218,7 @@ fn module(calls: &[RecordedCall]) -> Result<Module> {
     Ok(m)
 }
 
-/// The replayer component: exports [`crate::REPLAYER_INTERFACE`] answering from `calls`.
+/// The replayer component: exports [`REPLAYER_INTERFACE`] answering from `calls`.
 pub fn replayer(calls: &[RecordedCall]) -> Result<Vec<u8>> {
     let mut root = ComponentBuilder::default();
     let m = root.core_module(Some("proxyrt-embedded-replayer"), &module(calls)?);
@@ -281,7 +276,7 @@ pub fn replayer(calls: &[RecordedCall]) -> Result<Vec<u8>> {
         [("next-impl", ComponentExportKind::Func, lifted)],
     );
     root.export(
-        crate::REPLAYER_INTERFACE,
+        REPLAYER_INTERFACE,
         ComponentExportKind::Instance,
         exported,
         None,
@@ -309,9 +304,9 @@ pub fn plug(composed: &[u8], replayer: &[u8]) -> Result<Vec<u8>> {
 
     let replayer_inst = graph.instantiate(replayer_pkg);
     let composed_inst = graph.instantiate(composed_pkg);
-    let item = graph.alias_instance_export(replayer_inst, crate::REPLAYER_INTERFACE)?;
+    let item = graph.alias_instance_export(replayer_inst, REPLAYER_INTERFACE)?;
     graph
-        .set_instantiation_argument(composed_inst, crate::REPLAYER_INTERFACE, item)
+        .set_instantiation_argument(composed_inst, REPLAYER_INTERFACE, item)
         .context("the embedded replayer does not fit the composition's import")?;
     for name in &exports {
         let item = graph.alias_instance_export(composed_inst, name)?;

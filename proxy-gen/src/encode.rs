@@ -4,8 +4,9 @@
 //! Why generated code and not an interpreter over a type table: the stubs already hold every value
 //! in canonical-ABI form (flat locals, the indirect-params area, the return area), and the type of
 //! each position is known when the proxy is synthesized, so the encoder of a function is
-//! straight-line code (plus one loop per list) with no dispatch at run time. The same walk over
-//! flat slots and memory drops lent borrows (`coremod`), and will decode results on replay.
+//! straight-line code (plus one loop per list) with no dispatch at run time. Where each part of a
+//! value sits is `walk`'s job, shared with the decoders (`decode`) and the handle walkers
+//! (`coremod`); the [`Encoder`] is the [`Visitor`] that writes the wire format.
 //!
 //! **Wire format (frozen; `recorder-host/src/value.rs` decodes it):** bool/u8/s8: 1 byte; u16, u32,
 //! u64, char: unsigned LEB128; s16, s32, s64: zigzag then unsigned LEB128; f32/f64: 4/8 bytes
@@ -24,12 +25,13 @@
 //! every helper takes and returns.
 
 use anyhow::{anyhow, Result};
-use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
-use wit_parser::{Handle, Int, Resolve, SizeAlign, Type, TypeDefKind};
+use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
+use wit_parser::{Handle, Int, Resolve, SizeAlign, Type};
 
 use crate::abi;
-use crate::coremod::Body;
 use crate::error::unsupported;
+use crate::walk::{self, At, Unsupported, VariantShape, Visitor};
+use crate::wasmcode::{memarg, Body};
 
 /// Function indices of the encoder helpers in the stub module (see [`helper_functions`]).
 #[derive(Clone, Copy)]
@@ -68,7 +70,7 @@ pub fn helper_functions(first: u32) -> Vec<(Vec<ValType>, Vec<ValType>, Function
         I::LocalSet(2),
     ]
     .into_iter()
-    .chain(crate::coremod::grow_memory_to(2))
+    .chain(crate::wasmcode::grow_memory_to(2))
     .chain([I::End])
     {
         f.instruction(&i);
@@ -94,9 +96,9 @@ pub fn helper_functions(first: u32) -> Vec<(Vec<ValType>, Vec<ValType>, Function
         }
         code.extend([I::BrIf(1), I::LocalGet(0), I::LocalGet(1)]);
         if wide {
-            code.extend([I::I64Const(0x80), I::I64Or, I::I64Store8(mem(0, 0))]);
+            code.extend([I::I64Const(0x80), I::I64Or, I::I64Store8(memarg(0, 0))]);
         } else {
-            code.extend([I::I32Const(0x80), I::I32Or, I::I32Store8(mem(0, 0))]);
+            code.extend([I::I32Const(0x80), I::I32Or, I::I32Store8(memarg(0, 0))]);
         }
         code.extend([
             I::LocalGet(0),
@@ -111,9 +113,9 @@ pub fn helper_functions(first: u32) -> Vec<(Vec<ValType>, Vec<ValType>, Function
             I::LocalGet(0),
             I::LocalGet(1),
             if wide {
-                I::I64Store8(mem(0, 0))
+                I::I64Store8(memarg(0, 0))
             } else {
-                I::I32Store8(mem(0, 0))
+                I::I32Store8(memarg(0, 0))
             },
             I::LocalGet(0),
             I::I32Const(1),
@@ -128,9 +130,9 @@ pub fn helper_functions(first: u32) -> Vec<(Vec<ValType>, Vec<ValType>, Function
 
     // put8 / put32 / put64 (cur 0, v 1) -> cur
     for (t, n, store) in [
-        (I32, 1, I::I32Store8(mem(0, 0))),
-        (I32, 4, I::I32Store(mem(0, 0))),
-        (I64, 8, I::I64Store(mem(0, 0))),
+        (I32, 1, I::I32Store8(memarg(0, 0))),
+        (I32, 4, I::I32Store(memarg(0, 0))),
+        (I64, 8, I::I64Store(memarg(0, 0))),
     ] {
         let mut f = Function::new([]);
         for i in [
@@ -196,14 +198,6 @@ impl Helpers {
     }
 }
 
-fn mem(offset: u32, align_log2: u32) -> MemArg {
-    MemArg {
-        offset: u64::from(offset),
-        align: align_log2,
-        memory_index: 0,
-    }
-}
-
 /// Emits encoders into a stub body; `cur` is the local holding the write cursor.
 pub struct Encoder<'r> {
     /// The WIT types.
@@ -246,54 +240,21 @@ enum Load {
     W32,
 }
 
-/// Where a value sits: flat slots (locals with their joined core types) or memory.
-#[derive(Clone, Copy)]
-enum At<'s> {
-    Flat(&'s [(u32, ValType)]),
-    Mem { base: u32, offset: u32 },
-}
-
 impl Encoder<'_> {
-    /// Appends the encoding of a flat value of type `ty` whose slots start at `slots[*pos]`;
-    /// advances `*pos` past its slots.
-    pub fn flat(
+    /// Appends the encoding of the value of type `ty` at `at`.
+    pub fn value(&self, b: &mut Body, ty: &Type, at: At<'_>) -> Result<()> {
+        walk::walk(self, b, ty, at)
+    }
+
+    /// Appends the encoding of values of `types` laid out like a record's fields (a function's
+    /// parameters) at `at`, one after the other.
+    pub fn fields<'t>(
         &self,
         b: &mut Body,
-        ty: &Type,
-        slots: &[(u32, ValType)],
-        pos: &mut usize,
+        types: impl Iterator<Item = &'t Type> + Clone,
+        at: At<'_>,
     ) -> Result<()> {
-        let count = abi::flat_count(self.resolve, ty);
-        let rest = slots
-            .get(*pos..)
-            .ok_or_else(|| anyhow!("flat slot {} out of range", *pos))?;
-        self.value(b, ty, At::Flat(rest))?;
-        *pos += count;
-        Ok(())
-    }
-
-    /// Appends the encoding of the value of type `ty` stored at `base + offset` (`base` a local).
-    pub fn mem(&self, b: &mut Body, ty: &Type, base: u32, offset: u32) -> Result<()> {
-        self.value(b, ty, At::Mem { base, offset })
-    }
-
-    fn value(&self, b: &mut Body, ty: &Type, at: At<'_>) -> Result<()> {
-        let prim = match ty {
-            Type::Bool => Prim::Bool,
-            Type::U8 | Type::S8 => Prim::Byte,
-            Type::U16 => Prim::U32(Load::U16),
-            Type::S16 => Prim::S32(Load::S16),
-            Type::U32 | Type::Char => Prim::U32(Load::W32),
-            Type::S32 => Prim::S32(Load::W32),
-            Type::U64 => Prim::U64,
-            Type::S64 => Prim::S64,
-            Type::F32 => Prim::F32,
-            Type::F64 => Prim::F64,
-            Type::String => return self.bytes(b, at),
-            Type::ErrorContext => unsupported!("recording an `error-context` value"),
-            Type::Id(id) => return self.defined(b, &self.resolve.types[*id].kind, at),
-        };
-        self.prim(b, prim, at)
+        walk::walk_fields(self, b, types, at)
     }
 
     /// Pushes the i32 (or i64 when `wide`) at the first slot / at memory, converting a joined slot.
@@ -317,11 +278,11 @@ impl Encoder<'_> {
             At::Mem { base, offset } => {
                 b.code.push(I::LocalGet(base));
                 b.code.push(match (load, wide) {
-                    (_, true) => I::I64Load(mem(offset, 3)),
-                    (Load::U8, false) => I::I32Load8U(mem(offset, 0)),
-                    (Load::U16, false) => I::I32Load16U(mem(offset, 1)),
-                    (Load::S16, false) => I::I32Load16S(mem(offset, 1)),
-                    (Load::W32, false) => I::I32Load(mem(offset, 2)),
+                    (_, true) => I::I64Load(memarg(offset, 3)),
+                    (Load::U8, false) => I::I32Load8U(memarg(offset, 0)),
+                    (Load::U16, false) => I::I32Load16U(memarg(offset, 1)),
+                    (Load::S16, false) => I::I32Load16S(memarg(offset, 1)),
+                    (Load::W32, false) => I::I32Load(memarg(offset, 2)),
                 });
             }
         }
@@ -393,10 +354,10 @@ impl Encoder<'_> {
 
     /// The (ptr, len) of a string or list at `at`, in two fresh i32 locals.
     fn ptr_len(&self, b: &mut Body, at: At<'_>) -> Result<(u32, u32)> {
-        let ptr = b.local(ValType::I32);
-        let len = b.local(ValType::I32);
         match at {
             At::Flat(slots) => {
+                let ptr = b.local(ValType::I32);
+                let len = b.local(ValType::I32);
                 self.push(b, At::Flat(slots), Load::W32, false)?;
                 b.code.push(I::LocalSet(ptr));
                 let rest = slots
@@ -404,19 +365,37 @@ impl Encoder<'_> {
                     .ok_or_else(|| anyhow!("missing length slot"))?;
                 self.push(b, At::Flat(rest), Load::W32, false)?;
                 b.code.push(I::LocalSet(len));
+                Ok((ptr, len))
             }
-            At::Mem { base, offset } => {
-                b.code.extend([
-                    I::LocalGet(base),
-                    I::I32Load(mem(offset, 2)),
-                    I::LocalSet(ptr),
-                    I::LocalGet(base),
-                    I::I32Load(mem(offset + 4, 2)),
-                    I::LocalSet(len),
-                ]);
-            }
+            At::Mem { base, offset } => Ok(walk::load_ptr_len(b, base, offset)),
         }
-        Ok((ptr, len))
+    }
+}
+
+impl Visitor for Encoder<'_> {
+    fn resolve(&self) -> &Resolve {
+        self.resolve
+    }
+
+    fn sizes(&self) -> &SizeAlign {
+        self.sizes
+    }
+
+    fn scalar(&self, b: &mut Body, ty: Type, at: At<'_>) -> Result<()> {
+        let prim = match ty {
+            Type::Bool => Prim::Bool,
+            Type::U8 | Type::S8 => Prim::Byte,
+            Type::U16 => Prim::U32(Load::U16),
+            Type::S16 => Prim::S32(Load::S16),
+            Type::U32 | Type::Char => Prim::U32(Load::W32),
+            Type::S32 => Prim::S32(Load::W32),
+            Type::U64 => Prim::U64,
+            Type::S64 => Prim::S64,
+            Type::F32 => Prim::F32,
+            Type::F64 => Prim::F64,
+            other => return Err(anyhow!("{other:?} is not a scalar")),
+        };
+        self.prim(b, prim, at)
     }
 
     /// A string or a list of 1-byte elements: LEB128 length, then the bytes (`memory.copy`).
@@ -436,169 +415,106 @@ impl Encoder<'_> {
         Ok(())
     }
 
-    fn defined(&self, b: &mut Body, kind: &TypeDefKind, at: At<'_>) -> Result<()> {
-        match kind {
-            TypeDefKind::Type(t) => self.value(b, t, at)?,
+    fn handle(&self, b: &mut Body, handle: &Handle, at: At<'_>) -> Result<()> {
+        match (handle, self.own_rep) {
             // A wrapper `own` is recorded by its rep (the id); every other handle is the u32 the
             // stub holds (a wrapper borrow's rep, or a pass-through handle's index in our table).
-            TypeDefKind::Handle(Handle::Own(r)) if self.own_rep.is_some() => {
+            (Handle::Own(r), Some(own_rep)) => {
                 let r = abi::dealias(self.resolve, *r);
-                let rep = self
-                    .own_rep
-                    .and_then(|m| m.get(&r))
+                let rep = own_rep
+                    .get(&r)
                     .ok_or_else(|| anyhow!("no resource.rep for a wrapped resource"))?;
                 b.code.push(I::LocalGet(self.cur));
                 self.push(b, at, Load::W32, false)?;
                 b.code
                     .extend([I::Call(*rep), I::Call(self.h.leb32), I::LocalSet(self.cur)]);
+                Ok(())
             }
-            TypeDefKind::Handle(Handle::Own(_) | Handle::Borrow(_)) | TypeDefKind::Resource => {
-                self.prim(b, Prim::U32(Load::W32), at)?
-            }
-            TypeDefKind::Record(r) => self.fields(b, r.fields.iter().map(|f| &f.ty), at)?,
-            TypeDefKind::Tuple(t) => self.fields(b, t.types.iter(), at)?,
-            TypeDefKind::List(elem) => {
-                if matches!(abi::dealias_type(self.resolve, elem), Type::U8 | Type::S8) {
-                    self.bytes(b, at)?;
-                } else {
-                    self.list(b, &[elem], at)?;
-                }
-            }
-            // Laid out (flat and in memory) like a tuple of `n` elements; no count is encoded,
-            // the type has it.
-            TypeDefKind::FixedLengthList(t, n) => {
-                self.fields(b, std::iter::repeat_n(t, *n as usize), at)?
-            }
-            // A list of (key, value) entries, each laid out as a record.
-            TypeDefKind::Map(k, v) => self.list(b, &[k, v], at)?,
-            TypeDefKind::Flags(f) => {
-                let n = f.flags.len();
-                let nbytes = n.div_ceil(8) as u32;
-                match at {
-                    At::Mem { base, offset } => {
-                        // Memory holds the flags as little-endian integers: flag i is bit i%8 of
-                        // byte i/8 already.
-                        if nbytes > 0 {
-                            b.code.extend([
-                                I::LocalGet(self.cur),
-                                I::LocalGet(base),
-                                I::I32Const(offset as i32),
-                                I::I32Add,
-                                I::I32Const(nbytes as i32),
-                                I::Call(self.h.copy),
-                                I::LocalSet(self.cur),
-                            ]);
-                        }
-                    }
-                    At::Flat(slots) => {
-                        for j in 0..nbytes {
-                            let word = slots
-                                .get((j / 4) as usize..)
-                                .ok_or_else(|| anyhow!("missing flags slot"))?;
-                            b.code.push(I::LocalGet(self.cur));
-                            self.push(b, At::Flat(word), Load::W32, false)?;
-                            if j % 4 != 0 {
-                                b.code.extend([I::I32Const(8 * (j % 4) as i32), I::I32ShrU]);
-                            }
-                            b.code.extend([I::Call(self.h.put8), I::LocalSet(self.cur)]);
-                        }
-                    }
-                }
-            }
-            TypeDefKind::Enum(e) => {
-                let load = tag_load(e.tag());
-                self.prim(b, Prim::U32(load), at)?;
-            }
-            TypeDefKind::Variant(v) => {
-                let cases: Vec<Option<Type>> = v.cases.iter().map(|c| c.ty).collect();
-                self.variant(b, v.tag(), &cases, true, at)?;
-            }
-            TypeDefKind::Option(t) => self.variant(b, Int::U8, &[None, Some(*t)], false, at)?,
-            TypeDefKind::Result(r) => self.variant(b, Int::U8, &[r.ok, r.err], false, at)?,
-            TypeDefKind::Future(_) | TypeDefKind::Stream(_) => {
-                unsupported!("recording a future/stream (component-model async)")
-            }
-            TypeDefKind::Unknown => unsupported!("recording a value of unknown type"),
+            _ => self.prim(b, Prim::U32(Load::W32), at),
         }
-        Ok(())
     }
 
-    fn fields<'t>(
-        &self,
-        b: &mut Body,
-        types: impl Iterator<Item = &'t Type> + Clone,
-        at: At<'_>,
-    ) -> Result<()> {
-        match at {
-            At::Flat(slots) => {
-                let mut pos = 0;
-                for t in types {
-                    self.flat(b, t, slots, &mut pos)?;
-                }
-            }
-            At::Mem { base, offset } => {
-                for (off, t) in self.sizes.field_offsets(types) {
-                    self.mem(b, t, base, offset + off.size_wasm32() as u32)?;
-                }
-            }
-        }
-        Ok(())
+    fn resource(&self, b: &mut Body, at: At<'_>) -> Result<()> {
+        self.prim(b, Prim::U32(Load::W32), at)
     }
 
-    /// LEB128 count, then a loop encoding each element from memory; an element is `fields` laid
-    /// out as a record (one field for a list, key and value for a map).
+    /// LEB128 count, then a loop encoding each element from memory.
     fn list(&self, b: &mut Body, fields: &[&Type], at: At<'_>) -> Result<()> {
         let (ptr, len) = self.ptr_len(b, at)?;
-        let (size, _) = abi::element_size_align(self.sizes, fields.iter().copied());
         b.code.extend([
             I::LocalGet(self.cur),
             I::LocalGet(len),
             I::Call(self.h.leb32),
             I::LocalSet(self.cur),
         ]);
-        b.for_each_element(ptr, len, size, |b, elem_at| {
-            self.fields(
-                b,
-                fields.iter().copied(),
-                At::Mem {
-                    base: elem_at,
-                    offset: 0,
-                },
-            )
-        })
+        walk::walk_elements(self, b, fields, ptr, len)
+    }
+
+    fn flags(&self, b: &mut Body, n: usize, at: At<'_>) -> Result<()> {
+        let nbytes = n.div_ceil(8) as u32;
+        match at {
+            At::Mem { base, offset } => {
+                // Memory holds the flags as little-endian integers: flag i is bit i%8 of
+                // byte i/8 already.
+                if nbytes > 0 {
+                    b.code.extend([
+                        I::LocalGet(self.cur),
+                        I::LocalGet(base),
+                        I::I32Const(offset as i32),
+                        I::I32Add,
+                        I::I32Const(nbytes as i32),
+                        I::Call(self.h.copy),
+                        I::LocalSet(self.cur),
+                    ]);
+                }
+            }
+            At::Flat(slots) => {
+                for j in 0..nbytes {
+                    let word = slots
+                        .get((j / 4) as usize..)
+                        .ok_or_else(|| anyhow!("missing flags slot"))?;
+                    b.code.push(I::LocalGet(self.cur));
+                    self.push(b, At::Flat(word), Load::W32, false)?;
+                    if j % 4 != 0 {
+                        b.code.extend([I::I32Const(8 * (j % 4) as i32), I::I32ShrU]);
+                    }
+                    b.code.extend([I::Call(self.h.put8), I::LocalSet(self.cur)]);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn enumeration(&self, b: &mut Body, tag: Int, at: At<'_>) -> Result<()> {
+        self.prim(b, Prim::U32(tag_load(tag)), at)
     }
 
     /// Case index (LEB128 for variants, one byte for option/result), then the case's payload.
-    fn variant(
-        &self,
-        b: &mut Body,
-        tag: Int,
-        cases: &[Option<Type>],
-        leb: bool,
-        at: At<'_>,
-    ) -> Result<()> {
+    fn variant(&self, b: &mut Body, variant: &VariantShape, at: At<'_>) -> Result<()> {
         let disc = b.local(ValType::I32);
-        self.push(b, at, tag_load(tag), false)?;
+        self.push(b, at, tag_load(variant.tag), false)?;
         b.code.extend([
             I::LocalSet(disc),
             I::LocalGet(self.cur),
             I::LocalGet(disc),
-            I::Call(if leb { self.h.leb32 } else { self.h.put8 }),
+            I::Call(if variant.is_variant {
+                self.h.leb32
+            } else {
+                self.h.put8
+            }),
             I::LocalSet(self.cur),
         ]);
-        let payload_at = match at {
-            At::Flat(slots) => At::Flat(slots.get(1..).unwrap_or(&[])),
-            At::Mem { base, offset } => {
-                let off = self
-                    .sizes
-                    .payload_offset(tag, cases.iter().map(|c| c.as_ref()));
-                At::Mem {
-                    base,
-                    offset: offset + off.size_wasm32() as u32,
-                }
+        walk::walk_cases(self, b, variant, disc, at)
+    }
+
+    fn unsupported(&self, what: Unsupported) -> Result<()> {
+        match what {
+            Unsupported::ErrorContext => unsupported!("recording an `error-context` value"),
+            Unsupported::FutureOrStream => {
+                unsupported!("recording a future/stream (component-model async)")
             }
-        };
-        b.for_each_case(disc, cases, |_| true, |b, t| self.value(b, t, payload_at))
+            Unsupported::Unknown => unsupported!("recording a value of unknown type"),
+        }
     }
 }
 

@@ -2,7 +2,13 @@
 //! the component, in-process, with no toolchain (wasm-tools crates 0.258 + wac-graph 0.12).
 //!
 //! - [`analyze`] checks the input and returns the [`ComponentInfo`] "intercept table".
-//! - [`instrument`] returns the composed component for a [`Mode`].
+//! - [`instrument`] returns the composed component for a [`Mode`]; [`instrument_embedded`] the
+//!   replay composition with the recorded calls built in; [`proxy`] the proxy alone.
+//!
+//! Inside, every instrumentation is plan, then emit: the component is decoded, a plain-data plan
+//! makes every decision (func-ids, calls reported before forwarding, wrapped or pass-through
+//! handles, what each import becomes), the proxy is emitted from it and composed under the
+//! component. `DESIGN.md` has the module map.
 //!
 //! This crate deliberately has no wasmtime dependency: it produces bytes and plain data only.
 //! See `DESIGN.md` next to this crate for the proxy layout, the recorder interface, the func-id
@@ -10,17 +16,21 @@
 
 #![warn(missing_docs)]
 
-pub mod abi;
-pub mod analyze;
+mod abi;
+mod analyze;
 mod compose;
 mod coremod;
 mod decode;
 mod embed;
 mod encode;
 pub mod error;
+mod mode;
+mod plan;
 mod shim;
 mod synth;
 mod typeenc;
+mod walk;
+mod wasmcode;
 
 pub use analyze::{
     analyze, decode, validate, ComponentInfo, Decoded, FuncKind, FunctionInfo, InterceptedFunction,
@@ -28,37 +38,7 @@ pub use analyze::{
 };
 pub use embed::RecordedCall;
 pub use error::{Error, Result};
-
-/// What the instrumented component does with the calls crossing the proxy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Pass-through: every import call is forwarded to the real host and nothing else happens.
-    /// The composition imports exactly the original's imports. This is the **baseline for
-    /// measuring proxy overhead**: Record minus Forward is the cost of encoding and reporting,
-    /// Forward minus the bare component is the cost of the extra component boundary.
-    Forward,
-    /// Forward, and report every import call to the recorder: the composition additionally
-    /// imports [`RECORDER_INTERFACE`] (`record(func-id, args, results)` once the host returned;
-    /// `call` before forwarding and `ret` after for calls that may wait or never return;
-    /// func-id = the index in [`ComponentInfo::intercepted_functions`]).
-    Record,
-    /// Answer every import call from a trace: the composition imports **only**
-    /// [`REPLAYER_INTERFACE`] (`next(func-id, args) -> results`, values in the recorder's
-    /// encoding); the proxy defines its own resource types (handles are the recorded ids).
-    Replay,
-}
-
-/// The instance a [`Mode::Record`] composition imports, with exactly two functions:
-/// `call: func(func-id: u32, args: list<u8>)` and `ret: func(func-id: u32, results: list<u8>)`
-/// (WIT: `recorder-host/wit/recorder.wit`). The `list<u8>` is lowered from the proxy's memory,
-/// so a host can read it in place (wasmtime `WasmList<u8>`).
-pub const RECORDER_INTERFACE: &str = "proxyrt:recorder/recorder@0.1.0";
-
-/// The only instance a [`Mode::Replay`] composition imports, with exactly one function:
-/// `next: func(func-id: u32, args: list<u8>) -> list<u8>` (WIT: `recorder-host/wit/recorder.wit`).
-/// The guest's call `func-id` with these encoded arguments must be the next one in the trace;
-/// the host returns its recorded encoded results.
-pub const REPLAYER_INTERFACE: &str = "proxyrt:recorder/replayer@0.1.0";
+pub use mode::{Mode, RECORDER_INTERFACE, REPLAYER_INTERFACE};
 
 /// Instruments `component` for `mode` and returns the composed component.
 ///
@@ -75,7 +55,7 @@ pub fn instrument(component: &[u8], mode: Mode) -> Result<Vec<u8>> {
 /// [`instrument`] for a component already decoded with [`decode`], so that a caller that also needs
 /// its [`ComponentInfo`] (`Decoded::info`) decodes it once.
 pub fn instrument_decoded(decoded: &Decoded, component: &[u8], mode: Mode) -> Result<Vec<u8>> {
-    if decoded.resolve.worlds[decoded.world].imports.is_empty() {
+    if decoded.imports_nothing() {
         return Ok(component.to_vec());
     }
     let proxy = no_panic(|| proxy_of(decoded, mode))?;
@@ -99,7 +79,7 @@ pub fn instrument_embedded(
     calls: &[RecordedCall],
 ) -> Result<Vec<u8>> {
     let composed = instrument_decoded(decoded, component, Mode::Replay)?;
-    if decoded.resolve.worlds[decoded.world].imports.is_empty() {
+    if decoded.imports_nothing() {
         // Nothing was intercepted: there is nothing to replay either.
         return Ok(composed);
     }
@@ -132,11 +112,8 @@ pub fn proxy(component: &[u8], mode: Mode) -> Result<Vec<u8>> {
     no_panic(|| proxy_of(&decoded, mode))
 }
 
-/// The record-mode proxy alone: `proxy(component, Mode::Record)`.
-pub fn record_proxy(component: &[u8]) -> Result<Vec<u8>> {
-    proxy(component, Mode::Record)
-}
-
 fn proxy_of(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
-    synth::proxy(decoded, mode).map_err(Error::from_generator)
+    // Decide everything first (unsupported input is reported here), then emit.
+    let plan = plan::Plan::new(decoded, mode).map_err(Error::from_generator)?;
+    synth::proxy(decoded, &plan).map_err(Error::from_generator)
 }

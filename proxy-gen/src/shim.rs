@@ -1,15 +1,16 @@
 //! The re-export shim: a nested component that turns the proxy's lifted functions and the host's
 //! resource types into one exported instance with the interface's exact names and types.
 //!
-//! Why a nested component (DESIGN-NOTES fact 1): a bag-of-exports instance cannot give a resource a
+//! Why a nested component (DESIGN.md, fact 1): a bag-of-exports instance cannot give a resource a
 //! name, so a function like `[method]r.get` in it fails validation ("resource used in function does
 //! not have a name in this context"). The shim imports each type of the interface and of the
 //! interfaces it uses (resources as `sub resource`, other named types with `eq` bounds) and each
 //! function, then re-exports the interface's types *as imported* and each function ascribed with
-//! them. Since the proxy instantiates it with the host's types, the instance it exports carries the
-//! host's own types: handles cross the proxy without wrapping, and guest exports that mention these
-//! types stay valid in the composition. wit-component builds the same kind of shim for exported
-//! interfaces, except that it defines fresh types in phase 2 (there the component owns them).
+//! them. With pass-through handles the proxy instantiates it with the host's types, so the instance
+//! it exports carries the host's own types: handles cross the proxy without wrapping, and guest
+//! exports that mention these types stay valid in the composition. With wrapped resources it is
+//! instantiated with the proxy's wrapper types and defines the interface's other types afresh in
+//! phase 2, as wit-component's shims for exported interfaces do (see [`build`]).
 
 use anyhow::{anyhow, bail, Result};
 use indexmap::IndexMap;

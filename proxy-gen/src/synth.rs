@@ -1,21 +1,28 @@
-//! Synthesis of the proxy component (forward and record modes) with wasm-encoder (no toolchain,
-//! no wit-bindgen).
+//! Emission of the proxy component with wasm-encoder (no toolchain, no wit-bindgen), in every
+//! mode, exactly as the [`Plan`] says: nothing is decided here, only index spaces are laid out.
 //!
 //! Layout of the proxy (index spaces of its root):
 //! 1. for each import of the guest's world, in order (dependencies first): the same import —
 //!    an instance with the full instance type re-encoded from the decoded WIT, a bare function,
-//!    or a world-level type; in record mode then `proxyrt:recorder/recorder@0.1.0`;
-//! 2. the allocator core module (memory, bump realloc, reset), instantiated;
-//! 3. `canon lower` of every imported function and of the recorder's `call`/`ret`/`record` (memory +
-//!    realloc of the allocator);
-//! 4. `canon resource.drop` for each resource type borrowed in some parameter;
+//!    or a world-level type (on replay only types-only interfaces and world-level types); then
+//!    `proxyrt:recorder/recorder@0.1.0` (record) or `proxyrt:recorder/replayer@0.1.0` (replay);
+//! 2. the allocator core module (memory, bump realloc, reset; with wrapped resources also the
+//!    destructor table and trampolines), instantiated; then the wrapper resource types and their
+//!    `resource.new`/`rep`/`drop` (and the host handle's `resource.drop` when forwarding);
+//! 3. `canon lower` of every imported function (when forwarding) and of the recorder's
+//!    `call`/`ret`/`record` or the replayer's `next` (memory + realloc of the allocator);
+//! 4. `canon resource.drop` for each resource type borrowed in some parameter (pass-through
+//!    handles only);
 //! 5. the stub core module (see `coremod`), instantiated with the above;
-//! 6. `canon lift` of every stub (memory, realloc, post-return);
+//! 6. `canon lift` of every stub (memory, realloc, post-return), over the guest-facing types;
 //! 7. the exports, named like the guest's imports: per interface a re-export shim instance
-//!    (see `shim`), bare functions directly, world-level types re-exported.
+//!    (see `shim`) or the host's instance itself (passed through), bare functions directly,
+//!    world-level types re-exported.
 //!
-//! The proxy's types for host resources are the host's own (aliased from the imported instances),
-//! so own handles move through it untouched and only lent borrows need code (DESIGN-NOTES fact 1).
+//! With pass-through handles the proxy's types for host resources are the host's own (aliased
+//! from the imported instances), so own handles move through it untouched and only lent borrows
+//! need code (DESIGN.md, fact 1). With wrapped resources the guest-facing types are the proxy's
+//! ([`GuestTypes`]), defined over its wrapper resource types.
 
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::{HashMap, HashSet};
@@ -24,17 +31,15 @@ use wasm_encoder::{
     ComponentFuncTypeEncoder, ComponentOuterAliasKind, ComponentTypeRef, ComponentValType,
     ExportKind, InstanceType, ModuleArg, TypeBounds,
 };
-use wit_parser::{
-    Function, InterfaceId, LiveTypes, Resolve, TypeDefKind, TypeId, TypeOwner, WorldItem,
-};
+use wit_parser::{Function, InterfaceId, Resolve, TypeId};
 
 use crate::abi;
 use crate::analyze::Decoded;
-use crate::coremod::{self, StubMode, StubSpec};
-use crate::error::unsupported;
+use crate::coremod::{self, StubSpec};
+use crate::mode::{Mode, RECORDER_INTERFACE, REPLAYER_INTERFACE};
+use crate::plan::{ImportKind, Plan};
 use crate::shim;
 use crate::typeenc::{TypeMaps, ValtypeEncoder};
-use crate::Mode;
 
 /// The proxy's root index space and the type-encoding policy for it: types of an interface are
 /// aliased from the imported instance of that interface; world-level named types are imported.
@@ -194,21 +199,10 @@ impl<'a> ValtypeEncoder<'a> for InstanceEncoder<'_, 'a> {
     }
 }
 
-/// A function the proxy forwards: where it comes from and its root function index (imported).
-struct Proxied<'a> {
-    /// The import name of the function's interface (`None` for a bare function).
-    interface: Option<String>,
-    func: &'a Function,
-    import: u32,
-}
-
 /// One export of the proxy, in the guest's import order.
 enum Export {
-    /// An imported interface with no functions, re-exported as is. A shim would do too, but
-    /// wasmparser renames a non-resource type through an instantiation to the argument's
-    /// `created` id, which for a shim export is an alias of the shim's own definition: a guest
-    /// export that `use`s such a type would then decode (wit-component) as a fresh definition
-    /// instead of a `use` of the import. Resources are substituted by identity and keep the link.
+    /// An imported interface passed through as the host's instance
+    /// ([`ImportKind::PassThroughInterface`]).
     Passthrough {
         name: String,
         instance: u32,
@@ -216,7 +210,7 @@ enum Export {
     Interface {
         name: String,
         id: InterfaceId,
-        funcs: Vec<usize>,
+        funcs: std::ops::Range<u32>,
     },
     Func {
         name: String,
@@ -228,38 +222,16 @@ enum Export {
     },
 }
 
-/// Builds the proxy for the guest described by `decoded` in `mode`: pass-through, also reporting
-/// every call to the imported recorder ([`crate::RECORDER_INTERFACE`]), or answering every call
-/// from the imported replayer ([`crate::REPLAYER_INTERFACE`]) with no host import at all.
-pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
-    let resolve = &decoded.resolve;
-    let world = &resolve.worlds[decoded.world];
-    let record = mode == Mode::Record;
+/// Emits the proxy that `plan` describes for the guest described by `decoded`: pass-through,
+/// also reporting every call to the imported recorder ([`RECORDER_INTERFACE`]), or
+/// answering every call from the imported replayer ([`REPLAYER_INTERFACE`]) with no host
+/// import at all. Every decision was made by the plan; this only lays out index spaces.
+pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
+    let resolve = decoded.resolve();
+    let mode = plan.mode;
     let replay = mode == Mode::Replay;
-    let forwards = !replay;
-    // Whether the guest gets the proxy's wrapper resources (stable handle ids, DESIGN.md).
-    let blocker = exported_imported_resource(resolve, decoded.world).or_else(|| {
-        world.imports.iter().find_map(|(key, item)| match item {
-            WorldItem::Type { id, .. }
-                if matches!(
-                    resolve.types[abi::dealias(resolve, *id)].kind,
-                    TypeDefKind::Resource
-                ) =>
-            {
-                Some(resolve.name_world_key(key))
-            }
-            _ => None,
-        })
-    });
-    let wrap = match (mode, &blocker) {
-        (Mode::Forward, _) => false,
-        (Mode::Record, blocker) => blocker.is_none(),
-        (Mode::Replay, Some(name)) => unsupported!(
-            "replaying a component that imports the resource `{name}` at world level or uses it \
-             in its exports (e.g. a wasi:http handler) is not supported yet"
-        ),
-        (Mode::Replay, None) => true,
-    };
+    let forwards = mode.forwards();
+    let wrap = plan.wraps();
     let mut root = Root {
         resolve,
         builder: ComponentBuilder::default(),
@@ -269,163 +241,26 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
         guest_current: None,
         passthrough: HashSet::new(),
     };
-    // Function ids: interface functions in world order, then bare functions in world order; the
-    // same order as `ComponentInfo::intercepted_functions`, which the trace will use as func-id.
-    let mut proxied: Vec<Proxied<'_>> = Vec::new();
-    let mut bare: Vec<Proxied<'_>> = Vec::new();
-    let mut exports = Vec::new();
+    // The WIT function of each stub, by func-id.
+    let funcs: Vec<&Function> = plan
+        .functions
+        .iter()
+        .map(|f| f.wit(decoded))
+        .collect::<Result<_>>()?;
 
     // 1. The guest's imports become the proxy's imports.
-    for (key, item) in world.imports.iter() {
-        let name = resolve.name_world_key(key);
-        if (record && name == crate::RECORDER_INTERFACE)
-            || (replay && name == crate::REPLAYER_INTERFACE)
-        {
-            unsupported!(
-                "the component itself imports `{name}`, the interface {mode:?} mode adds \
-                 (instrumenting an already instrumented component?)"
-            );
-        }
-        match item {
-            WorldItem::Interface { id, .. } => {
-                let iface = &resolve.interfaces[*id];
-                let has_resources = iface
-                    .types
-                    .values()
-                    .any(|t| matches!(resolve.types[*t].kind, TypeDefKind::Resource));
-                // Replay imports a types-only interface without resources as it is: it has nothing
-                // to answer, a guest export may `use` its types (an export's types must be named
-                // by an import or export), and runtimes need no definition for it (wasmtime skips
-                // type exports when matching an instance import).
-                let types_only = iface.functions.is_empty() && !has_resources;
-                let inst = if forwards || types_only {
-                    Some(
-                        import_interface(&mut root, &name, *id)
-                            .with_context(|| format!("importing interface `{name}`"))?,
-                    )
-                } else {
-                    None
-                };
-                let mut funcs = Vec::new();
-                for f in iface.functions.values() {
-                    let import = match inst {
-                        Some(inst) => {
-                            root.builder
-                                .alias_export(inst, &f.name, ComponentExportKind::Func)
-                        }
-                        None => u32::MAX,
-                    };
-                    funcs.push(proxied.len());
-                    proxied.push(Proxied {
-                        interface: Some(name.clone()),
-                        func: f,
-                        import,
-                    });
-                }
-                match inst {
-                    // Nothing to intercept (a types-only interface such as a `types` package
-                    // interface): hand the guest the host's instance itself. Besides being
-                    // smaller, this keeps the `use` links of guest exports that mention these
-                    // types (see `Export::Passthrough`). Not when its resources are wrapped.
-                    Some(instance) if funcs.is_empty() && !(wrap && has_resources) => {
-                        root.passthrough.insert(*id);
-                        exports.push(Export::Passthrough { name, instance });
-                    }
-                    _ => exports.push(Export::Interface {
-                        name,
-                        id: *id,
-                        funcs,
-                    }),
-                }
-            }
-            WorldItem::Function(f) => {
-                if f.params
-                    .iter()
-                    .any(|p| abi::contains_borrow(resolve, &p.ty))
-                {
-                    // wac-graph 0.12 asserts (panics) when it re-encodes a root-level function
-                    // type containing `borrow` (encoding.rs `borrow`: "!state.scopes.is_empty()").
-                    unsupported!(
-                        "bare function import `{name}` takes a `borrow<..>`: wac-graph 0.12 cannot \
-                         compose root-level functions with borrows (put it in an interface)"
-                    );
-                }
-                let import = if forwards {
-                    let ty = root
-                        .encode_func_type(resolve, f)
-                        .with_context(|| format!("function `{name}`"))?;
-                    root.builder
-                        .import(name.as_str(), ComponentTypeRef::Func(ty))
-                } else {
-                    u32::MAX
-                };
-                exports.push(Export::Func {
-                    name,
-                    k: bare.len(),
-                });
-                bare.push(Proxied {
-                    interface: None,
-                    func: f,
-                    import,
-                });
-            }
-            WorldItem::Type { id, .. } => {
-                let encoded = if replay {
-                    GuestTypes(&mut root).encode_type_id(resolve, *id)
-                } else {
-                    root.encode_type_id(resolve, *id)
-                };
-                let ComponentValType::Type(index) =
-                    encoded.with_context(|| format!("type `{name}`"))?
-                else {
-                    bail!("world type `{name}` encoded as a primitive");
-                };
-                exports.push(Export::Type { name, index });
-            }
-        }
-    }
-
-    let first_bare = proxied.len();
-    proxied.append(&mut bare);
-    for export in &mut exports {
-        if let Export::Func { k, .. } = export {
-            *k += first_bare;
-        }
-    }
+    let (imported_funcs, exports) = import_guest_imports(&mut root, decoded, plan, &funcs)?;
 
     // 1b. The recorder or replayer instance, after the guest's imports.
-    let recorder = if record {
-        Some(import_recorder(&mut root))
-    } else {
-        None
-    };
-    let replayer = if replay {
-        Some(import_replayer(&mut root))
-    } else {
-        None
-    };
+    let recorder = (mode == Mode::Record).then(|| import_recorder(&mut root));
+    let replayer = replay.then(|| import_replayer(&mut root));
 
-    // The resources the proxy wraps: every resource of an imported interface, with the import
-    // name of its interface.
-    let wrapped_named: Vec<(String, &str, TypeId)> = if wrap {
-        world
-            .imports
-            .iter()
-            .filter_map(|(key, item)| match item {
-                WorldItem::Interface { id, .. } => Some((resolve.name_world_key(key), *id)),
-                _ => None,
-            })
-            .flat_map(|(name, iface)| {
-                decoded
-                    .resource_types(iface)
-                    .map(move |(r, t)| (name.clone(), r, t))
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    check_func_ids(decoded, &proxied, &wrapped_named)?;
-    let wrapped: Vec<TypeId> = wrapped_named.iter().map(|(_, _, t)| *t).collect();
+    // The resources the proxy wraps, in the order of their wrapper types.
+    let wrapped: Vec<TypeId> = plan
+        .wrapped_resources
+        .iter()
+        .map(|r| r.type_id(decoded))
+        .collect::<Result<_>>()?;
     // Every wrapper type has a destructor: record drops the host handle and reports the drop,
     // replay checks it against the trace.
     let n_dtors = wrapped.len() as u32;
@@ -503,12 +338,10 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
 
     // 3. Lower every imported function into core.
     let lowered: Vec<u32> = if forwards {
-        proxied
+        funcs
             .iter()
-            .map(|p| {
-                root.builder
-                    .lower_func(Some(&p.func.name), p.import, mem_opts)
-            })
+            .zip(&imported_funcs)
+            .map(|(f, import)| root.builder.lower_func(Some(&f.name), *import, mem_opts))
             .collect()
     } else {
         Vec::new()
@@ -535,7 +368,7 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
     let drops = if wrap || !forwards {
         Vec::new()
     } else {
-        coremod::borrowed_resources(resolve, proxied.iter().map(|p| p.func))
+        coremod::borrowed_resources(resolve, funcs.iter().copied())
     };
     let mut drop_funcs = Vec::new();
     for id in &drops {
@@ -546,24 +379,19 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
     }
 
     // 5. Stub module, instantiated with memory, allocator, lowered imports and drops.
-    let specs: Vec<StubSpec<'_>> = proxied
+    let specs: Vec<StubSpec<'_>> = plan
+        .functions
         .iter()
-        .map(|p| StubSpec {
-            func: p.func,
-            lowered: abi::lowered_sig(resolve, p.func),
-            lifted: abi::lifted_sig(resolve, p.func),
-            report_first: recorder_host::types::reported_before_forwarding(
-                p.interface.as_deref(),
-                &p.func.name,
-            ),
+        .zip(&funcs)
+        .map(|(p, func)| StubSpec {
+            func,
+            lowered: abi::lowered_sig(resolve, func),
+            lifted: abi::lifted_sig(resolve, func),
+            report_first: p.reported_before_forwarding,
         })
         .collect();
     let cfg = coremod::StubConfig {
-        mode: match mode {
-            Mode::Forward => StubMode::Forward,
-            Mode::Record => StubMode::Record,
-            Mode::Replay => StubMode::Replay,
-        },
+        mode,
         drops: &drops,
         wrapped: &wrapped,
     };
@@ -608,7 +436,7 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
 
     // 6. Lift every stub with the function's own type (over the host's types).
     let mut lifted = Vec::new();
-    for (k, p) in proxied.iter().enumerate() {
+    for (k, func) in funcs.iter().enumerate() {
         let stub =
             root.builder
                 .core_alias_export(None, stubs, &coremod::stub_name(k), ExportKind::Func);
@@ -616,9 +444,9 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
             root.builder
                 .core_alias_export(None, stubs, &coremod::post_name(k), ExportKind::Func);
         let ty = if wrap {
-            GuestTypes(&mut root).encode_func_type(resolve, p.func)?
+            GuestTypes(&mut root).encode_func_type(resolve, func)?
         } else {
-            root.encode_func_type(resolve, p.func)?
+            root.encode_func_type(resolve, func)?
         };
         let opts = [
             CanonicalOption::Memory(memory),
@@ -626,10 +454,101 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
             CanonicalOption::PostReturn(post),
             CanonicalOption::UTF8,
         ];
-        lifted.push(root.builder.lift_func(Some(&p.func.name), stub, ty, opts));
+        lifted.push(root.builder.lift_func(Some(&func.name), stub, ty, opts));
     }
 
     // 7. Exports under the guest's import names.
+    export_guest_imports(&mut root, exports, &lifted, wrap)?;
+    Ok(root.builder.finish())
+}
+/// Step 1 of the layout: imports what the plan says of each of the guest's imports (the host's
+/// instance, a bare function, a world-level type). Returns the root index of each function's
+/// host import by func-id (`u32::MAX` where there is none: on replay) and the proxy's exports
+/// to make, in the guest's import order.
+fn import_guest_imports<'a>(
+    root: &mut Root<'a>,
+    decoded: &'a Decoded,
+    plan: &Plan,
+    funcs: &[&'a Function],
+) -> Result<(Vec<u32>, Vec<Export>)> {
+    let resolve = decoded.resolve();
+    let forwards = plan.mode.forwards();
+    let replay = plan.mode == Mode::Replay;
+    let mut imported_funcs: Vec<u32> = vec![u32::MAX; funcs.len()];
+    let mut exports = Vec::new();
+    for import in &plan.imports {
+        let name = import.name.clone();
+        match &import.kind {
+            ImportKind::PassThroughInterface => {
+                let id = import.interface(decoded)?;
+                let instance = import_interface(root, &name, id)
+                    .with_context(|| format!("importing interface `{name}`"))?;
+                root.passthrough.insert(id);
+                exports.push(Export::Passthrough { name, instance });
+            }
+            ImportKind::Interface {
+                imported,
+                functions,
+            } => {
+                let id = import.interface(decoded)?;
+                if *imported {
+                    let inst = import_interface(root, &name, id)
+                        .with_context(|| format!("importing interface `{name}`"))?;
+                    for k in functions.clone() {
+                        let f = &plan.functions[k as usize];
+                        imported_funcs[k as usize] =
+                            root.builder
+                                .alias_export(inst, &f.name, ComponentExportKind::Func);
+                    }
+                }
+                exports.push(Export::Interface {
+                    name,
+                    id,
+                    funcs: functions.clone(),
+                });
+            }
+            ImportKind::Function { id } => {
+                let k = *id as usize;
+                if forwards {
+                    let ty = root
+                        .encode_func_type(resolve, funcs[k])
+                        .with_context(|| format!("function `{name}`"))?;
+                    imported_funcs[k] = root
+                        .builder
+                        .import(name.as_str(), ComponentTypeRef::Func(ty));
+                }
+                exports.push(Export::Func { name, k });
+            }
+            ImportKind::Type => {
+                let id = import.world_type(decoded)?;
+                let encoded = if replay {
+                    GuestTypes(root).encode_type_id(resolve, id)
+                } else {
+                    root.encode_type_id(resolve, id)
+                };
+                let ComponentValType::Type(index) =
+                    encoded.with_context(|| format!("type `{name}`"))?
+                else {
+                    bail!("world type `{name}` encoded as a primitive");
+                };
+                exports.push(Export::Type { name, index });
+            }
+        }
+    }
+
+    Ok((imported_funcs, exports))
+}
+
+/// Step 7 of the layout: the proxy's exports, named like the guest's imports: a shim instance per
+/// interface with stubs (over the `lifted` stubs), the host's instance where it is passed
+/// through, bare functions and world-level types directly.
+fn export_guest_imports(
+    root: &mut Root<'_>,
+    exports: Vec<Export>,
+    lifted: &[u32],
+    wrap: bool,
+) -> Result<()> {
+    let resolve = root.resolve;
     for export in exports {
         match export {
             Export::Interface { name, id, funcs } => {
@@ -638,7 +557,7 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
                 let mut inst_args: Vec<(String, ComponentExportKind, u32)> = Vec::new();
                 for (import, ty) in args.types {
                     let encoded = if wrap {
-                        GuestTypes(&mut root).encode_type_id(resolve, ty)?
+                        GuestTypes(root).encode_type_id(resolve, ty)?
                     } else {
                         root.encode_type_id(resolve, ty)?
                     };
@@ -648,7 +567,7 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
                     inst_args.push((import, ComponentExportKind::Type, index));
                 }
                 for (import, k) in args.funcs.into_iter().zip(funcs) {
-                    inst_args.push((import, ComponentExportKind::Func, lifted[k]));
+                    inst_args.push((import, ComponentExportKind::Func, lifted[k as usize]));
                 }
                 let shim_name = format!("{name}-shim");
                 let c = root.builder.component(Some(&shim_name), component);
@@ -682,47 +601,12 @@ pub fn proxy(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
             }
         }
     }
-    Ok(root.builder.finish())
-}
-
-/// The stub index of a function is its recorder func-id, which the runtime and the trace resolve
-/// with [`crate::ComponentInfo::intercepted_functions`]: the two orders must never drift apart, so
-/// every synthesis checks them (cheap next to the synthesis itself).
-/// The same goes for the drops, numbered after the functions in the order of the wrapper types
-/// (`wrapped`: interface import name, resource name); a proxy that wraps nothing reports no drop.
-fn check_func_ids(
-    decoded: &Decoded,
-    proxied: &[Proxied<'_>],
-    wrapped: &[(String, &str, TypeId)],
-) -> Result<()> {
-    let info = decoded.info();
-    let expected: Vec<(Option<&str>, String)> = info
-        .intercepted_functions()
-        .take(if wrapped.is_empty() {
-            proxied.len()
-        } else {
-            usize::MAX
-        })
-        .map(|f| (f.interface, f.function.name.clone()))
-        .collect();
-    let actual: Vec<(Option<&str>, String)> = proxied
-        .iter()
-        .map(|p| (p.interface.as_deref(), p.func.name.clone()))
-        .chain(
-            wrapped
-                .iter()
-                .map(|(i, r, _)| (Some(i.as_str()), format!("[resource-drop]{r}"))),
-        )
-        .collect();
-    if expected != actual {
-        bail!("stub order differs from `intercepted_functions`: {actual:?} vs {expected:?}");
-    }
     Ok(())
 }
 
-/// Imports [`crate::RECORDER_INTERFACE`] with exactly `call: func(func-id: u32, args: list<u8>)`
-/// and `ret: func(func-id: u32, results: list<u8>)`; returns the root indices of the two
-/// functions.
+/// Imports [`RECORDER_INTERFACE`] with exactly `call: func(func-id: u32, args: list<u8>)`,
+/// `ret: func(func-id: u32, results: list<u8>)` and `record: func(func-id: u32, args: list<u8>,
+/// results: list<u8>)`; returns the root indices of the three functions.
 fn import_recorder(root: &mut Root<'_>) -> RecorderFuncs {
     use wasm_encoder::PrimitiveValType as P;
     let mut ty = InstanceType::new();
@@ -743,7 +627,7 @@ fn import_recorder(root: &mut Root<'_>) -> RecorderFuncs {
             .result(None);
         ty.export(func, ComponentTypeRef::Func(1 + i as u32));
     }
-    let name = crate::RECORDER_INTERFACE;
+    let name = RECORDER_INTERFACE;
     let t = root.builder.type_instance(Some(name), &ty);
     let inst = root.builder.import(name, ComponentTypeRef::Instance(t));
     let [call, ret, record] = ["call", "ret", "record"].map(|f| {
@@ -761,7 +645,7 @@ struct RecorderFuncs {
     record: u32,
 }
 
-/// Imports [`crate::REPLAYER_INTERFACE`] with exactly `next: func(func-id: u32, args: list<u8>) ->
+/// Imports [`REPLAYER_INTERFACE`] with exactly `next: func(func-id: u32, args: list<u8>) ->
 /// list<u8>`; returns the root index of `next`.
 fn import_replayer(root: &mut Root<'_>) -> u32 {
     use wasm_encoder::PrimitiveValType as P;
@@ -778,60 +662,11 @@ fn import_replayer(root: &mut Root<'_>) -> u32 {
         ])
         .result(Some(bytes));
     ty.export("next", ComponentTypeRef::Func(1));
-    let name = crate::REPLAYER_INTERFACE;
+    let name = REPLAYER_INTERFACE;
     let t = root.builder.type_instance(Some(name), &ty);
     let inst = root.builder.import(name, ComponentTypeRef::Instance(t));
     root.builder
         .alias_export(inst, "next", ComponentExportKind::Func)
-}
-
-/// The first resource of an imported interface that the world's exports mention, if any. The
-/// guest would then export functions over the proxy's wrapper types, which the composition cannot
-/// export under the original's types (DESIGN.md, "Handle ids").
-fn exported_imported_resource(resolve: &Resolve, world: wit_parser::WorldId) -> Option<String> {
-    let world = &resolve.worlds[world];
-    let imported: HashSet<InterfaceId> = world
-        .imports
-        .values()
-        .filter_map(|item| match item {
-            WorldItem::Interface { id, .. } => Some(*id),
-            _ => None,
-        })
-        .collect();
-    for item in world.exports.values() {
-        let mut live = LiveTypes::default();
-        // An exported interface's own types are the guest's (even when the same interface is
-        // also imported): only what it reaches in other interfaces can be imported.
-        let own = match item {
-            WorldItem::Interface { id, .. } => {
-                live.add_interface(resolve, *id);
-                Some(*id)
-            }
-            WorldItem::Function(f) => {
-                live.add_func(resolve, f);
-                None
-            }
-            WorldItem::Type { id, .. } => {
-                live.add_type_id(resolve, *id);
-                None
-            }
-        };
-        let found = live.iter().find_map(|t| {
-            let ty = &resolve.types[t];
-            match (&ty.kind, ty.owner) {
-                (TypeDefKind::Resource, TypeOwner::Interface(owner))
-                    if imported.contains(&owner) && Some(owner) != own =>
-                {
-                    Some(ty.name.clone().unwrap_or_default())
-                }
-                _ => None,
-            }
-        });
-        if found.is_some() {
-            return found;
-        }
-    }
-    None
 }
 
 /// Imports interface `id` under `name` with its full instance type; returns the instance index.

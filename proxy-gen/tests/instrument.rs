@@ -222,7 +222,7 @@ fn encoder_shapes() {
 
 /// func-id = index in `ComponentInfo::intercepted_functions`: interface functions in import order
 /// (types-only interfaces contribute none), then bare functions, wherever they sit in the world.
-/// The synthesis checks its stub order against that list on every call (`synth::check_func_ids`);
+/// The plan checks its stub order against that list on every synthesis (`plan::Plan::new`);
 /// this world interleaves the kinds so that a plain "world order" would differ.
 #[test]
 fn func_ids_follow_intercepted_functions() {

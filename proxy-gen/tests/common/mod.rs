@@ -138,7 +138,7 @@ pub struct Composed {
 
 /// Instruments `guest` in forward and in record mode and checks both compositions: they
 /// validate; forward has exactly the guest's imports, record the guest's imports plus
-/// [`proxy_gen::RECORDER_INTERFACE`] with exactly `call`/`ret`; both have the guest's exports
+/// [`proxy_gen::RECORDER_INTERFACE`] with exactly `call`/`ret`/`record`; both have the guest's exports
 /// (names and full function types).
 pub fn instrument_and_check(guest: &[u8]) -> Composed {
     validate(guest);
@@ -236,7 +236,8 @@ pub fn expected_replayer() -> String {
 }
 
 /// [`world_items`]' rendering of the recorder interface: exactly
-/// `call: func(func-id: u32, args: list<u8>)` and `ret: func(func-id: u32, results: list<u8>)`.
+/// `call: func(func-id: u32, args: list<u8>)`, `ret: func(func-id: u32, results: list<u8>)` and
+/// `record: func(func-id: u32, args: list<u8>, results: list<u8>)`.
 pub fn expected_recorder() -> String {
     use proxy_gen::FuncKind;
     let f = |name: &str, param: &str| FunctionInfo {
