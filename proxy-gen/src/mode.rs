@@ -35,6 +35,15 @@ pub const RECORDER_INTERFACE: &str = "proxyrt:recorder/recorder@0.1.0";
 pub const REPLAYER_INTERFACE: &str = "proxyrt:recorder/replayer@0.1.0";
 
 impl Mode {
+    /// The mode's name, as `proxyrt instrument -m` spells it and file names and cache keys use it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Forward => "forward",
+            Mode::Record => "record",
+            Mode::Replay => "replay",
+        }
+    }
+
     /// Whether the proxy forwards calls to the real host, i.e. imports the guest's imports
     /// (Forward, Record); on replay it answers them from the trace instead.
     pub(crate) fn forwards(self) -> bool {

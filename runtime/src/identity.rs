@@ -2,20 +2,18 @@
 //! `instrument --embed-trace` make before using a trace with a component.
 //!
 //! Two hashes tell programs and builds apart: the SHA-256 of the component's bytes (one build) and
-//! the SHA-256 of its interfaces (`ComponentInfo`, the same for every build of one program).
+//! the SHA-256 of its interfaces (`ComponentInfo::interface_sha256`, the same for every build of
+//! one program).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use recorder_host::trace::{Header, FORMAT_VERSION};
 use recorder_host::types::ComponentInfo;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
-/// SHA-256 of a component's interfaces (its import/export WIT, as plain data): two builds of the same
-/// program share it, unrelated programs do not.
-pub fn interface_sha256(info: &ComponentInfo) -> Result<[u8; 32]> {
-    let bytes = bincode::serde::encode_to_vec(info, bincode::config::standard())
-        .context("encoding the component's interfaces")?;
-    Ok(Sha256::digest(&bytes).into())
+/// SHA-256 of a component's bytes: one build.
+pub fn component_sha256(original: &[u8]) -> [u8; 32] {
+    Sha256::digest(original).into()
 }
 
 /// The header of a trace of `original` (whose interfaces are `info`) run with `argv`.
@@ -23,8 +21,8 @@ pub fn header(original: &[u8], info: ComponentInfo, argv: Vec<String>) -> Result
     Ok(Header {
         format_version: FORMAT_VERSION,
         proxyrt_version: env!("CARGO_PKG_VERSION").to_string(),
-        component_sha256: Sha256::digest(original).into(),
-        interface_sha256: interface_sha256(&info)?,
+        component_sha256: component_sha256(original),
+        interface_sha256: info.interface_sha256()?,
         component: info,
         argv,
     })
@@ -48,7 +46,7 @@ pub fn check(
     path: &Path,
     trace: &Path,
 ) -> Result<Build> {
-    if header.interface_sha256 != interface_sha256(info)? {
+    if header.interface_sha256 != info.interface_sha256()? {
         bail!(
             "the trace {} was recorded from another program (its imports and exports differ from \
              those of {}; the trace's argv was {:?})",
@@ -57,8 +55,7 @@ pub fn check(
             header.argv
         );
     }
-    let sha: [u8; 32] = Sha256::digest(original).into();
-    Ok(if header.component_sha256 == sha {
+    Ok(if header.component_sha256 == component_sha256(original) {
         Build::Recorded
     } else {
         Build::Other
@@ -68,9 +65,4 @@ pub fn check(
 /// The first bytes of a hash in hex, as notes show them.
 pub fn short_hex(bytes: &[u8]) -> String {
     bytes.iter().take(6).map(|b| format!("{b:02x}")).collect()
-}
-
-/// SHA-256 of a component's bytes: one build.
-pub fn component_sha256(original: &[u8]) -> [u8; 32] {
-    Sha256::digest(original).into()
 }

@@ -64,14 +64,6 @@ fn instrument(original: &[u8], mode: Mode) -> Result<Instrumented> {
     })
 }
 
-fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Forward => "forward",
-        Mode::Record => "record",
-        Mode::Replay => "replay",
-    }
-}
-
 /// The cache key of `original` instrumented for `mode` by this build of proxyrt.
 fn key(original: &[u8], mode: Mode) -> [u8; 32] {
     let mut h = Sha256::new();
@@ -80,7 +72,7 @@ fn key(original: &[u8], mode: Mode) -> [u8; 32] {
     h.update(b"\0");
     h.update(COMPOSER_SHA256.as_bytes());
     h.update(b"\0");
-    h.update(mode_name(mode).as_bytes());
+    h.update(mode.name().as_bytes());
     h.update(b"\0");
     h.update(Sha256::digest(original));
     h.finalize().into()

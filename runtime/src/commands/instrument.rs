@@ -1,5 +1,6 @@
-//! `proxyrt instrument -m record|forward|replay app.wasm [-o composed.wasm]`: writes the composition of a component with its synthesized proxy, for users
-//! who want to inspect it (`wasm-tools component wit composed.wasm`) or run it elsewhere.
+//! `proxyrt instrument -m record|forward|replay app.wasm [-o composed.wasm]`: writes the
+//! composition of a component with its synthesized proxy, for users who want to inspect it
+//! (`wasm-tools component wit composed.wasm`) or run it elsewhere.
 
 use crate::{identity, load};
 use anyhow::{bail, Context, Result};
@@ -42,11 +43,12 @@ pub enum InstrumentMode {
 }
 
 impl InstrumentMode {
-    pub fn name(self) -> &'static str {
+    /// The proxy-gen mode: the command line's names are proxy-gen's ([`proxy_gen::Mode::name`]).
+    pub fn mode(self) -> proxy_gen::Mode {
         match self {
-            InstrumentMode::Record => "record",
-            InstrumentMode::Forward => "forward",
-            InstrumentMode::Replay => "replay",
+            InstrumentMode::Record => proxy_gen::Mode::Record,
+            InstrumentMode::Forward => proxy_gen::Mode::Forward,
+            InstrumentMode::Replay => proxy_gen::Mode::Replay,
         }
     }
 }
@@ -54,35 +56,30 @@ impl InstrumentMode {
 impl InstrumentCommand {
     /// Instruments `self.wasm` and writes the result; prints where it went.
     pub fn execute(self) -> Result<i32> {
-        let args = &self;
-        let bytes = load::read_binary_component(&args.wasm, "instrument")?;
-        let mode = match args.mode {
-            InstrumentMode::Record => proxy_gen::Mode::Record,
-            InstrumentMode::Forward => proxy_gen::Mode::Forward,
-            InstrumentMode::Replay => proxy_gen::Mode::Replay,
-        };
-        let composed = match &args.embed_trace {
+        let bytes = load::read_binary_component(&self.wasm, "instrument")?;
+        let mode = self.mode.mode();
+        let composed = match &self.embed_trace {
             None => proxy_gen::instrument(&bytes, mode),
             Some(trace) => {
                 if mode != proxy_gen::Mode::Replay {
                     bail!("--embed-trace goes with `-m replay`");
                 }
                 let decoded = proxy_gen::decode(&bytes)
-                    .with_context(|| format!("cannot instrument {}", args.wasm.display()))?;
-                let calls = recorded_calls(trace, &decoded, &bytes, &args.wasm)?;
+                    .with_context(|| format!("cannot instrument {}", self.wasm.display()))?;
+                let calls = recorded_calls(trace, &decoded, &bytes, &self.wasm)?;
                 proxy_gen::instrument_embedded(&decoded, &bytes, &calls)
             }
         }
-        .with_context(|| format!("cannot instrument {}", args.wasm.display()))?;
-        let output = args
+        .with_context(|| format!("cannot instrument {}", self.wasm.display()))?;
+        let output = self
             .output
             .clone()
-            .unwrap_or_else(|| default_output(&args.wasm, args.mode));
+            .unwrap_or_else(|| default_output(&self.wasm, mode));
         write_atomically(&output, &composed)?;
         eprintln!(
             "wrote {} ({} mode, {} bytes)",
             output.display(),
-            args.mode.name(),
+            mode.name(),
             composed.len()
         );
         Ok(0)
@@ -90,8 +87,9 @@ impl InstrumentCommand {
 }
 
 /// The import calls of the trace at `path`, checked to be a trace of the program `decoded` (the
-/// component `original` at `wasm`: the same imports and exports; another build is fine). A cut trace is refused (the reader's error):
-/// the embedded replay would trap where the recording was cut.
+/// component `original` at `wasm`: the same imports and exports; another build is fine). A cut
+/// trace is refused (the reader's error): the embedded replay would trap where the recording was
+/// cut.
 fn recorded_calls(
     path: &Path,
     decoded: &proxy_gen::Decoded,
@@ -135,7 +133,7 @@ fn recorded_calls(
 }
 
 /// `dir/app.wasm` -> `dir/app.record.wasm`.
-fn default_output(input: &Path, mode: InstrumentMode) -> PathBuf {
+fn default_output(input: &Path, mode: proxy_gen::Mode) -> PathBuf {
     let stem = input
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

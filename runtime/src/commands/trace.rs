@@ -4,9 +4,8 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use recorder_host::trace::{Entry, Header, TraceError, TraceReader};
-use recorder_host::types::{InterceptedFunction, ValueType};
-use recorder_host::value::{wave, wave_args, Decoder};
+use recorder_host::functions::{Function, FunctionTable};
+use recorder_host::trace::{Entry, TraceError, TraceReader};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::{BufReader, Write};
@@ -53,32 +52,6 @@ impl TraceCommand {
     }
 }
 
-/// An intercepted function, as entries name it.
-struct Func {
-    /// `wasi:io/streams@0.2.6.[method]output-stream.write` or a bare name.
-    name: String,
-    params: Vec<ValueType>,
-    result: Option<ValueType>,
-}
-
-/// The function table of a trace: entry `func` ids index it.
-fn functions(header: &Header) -> Vec<Func> {
-    header.component.intercepted_functions().map(func).collect()
-}
-
-/// The export table of a trace: export entries' `func` ids index it.
-fn exports(header: &Header) -> Vec<Func> {
-    header.component.exports().map(func).collect()
-}
-
-fn func(f: InterceptedFunction<'_>) -> Func {
-    Func {
-        name: f.qualified_name(),
-        params: f.param_types(),
-        result: f.function.result.clone(),
-    }
-}
-
 fn open(path: &Path) -> Result<TraceReader<BufReader<std::fs::File>>> {
     TraceReader::open(path).with_context(|| format!("cannot read the trace {}", path.display()))
 }
@@ -87,32 +60,10 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Decodes a call's arguments, or says why they cannot be decoded (shown instead of the values).
-fn show_args(f: Option<&Func>, bytes: &[u8]) -> String {
-    match f {
-        Some(f) => match Decoder::decode_all(bytes, &f.params) {
-            Ok(values) => wave_args(&values),
-            Err(e) => format!("(<undecodable: {e}; {} bytes>)", bytes.len()),
-        },
-        None => format!("(<{} bytes>)", bytes.len()),
-    }
-}
-
-fn show_results(f: Option<&Func>, bytes: &[u8]) -> String {
-    match f {
-        Some(Func { result: None, .. }) if bytes.is_empty() => "()".into(),
-        Some(f) => match Decoder::decode_all(bytes, f.result.as_ref()) {
-            Ok(values) => values.iter().map(wave).collect::<Vec<_>>().join(", "),
-            Err(e) => format!("<undecodable: {e}; {} bytes>", bytes.len()),
-        },
-        None => format!("<{} bytes>", bytes.len()),
-    }
-}
-
 /// A call of `table[func]` (a `what`: function or export): its name and arguments as shown. The
 /// call is remembered in `pending`, for its return.
 fn shown_call(
-    table: &[Func],
+    table: &[Function],
     func: u32,
     args: &[u8],
     what: &str,
@@ -121,14 +72,26 @@ fn shown_call(
     *pending = Some(func as usize);
     let f = table.get(func as usize);
     let name = f.map_or_else(|| format!("<{what} {func}>"), |f| f.name.clone());
-    (name, show_args(f, args))
+    let args = match f {
+        Some(f) => f.show_args(args, None),
+        None => format!("(<{} bytes>)", args.len()),
+    };
+    (name, args)
 }
 
 /// The return of the `pending` call of `table`: its name and results as shown.
-fn shown_return(table: &[Func], results: &[u8], pending: &mut Option<usize>) -> (String, String) {
+fn shown_return(
+    table: &[Function],
+    results: &[u8],
+    pending: &mut Option<usize>,
+) -> (String, String) {
     let f = pending.take().and_then(|p| table.get(p));
     let name = f.map_or_else(String::new, |f| f.name.clone());
-    (name, show_results(f, results))
+    let results = match f {
+        Some(f) => f.show_results(results, None),
+        None => format!("<{} bytes>", results.len()),
+    };
+    (name, results)
 }
 
 /// The next entry, or how the reader stopped: `Ok(true)` at a complete trace's end, `Ok(false)` at a
@@ -149,8 +112,8 @@ fn ended(result: Result<Option<Entry>, TraceError>) -> Result<Entry, Result<bool
 fn show(args: &TraceShowArgs) -> Result<i32> {
     let mut reader = open(&args.file)?;
     let header = reader.header().clone();
-    let funcs = functions(&header);
-    let exports = exports(&header);
+    let table = FunctionTable::new(&header.component);
+    let (funcs, exports) = (table.imports(), table.exports());
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.json {
@@ -190,19 +153,19 @@ fn show(args: &TraceShowArgs) -> Result<i32> {
         // Track the call a return belongs to even for entries that are skipped.
         let (kind, name, detail) = match &entry {
             Entry::Call { func, args } => {
-                let (name, args) = shown_call(&funcs, *func, args, "function", &mut pending);
+                let (name, args) = shown_call(funcs, *func, args, "function", &mut pending);
                 ("call", name, args)
             }
             Entry::Return { results } => {
-                let (name, results) = shown_return(&funcs, results, &mut pending);
+                let (name, results) = shown_return(funcs, results, &mut pending);
                 ("return", name, results)
             }
             Entry::ExportCall { func, args } => {
-                let (name, args) = shown_call(&exports, *func, args, "export", &mut pending_export);
+                let (name, args) = shown_call(exports, *func, args, "export", &mut pending_export);
                 ("export-call", name, args)
             }
             Entry::ExportReturn { results } => {
-                let (name, results) = shown_return(&exports, results, &mut pending_export);
+                let (name, results) = shown_return(exports, results, &mut pending_export);
                 ("export-return", name, results)
             }
             Entry::Trap { message } => ("trap", String::new(), message.clone()),
@@ -244,8 +207,8 @@ struct Counts {
 /// `proxyrt trace stats`.
 fn stats(args: &TraceStatsArgs) -> Result<i32> {
     let mut reader = open(&args.file)?;
-    let funcs = functions(reader.header());
-    let exports = exports(reader.header());
+    let table = FunctionTable::new(&reader.header().component);
+    let (funcs, exports) = (table.imports(), table.exports());
     let mut per: BTreeMap<String, Counts> = BTreeMap::new();
     let mut pending: Option<String> = None;
     let (mut entries, mut payload) = (0u64, 0u64);

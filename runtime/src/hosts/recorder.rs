@@ -11,8 +11,8 @@
 
 use crate::exit::Ending;
 use anyhow::{Context, Result};
+use recorder_host::functions::FunctionTable;
 use recorder_host::trace::{Entry, Header, TraceWriter};
-use recorder_host::types::ValueType;
 use recorder_host::value::encode;
 use std::fs::File;
 use std::io::{self, BufWriter};
@@ -35,17 +35,9 @@ pub const INTERFACE: &str = "proxyrt:recorder/recorder@0.1.0";
 pub struct Recorder {
     writer: TraceWriter<BufWriter<File>>,
     path: PathBuf,
-    /// The component's exports, by id (`ComponentInfo::exports`): the host's calls of them are
-    /// recorded too (`export_call`, `export_return`).
-    exports: Vec<Export>,
-}
-
-/// One export of the recorded component: where it is and its WIT types.
-struct Export {
-    interface: Option<String>,
-    name: String,
-    params: Vec<ValueType>,
-    result: Option<ValueType>,
+    /// The component's functions: the host's calls of its exports are recorded too
+    /// (`export_call`, `export_return`).
+    table: FunctionTable,
 }
 
 impl Recorder {
@@ -53,20 +45,10 @@ impl Recorder {
     pub fn create(path: &Path, header: &Header) -> Result<Self> {
         let writer = TraceWriter::create(path, header)
             .with_context(|| format!("cannot create the trace {}", path.display()))?;
-        let exports = header
-            .component
-            .exports()
-            .map(|f| Export {
-                interface: f.interface.map(str::to_string),
-                name: f.function.name.clone(),
-                params: f.param_types(),
-                result: f.function.result.clone(),
-            })
-            .collect();
         Ok(Recorder {
             writer,
             path: path.to_path_buf(),
-            exports,
+            table: FunctionTable::new(&header.component),
         })
     }
 
@@ -80,31 +62,18 @@ impl Recorder {
         name: &str,
         params: &[Val],
     ) -> Result<u32> {
-        let same_interface = |have: Option<&str>| match (have, interface) {
-            (None, None) => true,
-            (Some(have), Some(want)) => {
-                have == want || have.split_once('@').is_some_and(|(base, _)| base == want)
-            }
-            _ => false,
-        };
-        let (id, export) = self
-            .exports
-            .iter()
-            .enumerate()
-            .find(|(_, e)| e.name == name && same_interface(e.interface.as_deref()))
-            .with_context(|| {
-                format!(
-                    "internal error: export `{}{name}` is not in the component's exports",
-                    interface.map(|i| format!("{i}.")).unwrap_or_default()
-                )
-            })?;
+        let (func, export) = self.table.find_export(interface, name).with_context(|| {
+            format!(
+                "internal error: export `{}{name}` is not in the component's exports",
+                interface.map(|i| format!("{i}.")).unwrap_or_default()
+            )
+        })?;
         let mut args = Vec::new();
         for (value, ty) in params.iter().zip(&export.params) {
             encode(value, ty, &mut args).map_err(|e| {
                 anyhow::anyhow!("cannot record the arguments of export `{name}`: {e}")
             })?;
         }
-        let func = id as u32;
         self.append(&Entry::ExportCall { func, args })
             .map_err(anyhow::Error::from)?;
         // The export may run for long: what was recorded so far is on disk before the guest runs.
@@ -115,13 +84,13 @@ impl Recorder {
     /// Export `func` (an id from [`Self::export_call`]) returned `results`: records them.
     pub fn export_return(&mut self, func: u32, results: &[Val]) -> Result<()> {
         let export = self
-            .exports
-            .get(func as usize)
+            .table
+            .export(func)
             .context("internal error: an unknown export returned")?;
         let mut bytes = Vec::new();
         if let (Some(value), Some(ty)) = (results.first(), &export.result) {
             encode(value, ty, &mut bytes).map_err(|e| {
-                anyhow::anyhow!("cannot record the results of export `{}`: {e}", export.name)
+                anyhow::anyhow!("cannot record the results of export `{}`: {e}", export.func)
             })?;
         }
         self.append(&Entry::ExportReturn { results: bytes })

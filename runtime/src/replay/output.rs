@@ -5,6 +5,7 @@
 //! real stdout and stderr or captured for a caller that wants them as values.
 
 use recorder_host::types::{ComponentInfo, ResourceRef, ValueType};
+use recorder_host::value::Cursor;
 use std::io::Write;
 
 /// Where a replay puts the guest's output.
@@ -174,7 +175,7 @@ impl OutputMirror {
         match f.role {
             Role::Other => {}
             Role::GetStdout | Role::GetStderr => {
-                let Some((id, _)) = leb_u32(results) else {
+                let Ok(id) = Cursor::new(results).u32() else {
                     return;
                 };
                 forget(&mut self.stdout_ids, id);
@@ -187,13 +188,15 @@ impl OutputMirror {
             }
             Role::NewOutputStream => {
                 // A new stream may reuse the id of a dropped stdout/stderr stream.
-                let mut ids = Vec::new();
+                let mut handles = Vec::new();
                 if let Some(ty) = &f.result {
-                    let mut pos = 0;
-                    if walk(ty, results, &mut pos, &mut ids).is_some() {
-                        for id in ids {
-                            forget(&mut self.stdout_ids, id);
-                            forget(&mut self.stderr_ids, id);
+                    if Cursor::new(results).handles(ty, &mut handles).is_ok() {
+                        for h in handles
+                            .iter()
+                            .filter(|h| h.own && is_output_stream(h.resource))
+                        {
+                            forget(&mut self.stdout_ids, h.id);
+                            forget(&mut self.stderr_ids, h.id);
                         }
                     }
                 }
@@ -203,15 +206,14 @@ impl OutputMirror {
                 if results != [0] {
                     return;
                 }
-                let Some((id, n)) = leb_u32(args) else {
+                // `(self: borrow<output-stream>, contents: list<u8>)`, nothing after.
+                let mut args = Cursor::new(args);
+                let (Ok(id), Ok(bytes)) = (args.u32(), args.bytes()) else {
                     return;
                 };
-                let Some((len, m)) = args.get(n..).and_then(leb_u32) else {
+                if !args.is_empty() {
                     return;
-                };
-                let Some(bytes) = args.get(n + m..).filter(|b| b.len() == len as usize) else {
-                    return;
-                };
+                }
                 if self.stdout_ids.contains(&id) {
                     // Output that cannot be shown (closed pipe) does not change the replay.
                     self.out.write(bytes);
@@ -243,117 +245,4 @@ impl OutputMirror {
 
 fn forget(ids: &mut Vec<u32>, id: u32) {
     ids.retain(|&i| i != id);
-}
-
-/// Reads an unsigned LEB128 `u32` at the start of `bytes`; returns it and its length.
-pub(super) fn leb_u32(bytes: &[u8]) -> Option<(u32, usize)> {
-    let mut value: u64 = 0;
-    for (i, &b) in bytes.iter().enumerate().take(5) {
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return u32::try_from(value).ok().map(|v| (v, i + 1));
-        }
-    }
-    None
-}
-
-/// Skips a LEB128 integer of any width.
-fn skip_leb(bytes: &[u8], pos: &mut usize) -> Option<()> {
-    loop {
-        let b = *bytes.get(*pos)?;
-        *pos += 1;
-        if b & 0x80 == 0 {
-            return Some(());
-        }
-    }
-}
-
-/// Walks one encoded value of type `ty` at `pos` (recorder-host's value format), collecting the
-/// ids of the `own<output-stream>` handles it holds. `None` if the bytes do not fit the type.
-pub(super) fn walk(
-    ty: &ValueType,
-    bytes: &[u8],
-    pos: &mut usize,
-    ids: &mut Vec<u32>,
-) -> Option<()> {
-    use ValueType as V;
-    let take = |pos: &mut usize, n: usize| -> Option<()> {
-        let end = pos.checked_add(n).filter(|&e| e <= bytes.len())?;
-        *pos = end;
-        Some(())
-    };
-    let leb = |pos: &mut usize| -> Option<u32> {
-        let (v, n) = leb_u32(bytes.get(*pos..)?)?;
-        *pos += n;
-        Some(v)
-    };
-    match ty {
-        V::Bool | V::U8 | V::S8 => take(pos, 1)?,
-        V::U16 | V::U32 | V::U64 | V::S16 | V::S32 | V::S64 | V::Char => skip_leb(bytes, pos)?,
-        V::F32 => take(pos, 4)?,
-        V::F64 => take(pos, 8)?,
-        V::String => {
-            let n = leb(pos)?;
-            take(pos, n as usize)?
-        }
-        V::List(t) => {
-            let n = leb(pos)?;
-            if **t == V::U8 {
-                take(pos, n as usize)?
-            } else if n as usize > bytes.len() - *pos {
-                // As the decoder: a count beyond the bytes left is corrupt, whatever the elements.
-                return None;
-            } else {
-                for _ in 0..n {
-                    walk(t, bytes, pos, ids)?;
-                }
-            }
-        }
-        V::Option(t) => match *bytes.get(*pos)? {
-            0 => take(pos, 1)?,
-            1 => {
-                take(pos, 1)?;
-                walk(t, bytes, pos, ids)?
-            }
-            _ => return None,
-        },
-        V::Result { ok, err } => {
-            let side = match *bytes.get(*pos)? {
-                0 => ok,
-                1 => err,
-                _ => return None,
-            };
-            take(pos, 1)?;
-            if let Some(t) = side {
-                walk(t, bytes, pos, ids)?
-            }
-        }
-        V::Tuple(ts) => {
-            for t in ts {
-                walk(t, bytes, pos, ids)?;
-            }
-        }
-        V::Record { fields, .. } => {
-            for (_, t) in fields {
-                walk(t, bytes, pos, ids)?;
-            }
-        }
-        V::Variant { cases, .. } => {
-            let case = leb(pos)? as usize;
-            if let Some(t) = cases.get(case)?.1.as_ref() {
-                walk(t, bytes, pos, ids)?
-            }
-        }
-        V::Enum { .. } => skip_leb(bytes, pos)?,
-        V::Flags { flags, .. } => take(pos, flags.len().div_ceil(8))?,
-        V::Own(r) => {
-            let id = leb(pos)?;
-            if is_output_stream(r) {
-                ids.push(id);
-            }
-        }
-        V::Borrow(_) => skip_leb(bytes, pos)?,
-        _ => return None,
-    }
-    Some(())
 }

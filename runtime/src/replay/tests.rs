@@ -578,29 +578,3 @@ fn roles_follow_the_wasi_names_and_types() {
         ]
     );
 }
-
-#[test]
-fn leb_and_walk_never_overrun() {
-    assert_eq!(output::leb_u32(&[0x90, 0x4e]), Some((10000, 2)));
-    assert_eq!(output::leb_u32(&[0x80]), None);
-    assert_eq!(output::leb_u32(&[0xff, 0xff, 0xff, 0xff, 0x7f]), None);
-    let ty = ValueType::Result {
-        ok: Some(Box::new(ValueType::Own(resource(STREAMS, "output-stream")))),
-        err: None,
-    };
-    let mut ids = Vec::new();
-    assert_eq!(output::walk(&ty, &[0, 5], &mut 0, &mut ids), Some(()));
-    assert_eq!(ids, [5]);
-    assert_eq!(output::walk(&ty, &[0], &mut 0, &mut ids), None);
-    assert_eq!(output::walk(&ty, &[2, 5], &mut 0, &mut ids), None);
-    let empty = ValueType::List(Box::new(ValueType::Tuple(vec![])));
-    assert_eq!(
-        output::walk(&empty, &[0xff, 0xff, 0xff, 0xff, 0x0f], &mut 0, &mut ids),
-        None
-    );
-    let list = ValueType::List(Box::new(ValueType::String));
-    assert_eq!(
-        output::walk(&list, &[0xff, 0xff, 0xff, 0xff, 0x0f], &mut 0, &mut ids),
-        None
-    );
-}

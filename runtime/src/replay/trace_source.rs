@@ -10,46 +10,22 @@ use super::divergence::{truncate, MAX_DECODED_BYTES};
 use super::source::{Finish, HostResults, Stop};
 use super::Divergence;
 use anyhow::{anyhow, Context, Result};
+use recorder_host::functions::FunctionTable;
 use recorder_host::trace::{Entry, EntryRef, Header, TraceError, TraceReader};
-use recorder_host::types::{ComponentInfo, InterceptedFunction, ValueType};
-use recorder_host::value::{wave, Decoder};
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-/// An intercepted function, as reports name it.
-struct Func {
-    /// `wasi:io/streams@0.2.12.[method]output-stream.write`, or a bare name.
-    name: String,
-    params: Vec<ValueType>,
-    result: Option<ValueType>,
-}
-
-fn func(f: InterceptedFunction<'_>) -> Func {
-    Func {
-        name: f.qualified_name(),
-        params: f.param_types(),
-        result: f.function.result.clone(),
-    }
-}
-
-/// The component's exports, by id (`ComponentInfo::exports`), as reports name them.
-fn exports(info: &ComponentInfo) -> Vec<Func> {
-    info.exports().map(func).collect()
-}
-
-/// The component's intercepted functions, by id.
-fn functions(info: &ComponentInfo) -> Vec<Func> {
-    info.intercepted_functions().map(func).collect()
-}
+/// How much of a call's values a report decodes (bigger ones are shown by their size).
+const SHOWN: Option<usize> = Some(MAX_DECODED_BYTES);
 
 /// Answers the guest's host calls from a trace, checking each against it.
 pub struct TraceSource<R: Read> {
     reader: TraceReader<R>,
     /// The trace's name in messages (its path).
     name: String,
-    funcs: Vec<Func>,
-    exports: Vec<Func>,
+    /// The recorded component's functions: what the trace's ids name.
+    table: FunctionTable,
     /// The export the host called last, until it returns: names its results in reports.
     export: Option<u32>,
     /// The number of the next entry to read.
@@ -68,13 +44,11 @@ impl TraceSource<BufReader<File>> {
 impl<R: Read> TraceSource<R> {
     /// A source of `reader`'s entries, named `name` in messages.
     pub fn new(reader: TraceReader<R>, name: impl Into<String>) -> Self {
-        let funcs = functions(&reader.header().component);
-        let exports = exports(&reader.header().component);
+        let table = FunctionTable::new(&reader.header().component);
         TraceSource {
             reader,
             name: name.into(),
-            funcs,
-            exports,
+            table,
             export: None,
             next: 0,
         }
@@ -125,28 +99,27 @@ impl<R: Read> TraceSource<R> {
     }
 
     fn describe_call(&self, func: u32, args: &[u8]) -> String {
-        match self.funcs.get(func as usize) {
-            Some(f) => truncate(format!("{}{}", f.name, decode_args(&f.params, args))),
+        match self.table.import(func) {
+            Some(f) => truncate(format!("{}{}", f.name, f.show_args(args, SHOWN))),
             None => format!("<unknown function {func}>(<{} bytes>)", args.len()),
         }
     }
 
     /// The host's call of export `func` with `args`, in WAVE.
     fn describe_export_call(&self, func: u32, args: &[u8]) -> String {
-        match self.exports.get(func as usize) {
-            Some(f) => truncate(format!("export {}{}", f.name, decode_args(&f.params, args))),
+        match self.table.export(func) {
+            Some(f) => truncate(format!("export {}{}", f.name, f.show_args(args, SHOWN))),
             None => format!("<unknown export {func}>(<{} bytes>)", args.len()),
         }
     }
 
     /// The current export's `results`, in WAVE.
     fn describe_export_return(&self, results: &[u8]) -> String {
-        let f = self.export.and_then(|e| self.exports.get(e as usize));
+        let f = self.export.and_then(|e| self.table.export(e));
         let name = f.map_or("the export", |f| f.name.as_str());
         let values = match f {
-            Some(Func { result: None, .. }) if results.is_empty() => "()".to_string(),
             // One result, shown bare as `trace show` and `--invoke` do.
-            Some(f) => decode_values(f.result.as_slice(), results),
+            Some(f) => f.show_results(results, SHOWN),
             None => format!("<{} bytes>", results.len()),
         };
         truncate(format!("export {name} returns {values}"))
@@ -247,7 +220,7 @@ impl<R: Read + Send> HostResults for TraceSource<R> {
             .read()
             .map_err(|e| self.unreadable(e, "where the host calls the guest's export"))?;
         match entry {
-            Some(Entry::ExportCall { func, args }) if (func as usize) < self.exports.len() => {
+            Some(Entry::ExportCall { func, args }) if self.table.export(func).is_some() => {
                 self.export = Some(func);
                 Ok((func, args))
             }
@@ -401,23 +374,5 @@ fn torn(bytes: u64) -> String {
         format!(", after which {bytes} bytes of an incomplete entry follow")
     } else {
         String::new()
-    }
-}
-
-/// `bytes` decoded as values of `types`, as a WAVE tuple `(1, "x")`, or what they are when they
-/// are too big to show or cannot be decoded.
-fn decode_args(types: &[ValueType], bytes: &[u8]) -> String {
-    format!("({})", decode_values(types, bytes))
-}
-
-/// `bytes` decoded as values of `types`, in WAVE separated by commas (`1, "x"`), or what they are
-/// when they are too big to show or cannot be decoded.
-fn decode_values(types: &[ValueType], bytes: &[u8]) -> String {
-    if bytes.len() > MAX_DECODED_BYTES {
-        return format!("<{} bytes of values>", bytes.len());
-    }
-    match Decoder::decode_all(bytes, types) {
-        Ok(values) => values.iter().map(wave).collect::<Vec<_>>().join(", "),
-        Err(e) => format!("<undecodable: {e}; {} bytes>", bytes.len()),
     }
 }
