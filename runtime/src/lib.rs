@@ -5,10 +5,11 @@
 //! - [`load`]: reading a component from disk, with clear errors for what is not one;
 //! - [`cache`]: the on-disk cache of compiled components and of compositions;
 //! - [`engine`]: the wasmtime engine, compiling, finding and calling exports (any store data);
-//! - [`hosts`]: the WASI host, the recorder host and the replayer host, each on its own;
+//! - [`hosts`]: the WASI host and the recorder host, each on its own;
 //! - [`identity`]: which program a trace belongs to (the header record writes, replay checks);
 //! - [`live`]: executing on the real hosts (run, record);
-//! - [`replay`]: replay as a library, against any source of host results;
+//! - [`replay`]: replay as a library, against any source of host results, with its own host
+//!   (the replayer);
 //! - [`options`]: the command-line options several commands share;
 //! - [`commands`]: one module per command, with its arguments and `execute`.
 //!

@@ -1,7 +1,7 @@
 //! Replay as a library: run a component against a source of host results instead of a host.
 //!
 //! The component is instrumented in replay mode (proxy-gen's `Mode::Replay`): the composition
-//! imports nothing but `proxyrt:recorder/replayer@0.1.0` (the [replayer host](crate::hosts::replayer)),
+//! imports nothing but `proxyrt:recorder/replayer@0.1.0` (the [replayer host](host)),
 //! so no WASI host is linked at all: files, clocks, randomness, stdin and the environment all come
 //! from the source. With the trace as the source ([`TraceSource`]) a replay runs anywhere and checks
 //! that the guest makes exactly the recorded calls.
@@ -17,6 +17,7 @@
 //! guest's output when captured. Printing and exit statuses are the `replay` command's.
 
 mod divergence;
+pub mod host;
 mod output;
 mod source;
 mod trace_source;
@@ -32,8 +33,8 @@ pub use trace_source::TraceSource;
 use crate::cache::{self, Cache, Instrumented};
 use crate::engine::{self, Export, WasmOptions};
 use crate::exit::{self, DIVERGENCE_EXIT_CODE, TRAP_EXIT_CODE};
-use crate::hosts::replayer::{self, ReplayerHost, ReplayerView};
 use anyhow::{anyhow, Context, Result};
+use host::{ReplayerHost, ReplayerView};
 use recorder_host::types::ComponentInfo;
 use recorder_host::value::{convert, encode, Decoder};
 use std::path::{Path, PathBuf};
@@ -72,7 +73,7 @@ impl Replayable {
         let component = engine::compile(&engine, &self.composed, cache)
             .with_context(|| format!("failed to compile {}", self.path.display()))?;
         let mut linker = Linker::new(&engine);
-        replayer::add_to_linker(&mut linker)?;
+        host::add_to_linker(&mut linker)?;
         Ok(Replayer {
             engine,
             component,

@@ -5,7 +5,7 @@
 //! of recorded requests are others. A source sees values in recorder-host's value format, exactly
 //! as the replay proxy encodes them: arguments to check, results to hand back.
 
-use super::Divergence;
+use super::divergence::Divergence;
 
 /// Why a replay stopped inside a host call, or at its end, other than by answering it.
 #[derive(Debug)]

@@ -2,8 +2,8 @@
 //! them (no wasmtime involved).
 
 use super::divergence::MAX_DECODED_BYTES;
+use super::host::ReplayerHost;
 use super::*;
-use crate::hosts::replayer::ReplayerHost;
 use recorder_host::trace::{Entry, Header, TraceReader, TraceWriter, FORMAT_VERSION};
 use recorder_host::types::{FuncKind, FunctionInfo, InterfaceInfo, ResourceRef, ValueType};
 use std::io::Cursor;

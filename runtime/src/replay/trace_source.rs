@@ -6,9 +6,9 @@
 //! The trace is read one entry at a time, so memory stays flat however long the run; the common
 //! case, the next entry being this very call, is compared on bytes borrowed from the reader.
 
+use super::divergence::Divergence;
 use super::divergence::{truncate, MAX_DECODED_BYTES};
 use super::source::{Finish, HostResults, Stop};
-use super::Divergence;
 use anyhow::{anyhow, Context, Result};
 use recorder_host::functions::FunctionTable;
 use recorder_host::trace::{Entry, EntryRef, Header, TraceError, TraceReader};

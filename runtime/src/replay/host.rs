@@ -1,11 +1,14 @@
 //! The replayer host: proxyrt's implementation of `proxyrt:recorder/replayer@0.1.0`, the one
-//! interface a replay-mode composition imports. Its function `next(func-id, args) -> results`
+//! interface a replay-mode composition imports. Like the hosts in [`crate::hosts`] it is a piece of
+//! its own, reached through a view trait ([`ReplayerView`]); it lives here because it is made of
+//! the replay's parts (the source, the output mirror) and knows no other host. Its function `next(func-id, args) -> results`
 //! receives every host call the guest makes, encoded exactly as `record` encoded it; the host
 //! asks its [`HostResults`] source for the answer, shows the guest's output ([`OutputMirror`]) and
 //! counts the calls and the time spent answering them (the host's share of a replay, which is the
 //! same for every build of a program: what a benchmark subtracts to isolate the guest's own code).
 
-use crate::replay::{HostResults, OutputMirror, Stop};
+use super::output::OutputMirror;
+use super::source::{HostResults, Stop};
 use anyhow::Result;
 use std::time::{Duration, Instant};
 use wasmtime::component::{Linker, WasmList};
