@@ -14,8 +14,8 @@
 //! LEB128 count + elements (`list<u8>`/`list<s8>`: + the raw bytes); fixed-length list: the
 //! elements; map: LEB128 count + key and value of each entry; record/tuple: fields in
 //! order; variant/enum: LEB128 case index (+ payload); option/result: 1 byte case (+ payload);
-//! flags: ceil(n/8) bytes, flag i = bit i%8 of byte i/8; own/borrow: LEB128 of the handle as the
-//! proxy sees it (provisional, see DESIGN.md).
+//! flags: ceil(n/8) bytes, flag i = bit i%8 of byte i/8; own/borrow: LEB128 of the handle id, the rep
+//! of the proxy's wrapper resource (stable across builds; DESIGN.md, "Wrapper resources").
 //!
 //! **The buffer.** The output starts at the top of the bump heap (`realloc(0, 0, 1, 0)` returns it
 //! without moving it) and grows upwards; the `ensure` helper grows memory before every write. No

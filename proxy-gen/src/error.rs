@@ -30,10 +30,6 @@ pub enum Error {
     #[error("unsupported by proxy-gen: {0}")]
     Unsupported(String),
 
-    /// The requested mode is not implemented yet.
-    #[error("{0} is not implemented yet")]
-    NotImplemented(&'static str),
-
     /// proxy-gen produced something invalid or a composition step failed: a bug, not bad input.
     #[error("internal error in proxy-gen (please report it with the input component): {0:#}")]
     Internal(anyhow::Error),
