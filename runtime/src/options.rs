@@ -3,16 +3,17 @@
 //! (run, record, and later bench and serve) and [`CacheOptions`] (every command that compiles).
 //!
 //! This module only parses: it turns the flags into the plain settings the engine
-//! ([`WasmOptions`]), the WASI host ([`WasiConfig`]) and the cache ([`Cache`]) take, so none of those
-//! depends on clap.
+//! ([`WasmOptions`]), the WASI host ([`WasiConfig`]), a live execution ([`LiveConfig`]) and the
+//! cache ([`Cache`]) take, so none of those depends on clap.
 
 use crate::cache::Cache;
 use crate::engine::WasmOptions;
 use crate::hosts::wasi::{WasiConfig, WasiOptions};
+use crate::live::LiveConfig;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Options shared by every command that executes a component on the real hosts.
 #[derive(Args, Debug, Clone)]
@@ -56,10 +57,35 @@ pub struct RunOptions {
 
     #[command(flatten)]
     pub cache: CacheOptions,
+}
 
+/// `app.wasm [--] [ARGS...]`: the component, then the arguments passed to it, the positional part
+/// of `run` and `record`.
+#[derive(Args, Debug, Clone)]
+pub struct ComponentAndArgs {
     /// The component to run, then the arguments passed to it (after `--` if they start with `-`).
     #[arg(value_name = "WASM", trailing_var_arg = true, required = true)]
     pub module_and_args: Vec<OsString>,
+}
+
+impl ComponentAndArgs {
+    /// The path of the component: the first positional argument.
+    pub fn wasm_path(&self) -> Result<PathBuf> {
+        self.module_and_args
+            .first()
+            .map(PathBuf::from)
+            .context("no component given")
+    }
+
+    /// The guest's arguments: what follows the component, without a `--` right after it (it
+    /// separates proxyrt's arguments from the guest's and is not passed on).
+    pub fn guest_args(&self) -> &[OsString] {
+        let rest = self.module_and_args.get(1..).unwrap_or_default();
+        match rest.first() {
+            Some(sep) if sep == "--" => &rest[1..],
+            _ => rest,
+        }
+    }
 }
 
 /// Where compiled components (and the compositions `record` and `replay` run) are cached.
@@ -170,10 +196,10 @@ impl RunOptions {
         Ok(o)
     }
 
-    /// The WASI host's settings for these options: `argv` as [`Self::guest_argv`], the environment
-    /// resolved against proxyrt's own (`-S inherit-env`, `--env NAME`), the preopens, the `-S`
-    /// switches and the memory limit.
-    pub fn wasi_config(&self) -> Result<WasiConfig> {
+    /// The WASI host's settings for these options and the guest's `argv` (see
+    /// [`Self::guest_argv`]): the environment resolved against proxyrt's own (`-S inherit-env`,
+    /// `--env NAME`), the preopens, the `-S` switches and the memory limit.
+    pub fn wasi_config(&self, argv: Vec<String>) -> Result<WasiConfig> {
         let options = self.wasi_options()?;
         let mut env = Vec::new();
         if options.inherit_env == Some(true) {
@@ -198,7 +224,7 @@ impl RunOptions {
             env.push((name.clone(), value));
         }
         Ok(WasiConfig {
-            argv: self.guest_argv()?,
+            argv,
             env,
             dirs: self.dirs.clone(),
             options,
@@ -206,44 +232,34 @@ impl RunOptions {
         })
     }
 
-    /// The path of the component: the first positional argument.
-    pub fn wasm_path(&self) -> Result<PathBuf> {
-        self.module_and_args
-            .first()
-            .map(PathBuf::from)
-            .context("no component given")
+    /// The live execution `run` and `record` make of these options, for a guest with `argv`.
+    pub fn live_config(&self, argv: Vec<String>) -> Result<LiveConfig<'_>> {
+        Ok(LiveConfig {
+            wasi: self.wasi_config(argv)?,
+            wasm: self.wasm_options()?,
+            invoke: self.invoke.as_deref(),
+            cache: self.cache.cache(),
+        })
     }
 
-    /// The guest's `argv`: `argv[0]` is the component's file name (no directory, so that host paths do
-    /// not leak into the guest), then the trailing arguments, as `wasmtime run` does. A `--` right after
-    /// the component separates proxyrt's arguments from the guest's and is not passed on.
-    pub fn guest_argv(&self) -> Result<Vec<String>> {
-        let mut args = self.module_and_args.iter();
-        let first = args.next().into_iter();
-        let rest = args.as_slice();
-        let rest = match rest.first() {
-            Some(sep) if sep == "--" => &rest[1..],
-            _ => rest,
+    /// The guest's `argv` for `component` run with `args`: `argv[0]` is the component's file name
+    /// (no directory, so that host paths do not leak into the guest) unless `--argv0` says
+    /// otherwise, then the arguments, as `wasmtime run` does.
+    pub fn guest_argv(&self, component: &Path, args: &[OsString]) -> Result<Vec<String>> {
+        let argv0 = match &self.argv0 {
+            Some(argv0) => OsString::from(argv0),
+            None => component
+                .file_name()
+                .map(OsString::from)
+                .unwrap_or_else(|| component.as_os_str().to_os_string()),
         };
-        let mut argv = Vec::with_capacity(self.module_and_args.len());
-        for (i, arg) in first.chain(rest).enumerate() {
-            let arg = if i == 0 {
-                match &self.argv0 {
-                    Some(argv0) => OsString::from(argv0),
-                    None => std::path::Path::new(arg)
-                        .file_name()
-                        .map(OsString::from)
-                        .unwrap_or_else(|| arg.clone()),
-                }
-            } else {
-                arg.clone()
-            };
-            let arg = arg
-                .into_string()
-                .map_err(|a| anyhow::anyhow!("argument {a:?} is not valid UTF-8"))?;
-            argv.push(arg);
-        }
-        Ok(argv)
+        std::iter::once(argv0)
+            .chain(args.iter().cloned())
+            .map(|arg| {
+                arg.into_string()
+                    .map_err(|a| anyhow!("argument {a:?} is not valid UTF-8"))
+            })
+            .collect()
     }
 }
 
@@ -266,17 +282,30 @@ mod tests {
     use super::*;
     use clap::Parser;
 
-    /// A command line of just the run options.
+    /// A command line of the run options and a component with its arguments, as `run` has.
     #[derive(Parser)]
     struct Line {
         #[command(flatten)]
         run: RunOptions,
+        #[command(flatten)]
+        component: ComponentAndArgs,
+    }
+
+    fn line(extra: &[&str]) -> Line {
+        let mut argv = vec!["proxyrt"];
+        argv.extend_from_slice(extra);
+        Line::try_parse_from(argv).expect("parse")
     }
 
     fn args(extra: &[&str]) -> RunOptions {
-        let mut argv = vec!["proxyrt"];
-        argv.extend_from_slice(extra);
-        Line::try_parse_from(argv).expect("parse").run
+        line(extra).run
+    }
+
+    /// The guest's argv of a command line.
+    fn argv(extra: &[&str]) -> Vec<String> {
+        let l = line(extra);
+        let wasm = l.component.wasm_path().unwrap();
+        l.run.guest_argv(&wasm, l.component.guest_args()).unwrap()
     }
 
     #[test]
@@ -309,17 +338,22 @@ mod tests {
 
     #[test]
     fn argv0_is_the_file_name_and_trailing_args_follow() {
-        let run = args(&["--env", "A=1", "dir/app.wasm", "--", "-x", "y", "--"]);
-        assert_eq!(run.guest_argv().unwrap(), ["app.wasm", "-x", "y", "--"]);
-        assert_eq!(run.vars, [("A".to_string(), Some("1".to_string()))]);
-        let run = args(&["--argv0", "me", "app.wasm", "--env", "B"]);
+        let extra = ["--env", "A=1", "dir/app.wasm", "--", "-x", "y", "--"];
+        assert_eq!(argv(&extra), ["app.wasm", "-x", "y", "--"]);
+        assert_eq!(
+            args(&extra).vars,
+            [("A".to_string(), Some("1".to_string()))]
+        );
         // Options after the component belong to the guest, as with `wasmtime run`.
-        assert_eq!(run.guest_argv().unwrap(), ["me", "--env", "B"]);
+        assert_eq!(
+            argv(&["--argv0", "me", "app.wasm", "--env", "B"]),
+            ["me", "--env", "B"]
+        );
     }
 
     #[test]
     fn the_wasi_config_resolves_the_environment() {
-        let run = args(&[
+        let l = line(&[
             "--env",
             "A=1",
             "--env",
@@ -331,7 +365,9 @@ mod tests {
             "app.wasm",
             "x",
         ]);
-        let config = run.wasi_config().unwrap();
+        let wasm = l.component.wasm_path().unwrap();
+        let argv = l.run.guest_argv(&wasm, l.component.guest_args()).unwrap();
+        let config = l.run.wasi_config(argv).unwrap();
         assert_eq!(config.argv, ["app.wasm", "x"]);
         // An unset inherited variable stays unset, as in wasmtime.
         assert_eq!(config.env, [("A".to_string(), "1".to_string())]);

@@ -1,9 +1,8 @@
 //! `proxyrt record [run options] [--trace FILE] app.wasm [--] args`: `run`, writing a trace.
 
-use super::run::live_config;
 use crate::cache::{self, Instrumented};
 use crate::hosts::recorder::Recorder;
-use crate::options::RunOptions;
+use crate::options::{ComponentAndArgs, RunOptions};
 use crate::{identity, live, load};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -19,19 +18,23 @@ pub struct RecordCommand {
 
     #[command(flatten)]
     pub run: RunOptions,
+
+    #[command(flatten)]
+    pub component: ComponentAndArgs,
 }
 
 impl RecordCommand {
     pub async fn execute(self) -> Result<i32> {
-        let path = self.run.wasm_path()?;
+        let path = self.component.wasm_path()?;
+        let argv = self.run.guest_argv(&path, self.component.guest_args())?;
         let original = load::read_binary_component(&path, "record")?;
         let cache = self.run.cache.cache();
         let Instrumented { composed, info } =
             cache::instrumented(&original, proxy_gen::Mode::Record, cache.as_ref())
                 .with_context(|| format!("cannot record {}", path.display()))?;
-        let header = identity::header(&original, info, self.run.guest_argv()?)?;
+        let header = identity::header(&original, info, argv.clone())?;
         // Options are checked before the trace file is created: a typo leaves no trace behind.
-        let config = live_config(&self.run)?;
+        let config = self.run.live_config(argv)?;
         let recorder = Recorder::create(&self.trace, &header)?;
         match live::execute(&config, &path, &composed, Some(recorder)).await {
             (Ok(ending), Some(recorder)) => {

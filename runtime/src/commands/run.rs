@@ -1,8 +1,8 @@
 //! `proxyrt run [OPTIONS] app.wasm [--] [ARGS...]`: a drop-in for `wasmtime run`.
 
-use crate::live::{self, LiveConfig};
+use crate::live;
 use crate::load;
-use crate::options::RunOptions;
+use crate::options::{ComponentAndArgs, RunOptions};
 use anyhow::Result;
 use clap::Args;
 
@@ -11,25 +11,19 @@ use clap::Args;
 pub struct RunCommand {
     #[command(flatten)]
     pub run: RunOptions,
+
+    #[command(flatten)]
+    pub component: ComponentAndArgs,
 }
 
 impl RunCommand {
     /// Runs the component; returns the guest's exit status (134 for a trap, as wasmtime).
     pub async fn execute(self) -> Result<i32> {
-        let path = self.run.wasm_path()?;
+        let path = self.component.wasm_path()?;
+        let argv = self.run.guest_argv(&path, self.component.guest_args())?;
         let bytes = load::read_component(&path)?;
-        let config = live_config(&self.run)?;
+        let config = self.run.live_config(argv)?;
         let (ending, _) = live::execute(&config, &path, &bytes, None).await;
         Ok(ending?.report())
     }
-}
-
-/// The live execution `run` and `record` make of these options.
-pub fn live_config(run: &RunOptions) -> Result<LiveConfig<'_>> {
-    Ok(LiveConfig {
-        wasi: run.wasi_config()?,
-        wasm: run.wasm_options()?,
-        invoke: run.invoke.as_deref(),
-        cache: run.cache.cache(),
-    })
 }
