@@ -10,11 +10,13 @@
 //! - [`live`]: executing on the real hosts (run, record);
 //! - [`replay`]: replay as a library, against any source of host results, with its own host
 //!   (the replayer);
+//! - [`bench`]: builds compared on one trace (replays timed, fuel, statistics, reports);
 //! - [`options`]: the command-line options several commands share;
 //! - [`commands`]: one module per command, with its arguments and `execute`.
 //!
 //! See `ARCHITECTURE.md` at the repository root for the whole picture.
 
+pub mod bench;
 pub mod cache;
 pub mod commands;
 pub mod engine;

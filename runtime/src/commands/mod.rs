@@ -4,6 +4,7 @@
 //!
 //! A new command is a module here, a variant of [`Command`] and a line in [`Command::execute`].
 
+pub mod bench;
 pub mod instrument;
 pub mod record;
 pub mod replay;
@@ -30,6 +31,8 @@ pub enum Command {
     /// Replay a trace: run the component against the recorded host calls, with no host at all,
     /// and report where the guest diverges from the trace.
     Replay(replay::ReplayCommand),
+    /// Compare builds of a program on the same recorded execution: one trace replayed on each.
+    Bench(bench::BenchCommand),
     /// Emit the composed component (original + synthesized proxy) without running it.
     Instrument(instrument::InstrumentCommand),
     /// Inspect a trace.
@@ -44,6 +47,7 @@ impl Command {
             Command::Run(c) => c.execute().await,
             Command::Record(c) => c.execute().await,
             Command::Replay(c) => c.execute().await,
+            Command::Bench(c) => c.execute().await,
             Command::Instrument(c) => c.execute(),
             Command::Trace(c) => c.execute(),
         }

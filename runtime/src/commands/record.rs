@@ -2,11 +2,12 @@
 
 use crate::cache::{self, Instrumented};
 use crate::hosts::recorder::Recorder;
+use crate::live::{self, LiveConfig};
 use crate::options::{ComponentAndArgs, RunOptions};
-use crate::{identity, live, load};
+use crate::{identity, load};
 use anyhow::{Context, Result};
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Instruments the component, runs the composition on the real hosts exactly like `proxyrt run`
 /// (same output and exit status) and writes the trace.
@@ -27,28 +28,38 @@ impl RecordCommand {
     pub async fn execute(self) -> Result<i32> {
         let path = self.component.wasm_path()?;
         let argv = self.run.guest_argv(&path, self.component.guest_args())?;
-        let original = load::read_binary_component(&path, "record")?;
-        let cache = self.run.cache.cache();
-        let Instrumented { composed, info } =
-            cache::instrumented(&original, proxy_gen::Mode::Record, cache.as_ref())
-                .with_context(|| format!("cannot record {}", path.display()))?;
-        let header = identity::header(&original, info, argv.clone())?;
         // Options are checked before the trace file is created: a typo leaves no trace behind.
-        let config = self.run.live_config(argv)?;
-        let recorder = Recorder::create(&self.trace, &header)?;
-        match live::execute(&config, &path, &composed, Some(recorder)).await {
-            (Ok(ending), Some(recorder)) => {
-                recorder.finish(Some(&ending))?;
-                Ok(ending.report())
-            }
-            (Ok(ending), None) => Ok(ending.report()),
-            (Err(e), Some(mut recorder)) => {
-                // proxyrt itself failed (e.g. the disk filled up): keep what was recorded, unended,
-                // so readers report it as cut, and report the failure.
-                recorder.flush().ok();
-                Err(e)
-            }
-            (Err(e), None) => Err(e),
+        let config = self.run.live_config(argv.clone())?;
+        record(&config, &path, argv, &self.trace).await
+    }
+}
+
+/// Records the component at `path` run as `config` says (with `argv`, for the trace's header) into
+/// the trace at `trace`; returns the run's exit status, as `run` would.
+pub async fn record(
+    config: &LiveConfig<'_>,
+    path: &Path,
+    argv: Vec<String>,
+    trace: &Path,
+) -> Result<i32> {
+    let original = load::read_binary_component(path, "record")?;
+    let Instrumented { composed, info } =
+        cache::instrumented(&original, proxy_gen::Mode::Record, config.cache.as_ref())
+            .with_context(|| format!("cannot record {}", path.display()))?;
+    let header = identity::header(&original, info, argv)?;
+    let recorder = Recorder::create(trace, &header)?;
+    match live::execute(config, path, &composed, Some(recorder)).await {
+        (Ok(ending), Some(recorder)) => {
+            recorder.finish(Some(&ending))?;
+            Ok(ending.report())
         }
+        (Ok(ending), None) => Ok(ending.report()),
+        (Err(e), Some(mut recorder)) => {
+            // proxyrt itself failed (e.g. the disk filled up): keep what was recorded, unended,
+            // so readers report it as cut, and report the failure.
+            recorder.flush().ok();
+            Err(e)
+        }
+        (Err(e), None) => Err(e),
     }
 }

@@ -67,8 +67,9 @@ impl Replayable {
         &self.info
     }
 
-    /// Compiles the composition (through `cache`) and links it to the replayer host.
-    pub fn compile(self, wasm: &WasmOptions, cache: Option<&Cache>) -> Result<Replayer> {
+    /// Compiles the composition (through `cache`) and links it to the replayer host; with
+    /// `wasm.fuel`, the replays count the fuel the guest consumes ([`Replay::fuel_consumed`]).
+    pub fn compile(&self, wasm: &WasmOptions, cache: Option<&Cache>) -> Result<Replayer> {
         let engine = engine::engine(wasm)?;
         let component = engine::compile(&engine, &self.composed, cache)
             .with_context(|| format!("failed to compile {}", self.path.display()))?;
@@ -78,8 +79,8 @@ impl Replayable {
             engine,
             component,
             linker,
-            info: self.info,
-            path: self.path,
+            info: self.info.clone(),
+            path: self.path.clone(),
             fuel: wasm.fuel,
         })
     }
@@ -138,11 +139,45 @@ pub struct Replay {
     /// The guest's stdout and stderr, with [`Output::Capture`] (else empty).
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// Fuel the guest consumed, when the replayer was compiled with fuel (`WasmOptions::fuel`):
+    /// deterministic, the same on every replay of one build.
+    pub fuel_consumed: Option<u64>,
+    /// The largest size any linear memory reached, in bytes.
+    pub peak_memory: usize,
 }
 
-/// Store data of a replay: the replayer host.
+/// Store data of a replay: the replayer host, and the peak memory it watches.
 pub struct ReplayStore {
     replayer: Option<ReplayerHost>,
+    memory: PeakMemory,
+}
+
+/// A resource limiter that limits nothing and remembers the largest memory size asked for: a
+/// replay's peak linear memory (a figure `bench` reports), at no cost but on `memory.grow`.
+#[derive(Default)]
+struct PeakMemory {
+    peak: usize,
+}
+
+impl wasmtime::ResourceLimiter for PeakMemory {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.peak = self.peak.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
 }
 
 impl ReplayerView for ReplayStore {
@@ -182,14 +217,21 @@ impl Replayer {
             &self.engine,
             ReplayStore {
                 replayer: Some(host),
+                memory: PeakMemory::default(),
             },
         );
+        store.limiter(|s| &mut s.memory);
         if let Some(fuel) = self.fuel {
             store.set_fuel(fuel).map_err(anyhow::Error::from)?;
         }
         let outcome = self.execute(&mut store).await;
-        let mut host = store
-            .into_data()
+        let fuel_consumed = match self.fuel {
+            Some(fuel) => Some(fuel.saturating_sub(store.get_fuel().map_err(anyhow::Error::from)?)),
+            None => None,
+        };
+        let data = store.into_data();
+        let peak_memory = data.memory.peak;
+        let mut host = data
             .replayer
             .context("internal error: the replayer is gone")?;
         host.output().flush();
@@ -221,6 +263,8 @@ impl Replayer {
             host_time,
             stdout,
             stderr,
+            fuel_consumed,
+            peak_memory,
         })
     }
 

@@ -1,0 +1,232 @@
+//! `proxyrt bench --compare a.wasm b.wasm [--trace T] [run options] [-- ARGS]`: one recorded
+//! execution replayed on two or more builds of a program, compared with real statistics
+//! ([`crate::bench`]).
+
+use crate::bench::plot::{self, PlotBuild};
+use crate::bench::report::Report;
+use crate::bench::{self, BenchOptions, Build, Check};
+use crate::exit::DIVERGENCE_EXIT_CODE;
+use crate::options::RunOptions;
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Compares builds of a program on the same recorded execution.
+#[derive(Args, Debug, Clone)]
+#[command(after_help = "\
+Without --trace, the first build is recorded once on the real hosts with the run options and the
+arguments after `--` (as `proxyrt record`; the guest's output is not shown), and every build
+replays that trace. Each build is compiled once; rounds alternate between the builds (ABBA) after
+the warm-up, until --rounds or --time. A build that does not follow the trace is not benchmarked:
+its divergence is shown and the exit status is 86.")]
+pub struct BenchCommand {
+    /// The builds to compare; the first is the baseline (the builds may also be given without
+    /// `--compare`).
+    #[arg(long = "compare", value_name = "WASM", num_args = 1..)]
+    pub compare: Vec<PathBuf>,
+
+    /// More builds (after those of `--compare`).
+    #[arg(value_name = "WASM")]
+    pub builds: Vec<PathBuf>,
+
+    /// Replay this trace instead of recording the first build.
+    #[arg(long, value_name = "TRACE")]
+    pub trace: Option<PathBuf>,
+
+    /// Exactly this many timed rounds per build (default: until --time, at least 10).
+    #[arg(long, value_name = "N")]
+    pub rounds: Option<usize>,
+
+    /// Time budget of the timed rounds, e.g. `3s`, `500ms`, `1m`.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    pub time: Duration,
+
+    /// Untimed rounds per build first.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub warmup: usize,
+
+    /// Print the report as JSON, with every sample, instead of the table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also write the results as a Markdown table (hyperfine's layout).
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
+
+    /// Also draw both distributions side by side into this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub run: RunOptions,
+
+    /// Arguments of the guest when the first build is recorded (after `--`).
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<OsString>,
+}
+
+/// `3s`, `250ms`, `2m`, or a plain number of seconds.
+fn parse_duration(s: &str) -> Result<Duration> {
+    let (number, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(at) => s.split_at(at),
+        None => (s, "s"),
+    };
+    let n: f64 = number
+        .trim()
+        .parse()
+        .with_context(|| format!("invalid duration `{s}` (e.g. 3s, 500ms, 1m)"))?;
+    let seconds = match unit {
+        "ms" => n / 1e3,
+        "s" => n,
+        "m" | "min" => n * 60.0,
+        _ => bail!("invalid unit in `{s}`: use ms, s or m"),
+    };
+    Duration::try_from_secs_f64(seconds).with_context(|| format!("invalid duration `{s}`"))
+}
+
+impl BenchCommand {
+    pub async fn execute(self) -> Result<i32> {
+        let paths: Vec<PathBuf> = self.compare.iter().chain(&self.builds).cloned().collect();
+        let Some(first) = paths.first() else {
+            bail!("no build to benchmark (`proxyrt bench --compare a.wasm b.wasm`)");
+        };
+        let cache = self.run.cache.cache();
+        let trace = match &self.trace {
+            Some(trace) => trace.clone(),
+            None => self.record(first).await?,
+        };
+        let header = crate::replay::TraceSource::open(&trace)?.header().clone();
+        let mut builds = Vec::new();
+        for path in &paths {
+            builds.push(Build::load(path, &header, &trace, cache.as_ref())?);
+        }
+        let mut checks = Vec::new();
+        for build in &builds {
+            match build.check(&trace).await? {
+                Check::Follows(replay) => checks.push(replay),
+                Check::Diverges(d) => {
+                    eprintln!(
+                        "{} does not follow the trace {}: it is not benchmarked",
+                        build.label,
+                        trace.display()
+                    );
+                    eprintln!("{d}");
+                    return Ok(DIVERGENCE_EXIT_CODE);
+                }
+            }
+        }
+        let options = BenchOptions {
+            rounds: self.rounds,
+            time: self.time,
+            warmup: self.warmup,
+            ..BenchOptions::default()
+        };
+        let bar = progress_bar(&options);
+        let samples = bench::measure(&builds, &trace, &options, |done, target| {
+            if let Some(bar) = &bar {
+                match target {
+                    Some(target) => bar.set_length(target as u64),
+                    None => bar.set_length(done as u64 + 1),
+                }
+                bar.set_position(done as u64);
+            }
+        })
+        .await?;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let report = Report::new(trace.display().to_string(), &builds, &checks, &samples)?;
+        if self.json {
+            println!("{}", report.json()?);
+        } else {
+            print!("{}", report.text());
+        }
+        if let Some(path) = &self.export_markdown {
+            std::fs::write(path, report.markdown())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        if let Some(path) = &self.plot {
+            let plotted: Vec<PlotBuild<'_>> = report
+                .builds
+                .iter()
+                .map(|b| PlotBuild {
+                    label: &b.label,
+                    wall_ms: &b.wall_ms,
+                    guest_ms: &b.guest_ms,
+                })
+                .collect();
+            let title = format!(
+                "proxyrt bench: {} replays of {}",
+                report.builds[0].wall.rounds,
+                file_name(&trace)
+            );
+            plot::write_svg(path, &title, &plotted)?;
+        }
+        Ok(0)
+    }
+
+    /// Records `first` into a new trace file and says where it is kept.
+    async fn record(&self, first: &Path) -> Result<PathBuf> {
+        let argv = self.run.guest_argv(first, &self.args)?;
+        let mut config = self.run.live_config(argv.clone())?;
+        // The recorded run's output would mix with the report: it is in the trace anyway.
+        let wasi = &mut config.wasi.options;
+        wasi.inherit_stdout.get_or_insert(false);
+        wasi.inherit_stderr.get_or_insert(false);
+        let file = tempfile::Builder::new()
+            .prefix("proxyrt-bench-")
+            .suffix(".trace.bin")
+            .tempfile()
+            .context("cannot create a file for the trace")?;
+        let (_, path) = file.keep().context("cannot keep the trace file")?;
+        let status = super::record::record(&config, first, argv, &path).await?;
+        eprintln!(
+            "recorded {} (exit status {status}) into {}; `--trace {}` replays it again",
+            first.display(),
+            path.display(),
+            path.display()
+        );
+        Ok(path)
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// A progress bar on stderr when it is a terminal.
+fn progress_bar(options: &BenchOptions) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(options.rounds.unwrap_or(options.min_rounds) as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} rounds {pos}/{len} {wide_bar} {elapsed}")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("3s").unwrap(), Duration::from_secs(3));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("3h").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+}
