@@ -72,6 +72,14 @@ const GUESTS: &[(&str, &str, &str, &str, &str, &str)] = &[
         "`compute`: compute-bound benchmark program (`compute [STEPS] [SIEVE]`), prints checksums, almost no WASI calls.",
     ),
     (
+        "COMPUTE_O0",
+        "o0",
+        "o0",
+        "compute.wasm",
+        "compute_o0.wasm",
+        "`compute` built unoptimized (profile `o0`): the same program as [`COMPUTE`], slower code, for comparing builds with `proxyrt bench`.",
+    ),
+    (
         "HTTP_CLIENT",
         "release",
         "release",
@@ -132,7 +140,14 @@ fn main() {
     cargo_build(
         &guests,
         &target_dir,
-        &["--profile", "o0", "--package", "cli"],
+        &[
+            "--profile",
+            "o0",
+            "--package",
+            "cli",
+            "--package",
+            "compute",
+        ],
     );
 
     let mut code = String::from(

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod bench;
 mod exports;
 mod foreign;
 mod http;

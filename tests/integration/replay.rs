@@ -188,7 +188,7 @@ fn exit_statuses_and_traps_replay_as_recorded() {
 
 /// Rewrites the recorded `wasi:cli/environment.get-arguments` result of `trace` into `args`, as if the
 /// recorded run had been given those: the guest then does something else than the trace says.
-fn with_other_args(trace: &Path, args: &[&str]) -> PathBuf {
+pub(crate) fn with_other_args(trace: &Path, args: &[&str]) -> PathBuf {
     let mut reader = TraceReader::open(trace).unwrap();
     let header = reader.header().clone();
     let get_arguments = header
