@@ -163,10 +163,18 @@ impl Report {
         }
         for b in &self.builds {
             if let Some(v) = &b.vs_baseline {
+                let g = &v.guest;
                 out.push_str(&format!(
-                    "{}; guest time: {}; fuel {:.3}×\n",
+                    "{}; guest time {:.3}× [{:.3}, {:.3}]{}; fuel {:.3}×\n",
                     v.wall.verdict(&b.label, self.baseline()),
-                    v.guest.verdict(&b.label, self.baseline()),
+                    g.ratio,
+                    g.low,
+                    g.high,
+                    if g.significant() {
+                        ""
+                    } else {
+                        " (no significant difference)"
+                    },
                     v.fuel_ratio
                 ));
             }
