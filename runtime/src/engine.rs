@@ -20,9 +20,12 @@ pub struct WasmOptions {
     pub fuel: Option<u64>,
     pub max_memory_size: Option<usize>,
     pub unknown_imports_trap: Option<bool>,
+    /// Compile with epoch checks, so that a store can be interrupted (or sampled by a profiler)
+    /// every epoch tick.
+    pub epoch_interruption: bool,
 }
 
-/// Builds the engine. Everything that changes generated code (fuel) is set here, so it is part of
+/// Builds the engine. Everything that changes generated code (fuel, epochs) is set here, so it is part of
 /// the compilation cache key through the engine's compatibility hash.
 pub fn engine(wasm: &WasmOptions) -> Result<Engine> {
     let mut config = Config::new();
@@ -30,6 +33,7 @@ pub fn engine(wasm: &WasmOptions) -> Result<Engine> {
     if wasm.fuel.is_some() {
         config.consume_fuel(true);
     }
+    config.epoch_interruption(wasm.epoch_interruption);
     Engine::new(&config).map_err(anyhow::Error::from)
 }
 

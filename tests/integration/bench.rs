@@ -278,3 +278,45 @@ fn a_trace_of_a_custom_world_export_call_benches() {
     out.assert_status(1);
     out.assert_stderr_contains("was recorded from another program");
 }
+
+#[test]
+fn each_build_gets_a_guest_profile_of_the_same_execution() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bench(
+        dir.path(),
+        &[
+            "--compare",
+            guests::COMPUTE_O0,
+            guests::COMPUTE,
+            "--rounds",
+            "1",
+            "--warmup",
+            "0",
+            "--profile",
+            "profiles",
+            "--profile-interval",
+            "1ms",
+            "--",
+            "200000",
+            "200000",
+        ],
+    );
+    out.assert_status(0);
+    for name in [
+        "1-compute_o0.wasm.profile.json",
+        "2-compute.wasm.profile.json",
+    ] {
+        let path = dir.path().join("profiles").join(name);
+        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let profile: Value = serde_json::from_str(&text).expect("a JSON profile");
+        // The Firefox profiler's processed format: metadata and the guest's thread with samples.
+        assert!(profile["meta"].is_object(), "{name}: no meta");
+        let threads = profile["threads"].as_array().expect("threads");
+        assert!(!threads.is_empty(), "{name}: no thread");
+        assert!(text.contains("samples"), "{name}: no samples");
+        out.assert_stderr_contains(&format!(
+            "profile of {}",
+            &name[2..name.len() - ".profile.json".len()]
+        ));
+    }
+}

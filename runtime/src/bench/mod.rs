@@ -20,7 +20,7 @@ use crate::engine::WasmOptions;
 use crate::identity;
 use crate::load;
 use crate::replay::{Divergence, Ending, Output, Replay, Replayable, Replayer, TraceSource};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use recorder_host::trace::Header;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -67,6 +67,8 @@ pub struct Build {
     pub compile: Duration,
     timed: Replayer,
     metered: Replayer,
+    /// For compiling the profiled replayer, when asked for one.
+    replayable: Replayable,
 }
 
 /// What the metered replay of a build found: it follows the trace, or where it does not.
@@ -110,7 +112,40 @@ impl Build {
             compile,
             timed,
             metered,
+            replayable,
         })
+    }
+
+    /// Replays the trace once under wasmtime's guest profiler (a sample every `interval`) and
+    /// writes the profile to `out` (the Firefox profiler's format: open it at
+    /// <https://profiler.firefox.com>). Two builds' profiles are of one identical execution.
+    pub async fn profile(
+        &self,
+        trace: &Path,
+        interval: Duration,
+        cache: Option<&Cache>,
+        out: &Path,
+    ) -> Result<()> {
+        let options = WasmOptions {
+            epoch_interruption: true,
+            ..WasmOptions::default()
+        };
+        let replayer = self.replayable.compile(&options, cache)?;
+        let (replay, profiler) = replayer
+            .replay_profiled(TraceSource::open(trace)?, Output::Discard, interval)
+            .await?;
+        if let Ending::Divergence(d) = replay.ending {
+            bail!(
+                "{} diverged from the trace while profiled:\n{d}",
+                self.label
+            );
+        }
+        let file = std::fs::File::create(out)
+            .with_context(|| format!("cannot create the profile {}", out.display()))?;
+        profiler
+            .finish(std::io::BufWriter::new(file))
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot write the profile {}", out.display()))
     }
 
     /// Replays the trace once with fuel metering: the build's fuel, peak memory and call count,

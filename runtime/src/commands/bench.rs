@@ -61,6 +61,15 @@ pub struct BenchCommand {
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
 
+    /// Also write a guest profile of each build replaying the trace into this directory
+    /// (`<build>.profile.json`, the Firefox profiler's format: <https://profiler.firefox.com>).
+    #[arg(long, value_name = "DIR")]
+    pub profile: Option<PathBuf>,
+
+    /// The profiles' sampling interval.
+    #[arg(long, value_name = "DURATION", default_value = "1ms", value_parser = parse_duration)]
+    pub profile_interval: Duration,
+
     #[command(flatten)]
     pub run: RunOptions,
 
@@ -148,6 +157,18 @@ impl BenchCommand {
         if let Some(path) = &self.export_markdown {
             std::fs::write(path, report.markdown())
                 .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        if let Some(dir) = &self.profile {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the directory {}", dir.display()))?;
+            for (i, build) in builds.iter().enumerate() {
+                // Two builds may have one file name (`a/app.wasm`, `b/app.wasm`): number them.
+                let out = dir.join(format!("{}-{}.profile.json", i + 1, build.label));
+                build
+                    .profile(&trace, self.profile_interval, cache.as_ref(), &out)
+                    .await?;
+                eprintln!("profile of {} written to {}", build.label, out.display());
+            }
         }
         if let Some(path) = &self.plot {
             let plotted: Vec<PlotBuild<'_>> = report

@@ -38,9 +38,11 @@ use host::{ReplayerHost, ReplayerView};
 use recorder_host::types::ComponentInfo;
 use recorder_host::value::{convert, encode, Decoder};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker, Val};
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, GuestProfiler, Store, UpdateDeadline};
 
 /// A component instrumented for replay, not compiled yet: enough to check a trace against it.
 pub struct Replayable {
@@ -146,10 +148,12 @@ pub struct Replay {
     pub peak_memory: usize,
 }
 
-/// Store data of a replay: the replayer host, and the peak memory it watches.
+/// Store data of a replay: the replayer host, the peak memory it watches, and the guest profiler
+/// of a profiled replay.
 pub struct ReplayStore {
     replayer: Option<ReplayerHost>,
     memory: PeakMemory,
+    profiler: Option<GuestProfiler>,
 }
 
 /// A resource limiter that limits nothing and remembers the largest memory size asked for: a
@@ -212,15 +216,76 @@ impl Replayer {
         source: impl HostResults + 'static,
         output: Output,
     ) -> Result<Replay> {
+        Ok(self.run(source, output, None).await?.0)
+    }
+
+    /// [`Self::replay`], sampled by wasmtime's guest profiler every `interval`: the replay and its
+    /// profile (write it with `GuestProfiler::finish`: the Firefox profiler's format). The replayer
+    /// must be compiled with `WasmOptions::epoch_interruption`, the profiler's clock.
+    pub async fn replay_profiled(
+        &self,
+        source: impl HostResults + 'static,
+        output: Output,
+        interval: Duration,
+    ) -> Result<(Replay, GuestProfiler)> {
+        let name = self.path.file_name().map_or_else(
+            || "component".to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let profiler =
+            GuestProfiler::new_component(&self.engine, &name, interval, self.component.clone(), [])
+                .map_err(anyhow::Error::from)?;
+        // The epoch ticks that make the store sample; stopped when the replay is over.
+        let ticking = Arc::new(AtomicBool::new(true));
+        let ticker = {
+            let (engine, ticking) = (self.engine.clone(), ticking.clone());
+            std::thread::spawn(move || {
+                while ticking.load(Ordering::Relaxed) {
+                    std::thread::sleep(interval);
+                    engine.increment_epoch();
+                }
+            })
+        };
+        let replayed = self.run(source, output, Some(profiler)).await;
+        ticking.store(false, Ordering::Relaxed);
+        let _ = ticker.join();
+        let (replay, profiler) = replayed?;
+        Ok((
+            replay,
+            profiler.context("internal error: the profiler is gone")?,
+        ))
+    }
+
+    /// One replay; with `profiler`, sampled at every epoch tick, and handed back.
+    async fn run(
+        &self,
+        source: impl HostResults + 'static,
+        output: Output,
+        profiler: Option<GuestProfiler>,
+    ) -> Result<(Replay, Option<GuestProfiler>)> {
         let host = ReplayerHost::new(Box::new(source), OutputMirror::new(&self.info, output));
+        let profiling = profiler.is_some();
         let mut store = Store::new(
             &self.engine,
             ReplayStore {
                 replayer: Some(host),
                 memory: PeakMemory::default(),
+                profiler,
             },
         );
         store.limiter(|s| &mut s.memory);
+        if profiling {
+            let mut last = Instant::now();
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_callback(move |mut ctx| {
+                if let Some(mut profiler) = ctx.data_mut().profiler.take() {
+                    profiler.sample(&ctx, last.elapsed());
+                    ctx.data_mut().profiler = Some(profiler);
+                }
+                last = Instant::now();
+                Ok(UpdateDeadline::Continue(1))
+            });
+        }
         if let Some(fuel) = self.fuel {
             store.set_fuel(fuel).map_err(anyhow::Error::from)?;
         }
@@ -231,6 +296,7 @@ impl Replayer {
         };
         let data = store.into_data();
         let peak_memory = data.memory.peak;
+        let profiler = data.profiler;
         let mut host = data
             .replayer
             .context("internal error: the replayer is gone")?;
@@ -256,7 +322,7 @@ impl Replayer {
         host.output().flush();
         let (calls, host_time) = host.counts();
         let (stdout, stderr) = host.into_output().into_captured();
-        Ok(Replay {
+        let replay = Replay {
             ending,
             results: shown,
             calls,
@@ -265,7 +331,8 @@ impl Replayer {
             stderr,
             fuel_consumed,
             peak_memory,
-        })
+        };
+        Ok((replay, profiler))
     }
 
     /// Instantiates the replay composition and makes the export call the source has the host
