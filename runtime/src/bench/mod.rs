@@ -178,12 +178,12 @@ impl Build {
 }
 
 /// Times `builds` replaying `trace` as `options` say, in ABBA order; `progress` hears of every
-/// finished round (rounds done per build, the target if known).
+/// finished round of all builds (rounds done per build, time spent timing).
 pub async fn measure(
     builds: &[Build],
     trace: &Path,
     options: &BenchOptions,
-    mut progress: impl FnMut(usize, Option<usize>),
+    mut progress: impl FnMut(usize, Duration),
 ) -> Result<Vec<Samples>> {
     for build in builds {
         for _ in 0..options.warmup {
@@ -215,7 +215,7 @@ pub async fn measure(
             samples[i].wall_ms.push(ms(wall));
             samples[i].guest_ms.push(ms(guest));
         }
-        progress(done + 1, options.rounds);
+        progress(done + 1, start.elapsed());
     }
     Ok(samples)
 }

@@ -135,13 +135,14 @@ impl BenchCommand {
             ..BenchOptions::default()
         };
         let bar = progress_bar(&options);
-        let samples = bench::measure(&builds, &trace, &options, |done, target| {
+        let samples = bench::measure(&builds, &trace, &options, |done, elapsed| {
             if let Some(bar) = &bar {
-                match target {
-                    Some(target) => bar.set_length(target as u64),
-                    None => bar.set_length(done as u64 + 1),
+                bar.set_message(format!("{done} rounds of each build"));
+                // With --rounds the bar counts rounds; without, it fills with the time budget.
+                match options.rounds {
+                    Some(_) => bar.set_position(done as u64),
+                    None => bar.set_position(elapsed.as_millis().min(u128::from(u64::MAX)) as u64),
                 }
-                bar.set_position(done as u64);
             }
         })
         .await?;
@@ -222,15 +223,18 @@ fn file_name(path: &Path) -> String {
     )
 }
 
-/// A progress bar on stderr when it is a terminal.
+/// A progress bar on stderr when it is a terminal: of the rounds with `--rounds`, else of the time
+/// budget (which the minimum number of rounds may overrun).
 fn progress_bar(options: &BenchOptions) -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
-    let bar = ProgressBar::new(options.rounds.unwrap_or(options.min_rounds) as u64);
-    if let Ok(style) =
-        ProgressStyle::with_template("{spinner} rounds {pos}/{len} {wide_bar} {elapsed}")
-    {
+    let length = match options.rounds {
+        Some(rounds) => rounds as u64,
+        None => options.time.as_millis().min(u128::from(u64::MAX)) as u64,
+    };
+    let bar = ProgressBar::new(length);
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {wide_bar} {elapsed}") {
         bar.set_style(style);
     }
     Some(bar)
