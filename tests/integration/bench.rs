@@ -45,6 +45,22 @@ fn samples(v: &Value, what: &str) -> Vec<f64> {
         .collect()
 }
 
+/// `proxyrt bench` of the compute guest's unoptimized build against its optimized one, recorded
+/// live from the first with `args` after `--`, no warm-up, and the `options`.
+fn bench_compute(dir: &Path, options: &[&str], args: &[&str]) -> Output {
+    let mut all = vec![
+        "--compare",
+        guests::COMPUTE_O0,
+        guests::COMPUTE,
+        "--warmup",
+        "0",
+    ];
+    all.extend_from_slice(options);
+    all.push("--");
+    all.extend_from_slice(args);
+    bench(dir, &all)
+}
+
 /// Records the CLI guest running `steps` into `dir/trace.bin`.
 fn record_cli(dir: &Path, steps: &[&str]) -> PathBuf {
     let trace = dir.join("trace.bin");
@@ -63,21 +79,10 @@ fn record_cli(dir: &Path, steps: &[&str]) -> PathBuf {
 fn an_optimized_build_uses_less_fuel_on_the_same_execution() {
     let dir = tempfile::tempdir().unwrap();
     // No --trace: the first build is recorded live with the arguments after `--`.
-    let out = bench(
+    let out = bench_compute(
         dir.path(),
-        &[
-            "--compare",
-            guests::COMPUTE_O0,
-            guests::COMPUTE,
-            "--rounds",
-            "3",
-            "--warmup",
-            "0",
-            "--json",
-            "--",
-            "20000",
-            "20000",
-        ],
+        &["--rounds", "3", "--json"],
+        &["20000", "20000"],
     );
     let r = report(&out);
     out.assert_stderr_contains("recorded ");
@@ -231,19 +236,8 @@ fn a_build_that_does_not_follow_the_trace_is_named_and_not_benchmarked() {
 #[test]
 fn a_trace_of_a_custom_world_export_call_benches() {
     let dir = tempfile::tempdir().unwrap();
-    let trace = dir.path().join("zoo.bin");
-    proxyrt()
-        .args(["record", "--trace"])
-        .arg(&trace)
-        .args([
-            "-W",
-            "unknown-imports-trap=y",
-            "--invoke",
-            "echo-point({x: 1, y: -2})",
-            guests::ZOO,
-        ])
-        .output_checked()
-        .assert_status(0);
+    let (trace, recorded) = crate::exports::record_invoke(dir.path(), "echo-point({x: 1, y: -2})");
+    recorded.assert_status(0);
     let out = bench(
         dir.path(),
         &[
@@ -282,24 +276,17 @@ fn a_trace_of_a_custom_world_export_call_benches() {
 #[test]
 fn each_build_gets_a_guest_profile_of_the_same_execution() {
     let dir = tempfile::tempdir().unwrap();
-    let out = bench(
+    let out = bench_compute(
         dir.path(),
         &[
-            "--compare",
-            guests::COMPUTE_O0,
-            guests::COMPUTE,
             "--rounds",
             "1",
-            "--warmup",
-            "0",
             "--profile",
             "profiles",
             "--profile-interval",
             "1ms",
-            "--",
-            "200000",
-            "200000",
         ],
+        &["200000", "200000"],
     );
     out.assert_status(0);
     for name in [

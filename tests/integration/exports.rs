@@ -19,7 +19,7 @@ const TRAP: i32 = 134;
 const API: &str = "proxyrt:zoo/api@0.1.0";
 
 /// Records `--invoke call` of the zoo into `dir/trace.bin`.
-fn record_invoke(dir: &Path, call: &str) -> (PathBuf, Output) {
+pub(crate) fn record_invoke(dir: &Path, call: &str) -> (PathBuf, Output) {
     let trace = dir.join("trace.bin");
     let out = proxyrt()
         .args(["record", "--trace"])
