@@ -6,6 +6,14 @@
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
+/// How reports name the component at `path`: its file name (no directory), else the path.
+pub fn file_label(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
 /// The 4-byte magic every binary WebAssembly file starts with.
 const MAGIC: &[u8; 4] = b"\0asm";
 

@@ -101,10 +101,7 @@ impl Build {
             },
             cache,
         )?;
-        let label = path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
+        let label = load::file_label(path);
         Ok(Build {
             path: path.to_path_buf(),
             label,

@@ -184,7 +184,7 @@ impl BenchCommand {
             let title = format!(
                 "proxyrt bench: {} replays of {}",
                 report.builds[0].wall.rounds,
-                file_name(&trace)
+                crate::load::file_label(&trace)
             );
             plot::write_svg(path, &title, &plotted)?;
         }
@@ -214,13 +214,6 @@ impl BenchCommand {
         );
         Ok(path)
     }
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
 }
 
 /// A progress bar on stderr when it is a terminal: of the rounds with `--rounds`, else of the time

@@ -228,10 +228,7 @@ impl Replayer {
         output: Output,
         interval: Duration,
     ) -> Result<(Replay, GuestProfiler)> {
-        let name = self.path.file_name().map_or_else(
-            || "component".to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
+        let name = crate::load::file_label(&self.path);
         let profiler =
             GuestProfiler::new_component(&self.engine, &name, interval, self.component.clone(), [])
                 .map_err(anyhow::Error::from)?;
