@@ -81,6 +81,15 @@ pub fn dealias_type(resolve: &Resolve, ty: &Type) -> Type {
     ty
 }
 
+/// Whether `ty` (behind aliases) is a primitive that is one flat value and needs no memory:
+/// `bool`, the integers, the floats, `char`.
+pub fn is_scalar(resolve: &Resolve, ty: &Type) -> bool {
+    !matches!(
+        dealias_type(resolve, ty),
+        Type::String | Type::ErrorContext | Type::Id(_)
+    )
+}
+
 /// Does a value of type `ty` contain a `borrow<_>` handle anywhere (lists, options, records, ...)?
 pub fn contains_borrow(resolve: &Resolve, ty: &Type) -> bool {
     contains_handle(resolve, ty, &|h| matches!(h, Handle::Borrow(_)))

@@ -9,8 +9,8 @@
 
 use anyhow::anyhow;
 pub use recorder_host::types::{
-    ComponentInfo, FuncKind, FunctionInfo, InterceptedFunction, InterfaceInfo, NamedType,
-    ResourceDrop, ResourceRef, ValueType,
+    ComponentInfo, ExportHandle, FuncKind, FunctionInfo, InterceptedFunction, InterfaceInfo,
+    NamedType, ResourceDrop, ResourceRef, ValueType,
 };
 use wasmparser::{Parser, Validator, WasmFeatures};
 use wit_parser::{
@@ -145,6 +145,7 @@ impl Decoded {
                 }
             }
         }
+        info.export_handles = export_handles(&info);
         info
     }
 
@@ -297,4 +298,30 @@ impl Decoded {
             }
         }
     }
+}
+
+/// The handles of imported resources that `info`'s exports take as `own` parameters, in the order
+/// of the resource drops (`ComponentInfo::export_handles`).
+fn export_handles(info: &ComponentInfo) -> Vec<ExportHandle> {
+    let taken: Vec<&ResourceRef> = info
+        .exported_interfaces
+        .iter()
+        .flat_map(|i| &i.functions)
+        .chain(&info.exported_functions)
+        .flat_map(|f| &f.params)
+        .filter(|(_, ty)| info.is_host_handle(ty))
+        .filter_map(|(_, ty)| match ty {
+            ValueType::Own(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    info.resource_drops
+        .iter()
+        .filter_map(|d| match &d.function.kind {
+            FuncKind::Drop(r) if taken.contains(&r) => {
+                Some(ExportHandle::new(&d.interface, &r.name, r.clone()))
+            }
+            _ => None,
+        })
+        .collect()
 }

@@ -17,7 +17,7 @@
 //! or proxy memory), so no value is ever copied just to be recorded. Encoders, decoders and the
 //! handle walks here are visitors of one canonical-ABI walk (`walk`).
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use std::collections::HashMap;
 use wasm_encoder::{
     BlockType, CodeSection, ElementSection, Elements, EntityType, ExportKind, ExportSection,
@@ -196,6 +196,17 @@ pub struct StubConfig<'r> {
     /// Resource types (dealiased) the proxy wraps in resource types of its own, in the order of
     /// their `w-new{j}`/`w-rep{j}`/`w-drop{j}` (and, when forwarding, `h-drop{j}`) imports.
     pub wrapped: &'r [TypeId],
+    /// The `[export-handle]` functions to define (record and replay with wrapped resources), as
+    /// (func-id, index of the resource in `wrapped`), in the order of their exports
+    /// [`export_handle_name`].
+    pub export_handles: &'r [(u32, usize)],
+}
+
+/// Export name of the k-th `[export-handle]` function of the stub module: record
+/// `(h: i32) -> i32` (reports the host handle `h` a guest export is given, returns its new
+/// wrapper), replay `() -> i32` (asks the replayer for the recorded id, returns a wrapper of it).
+pub fn export_handle_name(k: usize) -> String {
+    format!("export-handle{k}")
 }
 
 /// Import name (in [`ENV`]) of the lowered `replayer.next`.
@@ -270,6 +281,7 @@ pub fn stub_module(
     }
     let t_i32 = types.get(&[ValType::I32], &[]);
     let t_i32_i32 = types.get(&[ValType::I32], &[ValType::I32]);
+    let t_void_i32 = types.get(&[], &[ValType::I32]);
     let mut import_each = |names: &mut dyn Iterator<Item = String>, t: u32, next: &mut u32| {
         let mut out = HashMap::new();
         for (j, name) in names.enumerate() {
@@ -490,6 +502,26 @@ pub fn stub_module(
                 RESET,
             ));
         }
+        // export-handle{k}: after the destructors.
+        let handle_base = dtor_base + n as u32;
+        for (k, (func_id, j)) in cfg.export_handles.iter().enumerate() {
+            let new = *w_new
+                .get(
+                    cfg.wrapped
+                        .get(*j)
+                        .ok_or_else(|| anyhow!("export handle of an unwrapped resource"))?,
+                )
+                .ok_or_else(|| anyhow!("wrapper type without resource.new"))?;
+            funcs.function(if forwards { t_i32_i32 } else { t_void_i32 });
+            exports.export(
+                &export_handle_name(k),
+                ExportKind::Func,
+                handle_base + k as u32,
+            );
+            code.function(&export_handle_body(
+                reporter, helpers, readers, new, *func_id, REALLOC, RESET,
+            )?);
+        }
         let dtors: Vec<u32> = (0..n as u32).map(|j| dtor_base + j).collect();
         elements.active(
             Some(0),
@@ -591,6 +623,100 @@ fn dtor_body(
         f.instruction(i);
     }
     f
+}
+
+/// `export-handle{k}`: a guest export is being given a handle the host created (see
+/// `ComponentInfo::export_handles`); the export proxy calls this before it calls the export.
+/// Record (`(h) -> w`): reports the call `[export-handle]R` with no arguments and the result
+/// `own<R>` = `h`, the host handle's index in our table, and returns a new wrapper of rep `h`,
+/// as for a handle a host function returned. Replay (`() -> w`): asks the replayer for that
+/// call's recorded result, reads the id from it (every recorded byte must be read) and returns
+/// a new wrapper of rep = the id.
+fn export_handle_body(
+    reporter: Reporter,
+    helpers: Helpers,
+    readers: decode::Readers,
+    new: u32,
+    func_id: u32,
+    realloc: u32,
+    reset: u32,
+) -> Result<Function> {
+    // 16 bytes: record, the 5-byte LEB128 of the handle; replay, the 8-byte return area.
+    let alloc = [
+        I::I32Const(0),
+        I::I32Const(0),
+        I::I32Const(4),
+        I::I32Const(16),
+        I::Call(realloc),
+    ];
+    let mut code = Vec::new();
+    let mut f = match reporter {
+        Reporter::Record { record, .. } => {
+            let (h, buf, end) = (0, 1, 2);
+            code.extend(alloc);
+            code.extend([
+                I::LocalTee(buf),
+                I::LocalGet(h),
+                I::Call(helpers.leb32),
+                I::LocalSet(end),
+                // `record(id, args = (buf, 0), results = (buf, end - buf))`.
+                I::I32Const(func_id as i32),
+                I::LocalGet(buf),
+                I::I32Const(0),
+                I::LocalGet(buf),
+                I::LocalGet(end),
+                I::LocalGet(buf),
+                I::I32Sub,
+                I::Call(record),
+                I::Call(reset),
+                I::LocalGet(h),
+                I::Call(new),
+            ]);
+            Function::new([(2, ValType::I32)])
+        }
+        Reporter::Replay { next } => {
+            let (buf, id) = (0, 1);
+            let r = readers;
+            code.extend(alloc);
+            code.extend([
+                I::LocalSet(buf),
+                // `next(id, args = (buf, 0), retptr = buf)`: the results' (ptr, len) at buf.
+                I::I32Const(func_id as i32),
+                I::LocalGet(buf),
+                I::I32Const(0),
+                I::LocalGet(buf),
+                I::Call(next),
+                I::LocalGet(buf),
+                I::I32Load(memarg(0, 2)),
+                I::GlobalSet(r.cur),
+                I::LocalGet(buf),
+                I::I32Load(memarg(0, 2)),
+                I::LocalGet(buf),
+                I::I32Load(memarg(4, 2)),
+                I::I32Add,
+                I::GlobalSet(r.end),
+                I::Call(r.leb32),
+                I::LocalSet(id),
+                // Every recorded byte must have been read.
+                I::GlobalGet(r.cur),
+                I::GlobalGet(r.end),
+                I::I32Ne,
+                I::If(BlockType::Empty),
+                I::Unreachable,
+                I::End,
+                I::Call(reset),
+                I::LocalGet(id),
+                I::Call(new),
+            ]);
+            Function::new([(2, ValType::I32)])
+        }
+        Reporter::None => bail!("export handles are only made when recording or replaying"),
+    };
+    code.push(I::End);
+    for i in &code {
+        f.instruction(i);
+    }
+    Ok(f)
 }
 
 /// The core functions stubs use on handles (all keyed by dealiased resource type).

@@ -24,6 +24,7 @@ mod decode;
 mod embed;
 mod encode;
 pub mod error;
+mod export_proxy;
 mod mode;
 mod plan;
 mod shim;
@@ -33,8 +34,8 @@ mod walk;
 mod wasmcode;
 
 pub use analyze::{
-    analyze, decode, validate, ComponentInfo, Decoded, FuncKind, FunctionInfo, InterceptedFunction,
-    InterfaceInfo, NamedType, ResourceDrop, ResourceRef, ValueType,
+    analyze, decode, validate, ComponentInfo, Decoded, ExportHandle, FuncKind, FunctionInfo,
+    InterceptedFunction, InterfaceInfo, NamedType, ResourceDrop, ResourceRef, ValueType,
 };
 pub use embed::RecordedCall;
 pub use error::{Error, Result};
@@ -58,15 +59,16 @@ pub fn instrument_decoded(decoded: &Decoded, component: &[u8], mode: Mode) -> Re
     if decoded.imports_nothing() {
         return Ok(component.to_vec());
     }
-    let proxy = no_panic(|| proxy_of(decoded, mode))?;
-    no_panic(|| compose::compose(&proxy, component).map_err(Error::Internal)).map_err(|e| {
-        // The composition is validated as a whole, guest code included, while decoding the input
-        // only checked its structure: if the input's own code is invalid, say so, not "our bug".
-        match analyze::validate(component) {
-            Err(bad_input) => bad_input,
-            Ok(()) => e,
-        }
-    })
+    let (proxy, exports) = no_panic(|| proxies_of(decoded, mode))?;
+    no_panic(|| compose::compose(&proxy, component, exports.as_ref()).map_err(Error::Internal))
+        .map_err(|e| {
+            // The composition is validated as a whole, guest code included, while decoding the input
+            // only checked its structure: if the input's own code is invalid, say so, not "our bug".
+            match analyze::validate(component) {
+                Err(bad_input) => bad_input,
+                Ok(()) => e,
+            }
+        })
 }
 
 /// [`Mode::Replay`] with the trace embedded: the replay composition of `component` plugged with
@@ -113,7 +115,17 @@ pub fn proxy(component: &[u8], mode: Mode) -> Result<Vec<u8>> {
 }
 
 fn proxy_of(decoded: &Decoded, mode: Mode) -> Result<Vec<u8>> {
+    Ok(proxies_of(decoded, mode)?.0)
+}
+
+/// The proxy and, if the guest has exports that are given host handles, the export proxy.
+fn proxies_of(
+    decoded: &Decoded,
+    mode: Mode,
+) -> Result<(Vec<u8>, Option<export_proxy::ExportProxy>)> {
     // Decide everything first (unsupported input is reported here), then emit.
     let plan = plan::Plan::new(decoded, mode).map_err(Error::from_generator)?;
-    synth::proxy(decoded, &plan).map_err(Error::from_generator)
+    let proxy = synth::proxy(decoded, &plan).map_err(Error::from_generator)?;
+    let exports = export_proxy::build(decoded, &plan).map_err(Error::from_generator)?;
+    Ok((proxy, exports))
 }

@@ -16,7 +16,8 @@
 use anyhow::{anyhow, bail, Result};
 use std::collections::HashSet;
 use wit_parser::{
-    Function, InterfaceId, LiveTypes, Resolve, TypeDefKind, TypeId, TypeOwner, WorldId, WorldItem,
+    Function, Handle, InterfaceId, LiveTypes, Resolve, Type, TypeDefKind, TypeId, TypeOwner,
+    WorldItem,
 };
 
 use crate::abi;
@@ -39,6 +40,52 @@ pub(crate) struct Plan {
     /// their wrapper types and of their drops' func-ids (after the functions'); empty unless
     /// `handles` is [`Handles::Wrapped`].
     pub wrapped_resources: Vec<WrappedResource>,
+    /// The `[export-handle]R` calls, in func-id order after the drops
+    /// (`ComponentInfo::export_handles`): how the handles the host passes to the guest's exports
+    /// reach the guest as wrappers. Empty unless `handles` is [`Handles::Wrapped`].
+    pub export_handles: Vec<PlannedHandle>,
+    /// The guest's exports that take such handles, which the export proxy wraps (DESIGN.md, fact
+    /// 4), in world export order; every other export is the guest's own. Empty unless `handles`
+    /// is [`Handles::Wrapped`].
+    pub wrapped_exports: Vec<WrappedExport>,
+    /// The wrapped resources (indices in `wrapped_resources`, ascending) that the wrapped exports
+    /// reach: their types and handles cross between the proxy and the export proxy.
+    pub export_resources: Vec<usize>,
+}
+
+/// One `[export-handle]R` call: the proxy wraps a handle of resource `R` the host created and
+/// passed to an export (record: the host handle becomes the wrapper's rep; replay: the recorded
+/// id does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PlannedHandle {
+    /// Its func-id.
+    pub id: u32,
+    /// The index of its resource in [`Plan::wrapped_resources`].
+    pub resource: usize,
+}
+
+/// An exported interface of the guest whose functions take handles the host creates: the export
+/// proxy exports it in the guest's place and hands each of those handles to the guest as a
+/// wrapper (DESIGN.md, fact 4). Only what needs no memory is supported: every parameter is such
+/// a handle or a scalar, every result a scalar, and the interface defines no type of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WrappedExport {
+    /// The export name (`wasi:http/incoming-handler@0.2.6`).
+    pub name: String,
+    /// Its functions, in interface order.
+    pub functions: Vec<WrappedExportFunction>,
+    /// The position of the export in the world's exports.
+    export: usize,
+}
+
+/// A function of a [`WrappedExport`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WrappedExportFunction {
+    /// Its name in the interface.
+    pub name: String,
+    /// Each parameter: `Some(k)`, a host handle wrapped by `export_handles[k]`; `None`, a scalar
+    /// passed on as it is.
+    pub params: Vec<Option<usize>>,
 }
 
 /// How handles cross the proxy (see DESIGN.md, "Wrapper resources").
@@ -130,15 +177,17 @@ impl Plan {
     pub fn new(decoded: &Decoded, mode: Mode) -> Result<Plan> {
         let resolve = decoded.resolve();
         let world = &resolve.worlds[decoded.world()];
-        let handles = match (mode, wrapping_blocker(decoded)) {
+        let wrapping = export_wrapping(decoded);
+        let handles = match (mode, &wrapping) {
             (Mode::Forward, _) => Handles::PassThrough { blocker: None },
-            (Mode::Record, None) | (Mode::Replay, None) => Handles::Wrapped,
-            (Mode::Record, Some(blocker)) => Handles::PassThrough {
-                blocker: Some(blocker),
+            (Mode::Record, Ok(_)) | (Mode::Replay, Ok(_)) => Handles::Wrapped,
+            (Mode::Record, Err(blocker)) => Handles::PassThrough {
+                blocker: Some(blocker.clone()),
             },
-            (Mode::Replay, Some(name)) => unsupported!(
-                "replaying a component that imports the resource `{name}` at world level or uses \
-                 it in its exports (e.g. a wasi:http handler) is not supported yet"
+            (Mode::Replay, Err(name)) => unsupported!(
+                "replaying a component that imports the resource `{name}` at world level, or \
+                 whose exports use it other than as an `own` parameter beside scalars, is not \
+                 supported yet"
             ),
         };
         let wrap = handles == Handles::Wrapped;
@@ -224,12 +273,22 @@ impl Plan {
         } else {
             Vec::new()
         };
+        let (export_handles, wrapped_exports, export_resources) = match wrapping {
+            Ok(exports) if wrap => {
+                let first = functions.len() + wrapped_resources.len();
+                planned_handles(decoded, &wrapped_resources, exports, first)?
+            }
+            _ => (Vec::new(), Vec::new(), Vec::new()),
+        };
         let plan = Plan {
             mode,
             handles,
             imports,
             functions,
             wrapped_resources,
+            export_handles,
+            wrapped_exports,
+            export_resources,
         };
         plan.check_func_ids(decoded)?;
         Ok(plan)
@@ -243,8 +302,8 @@ impl Plan {
     /// The stub index of a function is its recorder func-id, which the runtime and the trace
     /// resolve with [`crate::ComponentInfo::intercepted_functions`]: the two orders must never
     /// drift apart, so every plan checks them (cheap next to the synthesis itself). The same goes
-    /// for the drops, numbered after the functions in the order of the wrapper types; a proxy that
-    /// wraps nothing reports no drop.
+    /// for the drops, numbered after the functions in the order of the wrapper types, and the
+    /// export handles after them; a proxy that wraps nothing reports neither.
     fn check_func_ids(&self, decoded: &Decoded) -> Result<()> {
         let info = decoded.info();
         let expected: Vec<(Option<&str>, String)> = info
@@ -264,6 +323,13 @@ impl Plan {
                 (
                     Some(r.interface.as_str()),
                     format!("[resource-drop]{}", r.name),
+                )
+            }))
+            .chain(self.export_handles.iter().map(|h| {
+                let r = &self.wrapped_resources[h.resource];
+                (
+                    Some(r.interface.as_str()),
+                    format!("[export-handle]{}", r.name),
                 )
             }))
             .collect();
@@ -334,27 +400,197 @@ fn planned(id: usize, interface: &str, f: &Function, import: usize) -> PlannedFu
     }
 }
 
-/// Why the proxy cannot wrap the guest's handles, if it cannot: the first imported resource that
-/// a guest export mentions (fact 4 in DESIGN.md), else the first resource imported at world
-/// level (only the resources of imported interfaces get wrapper types).
-fn wrapping_blocker(decoded: &Decoded) -> Option<String> {
+/// Whether the proxy can wrap the guest's handles: `Ok` with the exports the export proxy must
+/// wrap (in world export order; see [`WrappedExport`]), or `Err` with the imported resource that
+/// prevents it: the first one that a guest export mentions in a way the export proxy cannot
+/// handle (DESIGN.md, fact 4), else the first resource imported at world level (only the
+/// resources of imported interfaces get wrapper types).
+fn export_wrapping(decoded: &Decoded) -> std::result::Result<Vec<(usize, InterfaceId)>, String> {
     let resolve = decoded.resolve();
-    exported_imported_resource(resolve, decoded.world()).or_else(|| {
-        resolve.worlds[decoded.world()]
-            .imports
+    let world = &resolve.worlds[decoded.world()];
+    if let Some(name) = world.imports.iter().find_map(|(key, item)| match item {
+        WorldItem::Type { id, .. }
+            if matches!(
+                resolve.types[abi::dealias(resolve, *id)].kind,
+                TypeDefKind::Resource
+            ) =>
+        {
+            Some(resolve.name_world_key(key))
+        }
+        _ => None,
+    }) {
+        return Err(name);
+    }
+    let imported: HashSet<InterfaceId> = world
+        .imports
+        .values()
+        .filter_map(|item| match item {
+            WorldItem::Interface { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let mut wrapped = Vec::new();
+    for (export, item) in world.exports.values().enumerate() {
+        let Some(resource) = exported_imported_resource(resolve, &imported, item) else {
+            continue;
+        };
+        match item {
+            WorldItem::Interface { id, .. } if wrappable(resolve, &imported, *id) => {
+                wrapped.push((export, *id))
+            }
+            _ => return Err(resource),
+        }
+    }
+    Ok(wrapped)
+}
+
+/// Whether the export proxy can wrap exported interface `id`: it defines no type of its own (its
+/// types are `use`s of imported resources), and each of its functions is synchronous and takes
+/// only `own` handles of imported resources and scalars and returns a scalar or nothing, so
+/// that the wrapper needs no memory.
+fn wrappable(resolve: &Resolve, imported: &HashSet<InterfaceId>, id: InterfaceId) -> bool {
+    let iface = &resolve.interfaces[id];
+    let types_are_imported_resources = iface
+        .types
+        .values()
+        .all(|t| imported_resource(resolve, imported, *t));
+    let functions_are_flat = iface.functions.values().all(|f| {
+        matches!(f.kind, wit_parser::FunctionKind::Freestanding)
+            && f.params
+                .iter()
+                .all(|p| host_handle(resolve, imported, &p.ty) || abi::is_scalar(resolve, &p.ty))
+            && f.result.as_ref().is_none_or(|t| abi::is_scalar(resolve, t))
+    });
+    // Each handle parameter's resource is one of the interface's `use`s: the export shim names
+    // it there. One flat value per parameter, at most 16: no parameter area in memory.
+    let handles_are_used = iface.functions.values().all(|f| {
+        f.params.len() <= 16
+            && f.params
+                .iter()
+                .all(|p| match host_handle_resource(resolve, imported, &p.ty) {
+                    Some(r) => iface.types.values().any(|t| abi::dealias(resolve, *t) == r),
+                    None => true,
+                })
+    });
+    types_are_imported_resources && functions_are_flat && handles_are_used
+}
+
+/// Whether `t` is (an alias of) a resource of an imported interface.
+fn imported_resource(resolve: &Resolve, imported: &HashSet<InterfaceId>, t: TypeId) -> bool {
+    let def = &resolve.types[abi::dealias(resolve, t)];
+    matches!(def.kind, TypeDefKind::Resource)
+        && matches!(def.owner, TypeOwner::Interface(owner) if imported.contains(&owner))
+}
+
+/// The resource of an imported interface that `ty` owns, if it is such an `own` handle.
+fn host_handle_resource(
+    resolve: &Resolve,
+    imported: &HashSet<InterfaceId>,
+    ty: &Type,
+) -> Option<TypeId> {
+    let Type::Id(id) = abi::dealias_type(resolve, ty) else {
+        return None;
+    };
+    match &resolve.types[id].kind {
+        TypeDefKind::Handle(Handle::Own(r)) if imported_resource(resolve, imported, *r) => {
+            Some(abi::dealias(resolve, *r))
+        }
+        _ => None,
+    }
+}
+
+fn host_handle(resolve: &Resolve, imported: &HashSet<InterfaceId>, ty: &Type) -> bool {
+    host_handle_resource(resolve, imported, ty).is_some()
+}
+
+/// The `[export-handle]` calls and the wrapped exports of the guest whose wrapped exports are
+/// `exports` (positions and interfaces), numbered from func-id `first` on in the order of
+/// `wrapped` (the order of `ComponentInfo::export_handles`).
+fn planned_handles(
+    decoded: &Decoded,
+    wrapped: &[WrappedResource],
+    exports: Vec<(usize, InterfaceId)>,
+    first: usize,
+) -> Result<(Vec<PlannedHandle>, Vec<WrappedExport>, Vec<usize>)> {
+    let resolve = decoded.resolve();
+    let world = &resolve.worlds[decoded.world()];
+    let imported: HashSet<InterfaceId> = world
+        .imports
+        .values()
+        .filter_map(|item| match item {
+            WorldItem::Interface { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let types: Vec<TypeId> = wrapped
+        .iter()
+        .map(|r| r.type_id(decoded))
+        .collect::<Result<_>>()?;
+    let index_of = |r: TypeId| {
+        types
             .iter()
-            .find_map(|(key, item)| match item {
-                WorldItem::Type { id, .. }
-                    if matches!(
-                        resolve.types[abi::dealias(resolve, *id)].kind,
-                        TypeDefKind::Resource
-                    ) =>
-                {
-                    Some(resolve.name_world_key(key))
+            .position(|t| *t == abi::dealias(resolve, r))
+            .ok_or_else(|| anyhow!("an export reaches a resource that is not wrapped"))
+    };
+    // Which wrapped resources exports take, in wrapper order, and which they reach.
+    let mut taken = vec![false; wrapped.len()];
+    let mut reached = vec![false; wrapped.len()];
+    for (_, id) in &exports {
+        for t in resolve.interfaces[*id].types.values() {
+            reached[index_of(*t)?] = true;
+        }
+        for f in resolve.interfaces[*id].functions.values() {
+            for p in &f.params {
+                if let Some(r) = host_handle_resource(resolve, &imported, &p.ty) {
+                    let j = index_of(r)?;
+                    taken[j] = true;
+                    reached[j] = true;
                 }
-                _ => None,
+            }
+        }
+    }
+    let handles: Vec<PlannedHandle> = (0..wrapped.len())
+        .filter(|j| taken[*j])
+        .enumerate()
+        .map(|(k, j)| PlannedHandle {
+            id: (first + k) as u32,
+            resource: j,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (export, id) in exports {
+        let (key, _) = world
+            .exports
+            .get_index(export)
+            .ok_or_else(|| anyhow!("wrapped export {export} is not in the world"))?;
+        let functions = resolve.interfaces[id]
+            .functions
+            .values()
+            .map(|f| {
+                let params = f
+                    .params
+                    .iter()
+                    .map(|p| {
+                        host_handle_resource(resolve, &imported, &p.ty).and_then(|r| {
+                            let j = types.iter().position(|t| *t == r)?;
+                            handles.iter().position(|h| h.resource == j)
+                        })
+                    })
+                    .collect();
+                WrappedExportFunction {
+                    name: f.name.clone(),
+                    params,
+                }
             })
-    })
+            .collect();
+        out.push(WrappedExport {
+            name: resolve.name_world_key(key),
+            functions,
+            export,
+        });
+    }
+    let reached = (0..wrapped.len()).filter(|j| reached[*j]).collect();
+    Ok((handles, out, reached))
 }
 
 /// Every resource of an imported interface, in world order then definition order (the order of
@@ -387,53 +623,60 @@ fn world_item(decoded: &Decoded, import: usize) -> Result<&WorldItem> {
         .ok_or_else(|| anyhow!("planned import {import} is not in the world"))
 }
 
-/// The first resource of an imported interface that the world's exports mention, if any. The
-/// guest would then export functions over the proxy's wrapper types, which the composition cannot
-/// export under the original's types (DESIGN.md, "Handle ids").
-fn exported_imported_resource(resolve: &Resolve, world: WorldId) -> Option<String> {
-    let world = &resolve.worlds[world];
-    let imported: HashSet<InterfaceId> = world
-        .imports
-        .values()
-        .filter_map(|item| match item {
-            WorldItem::Interface { id, .. } => Some(*id),
+/// The first resource of an imported interface (`imported`) that the world's export `item`
+/// mentions, if any: the guest would then export functions over the proxy's wrapper types, which
+/// the composition cannot export under the original's types unless the export proxy wraps it
+/// (DESIGN.md, fact 4).
+fn exported_imported_resource(
+    resolve: &Resolve,
+    imported: &HashSet<InterfaceId>,
+    item: &WorldItem,
+) -> Option<String> {
+    let mut live = LiveTypes::default();
+    // An exported interface's own types are the guest's (even when the same interface is
+    // also imported): only what it reaches in other interfaces can be imported.
+    let own = match item {
+        WorldItem::Interface { id, .. } => {
+            live.add_interface(resolve, *id);
+            Some(*id)
+        }
+        WorldItem::Function(f) => {
+            live.add_func(resolve, f);
+            None
+        }
+        WorldItem::Type { id, .. } => {
+            live.add_type_id(resolve, *id);
+            None
+        }
+    };
+    let found = live.iter().find_map(|t| {
+        let ty = &resolve.types[t];
+        match (&ty.kind, ty.owner) {
+            (TypeDefKind::Resource, TypeOwner::Interface(owner))
+                if imported.contains(&owner) && Some(owner) != own =>
+            {
+                Some(ty.name.clone().unwrap_or_default())
+            }
             _ => None,
-        })
-        .collect();
-    for item in world.exports.values() {
-        let mut live = LiveTypes::default();
-        // An exported interface's own types are the guest's (even when the same interface is
-        // also imported): only what it reaches in other interfaces can be imported.
-        let own = match item {
-            WorldItem::Interface { id, .. } => {
-                live.add_interface(resolve, *id);
-                Some(*id)
-            }
-            WorldItem::Function(f) => {
-                live.add_func(resolve, f);
-                None
-            }
-            WorldItem::Type { id, .. } => {
-                live.add_type_id(resolve, *id);
-                None
-            }
-        };
-        let found = live.iter().find_map(|t| {
-            let ty = &resolve.types[t];
-            match (&ty.kind, ty.owner) {
-                (TypeDefKind::Resource, TypeOwner::Interface(owner))
-                    if imported.contains(&owner) && Some(owner) != own =>
-                {
-                    Some(ty.name.clone().unwrap_or_default())
-                }
-                _ => None,
-            }
-        });
-        if found.is_some() {
-            return found;
+        }
+    });
+    found
+}
+
+impl WrappedExport {
+    /// Its interface in `decoded`.
+    pub fn interface(&self, decoded: &Decoded) -> Result<InterfaceId> {
+        match decoded.resolve().worlds[decoded.world()]
+            .exports
+            .get_index(self.export)
+        {
+            Some((_, WorldItem::Interface { id, .. })) => Ok(*id),
+            _ => bail!(
+                "wrapped export `{}` is not an exported interface",
+                self.name
+            ),
         }
     }
-    None
 }
 
 #[cfg(test)]

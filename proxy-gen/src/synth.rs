@@ -36,6 +36,7 @@ use wit_parser::{Function, InterfaceId, Resolve, TypeId};
 use crate::abi;
 use crate::analyze::Decoded;
 use crate::coremod::{self, StubSpec};
+use crate::export_proxy;
 use crate::mode::{Mode, RECORDER_INTERFACE, REPLAYER_INTERFACE};
 use crate::plan::{ImportKind, Plan};
 use crate::shim;
@@ -390,10 +391,16 @@ pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
             report_first: p.reported_before_forwarding,
         })
         .collect();
+    let export_handles: Vec<(u32, usize)> = plan
+        .export_handles
+        .iter()
+        .map(|h| (h.id, h.resource))
+        .collect();
     let cfg = coremod::StubConfig {
         mode,
         drops: &drops,
         wrapped: &wrapped,
+        export_handles: &export_handles,
     };
     let stub_module = coremod::stub_module(resolve, &specs, &cfg)?;
     let stubs = root
@@ -459,8 +466,81 @@ pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
 
     // 7. Exports under the guest's import names.
     export_guest_imports(&mut root, exports, &lifted, wrap)?;
+
+    // 8. What the export proxy takes from us, for guest exports that are given host handles.
+    export_for_export_proxy(&mut root, plan, &wrapped, stubs)?;
     Ok(root.builder.finish())
 }
+
+/// Step 8 of the layout (wrapped exports only; see `export_proxy`): when forwarding, the host's
+/// instance of each interface whose resources the wrapped exports reach; and per export handle
+/// the lifted `export-handle{k}`, `func(handle: own<host R>) -> own<R>` when forwarding,
+/// `func() -> own<R>` on replay. The export proxy takes our wrapper types from the interface's
+/// own export (step 7), so the function names them through it (fact 2).
+fn export_for_export_proxy(
+    root: &mut Root<'_>,
+    plan: &Plan,
+    wrapped: &[TypeId],
+    stubs: u32,
+) -> Result<()> {
+    let resolve = root.resolve;
+    let forwards = plan.mode.forwards();
+    if forwards {
+        for (n, iface) in export_proxy::interfaces(resolve, plan, wrapped)?
+            .into_iter()
+            .enumerate()
+        {
+            let inst = *root.instances.get(&iface).ok_or_else(|| {
+                anyhow!("the host's instance of an export resource is not imported")
+            })?;
+            root.builder.export(
+                &export_proxy::host_instance_name(n),
+                ComponentExportKind::Instance,
+                inst,
+                None,
+            );
+        }
+    }
+    for (k, handle) in plan.export_handles.iter().enumerate() {
+        let res = *wrapped
+            .get(handle.resource)
+            .ok_or_else(|| anyhow!("export handle {k} of an unwrapped resource"))?;
+        let w = *root
+            .guest_maps
+            .id_to_index
+            .get(&res)
+            .ok_or_else(|| anyhow!("wrapper type of export handle {k} was not exported"))?;
+        let (own_w, enc) = root.builder.type_defined(None);
+        enc.own(w);
+        let param = if forwards {
+            let ComponentValType::Type(h) = root.encode_type_id(resolve, res)? else {
+                bail!("resource encoded as a primitive");
+            };
+            let (own_h, enc) = root.builder.type_defined(None);
+            enc.own(h);
+            Some(own_h)
+        } else {
+            None
+        };
+        let (ty, mut enc) = root.builder.type_function(None);
+        enc.params(param.map(|t| ("handle", ComponentValType::Type(t))));
+        enc.result(Some(ComponentValType::Type(own_w)));
+        let core = root.builder.core_alias_export(
+            None,
+            stubs,
+            &coremod::export_handle_name(k),
+            ExportKind::Func,
+        );
+        let name = export_proxy::handle_func_name(k);
+        let f = root
+            .builder
+            .lift_func(Some(&name), core, ty, Vec::<CanonicalOption>::new());
+        root.builder
+            .export(&name, ComponentExportKind::Func, f, None);
+    }
+    Ok(())
+}
+
 /// Step 1 of the layout: imports what the plan says of each of the guest's imports (the host's
 /// instance, a bare function, a world-level type). Returns the root index of each function's
 /// host import by func-id (`u32::MAX` where there is none: on replay) and the proxy's exports

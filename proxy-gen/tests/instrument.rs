@@ -116,6 +116,66 @@ fn resources() {
     assert!(instrument_and_check(&guest).replay.is_some());
 }
 
+/// The shape of a wasi:http handler: the guest's export is given handles the host creates
+/// (`own` parameters of imported resources, beside scalars). Record and replay wrap them
+/// through the export proxy: record keeps the export's type exactly, replay exports it without
+/// the handle parameters (they come from the trace).
+const HANDLER: &str = "package t:http@0.2.6;
+interface types {
+    resource request { path: func() -> string; consume: func() -> result<u32>; }
+    resource outparam { set: static func(o: own<outparam>, status: u16); }
+}
+interface handler {
+    use types.{request, outparam};
+    handle: func(r: own<request>, o: own<outparam>);
+    tick: func(n: u32, r: own<request>, x: f64) -> s64;
+    plain: func(flag: bool) -> u8;
+}
+interface bad-handler {
+    use types.{request};
+    handle: func(r: borrow<request>);
+}
+world proxy {
+    import types;
+    export handler;
+    export run: func() -> u32;
+}
+world bad-proxy {
+    import types;
+    export bad-handler;
+}";
+
+#[test]
+fn handlers_given_host_handles() {
+    let guest = guest_from_wit(&[HANDLER], "proxy");
+    let composed = instrument_and_check(&guest);
+    assert!(composed.replay.is_some(), "a handler replays");
+    let info = proxy_gen::analyze(&guest).unwrap();
+    let handles: Vec<String> = info
+        .export_handles
+        .iter()
+        .map(|h| format!("{}.{}", h.interface, h.function.name))
+        .collect();
+    assert_eq!(
+        handles,
+        [
+            "t:http/types@0.2.6.[export-handle]request",
+            "t:http/types@0.2.6.[export-handle]outparam"
+        ]
+    );
+    // Their ids follow the functions' and the drops'.
+    let ids: Vec<(u32, String)> = info
+        .intercepted_functions()
+        .map(|f| (f.id, f.function.name.clone()))
+        .collect();
+    assert_eq!(ids.len(), 7, "{ids:?}");
+    assert_eq!(ids[5], (5, "[export-handle]request".to_string()));
+    // A borrow of a host resource in an export is not wrapped: record passes handles through,
+    // replay is not supported.
+    let guest = guest_from_wit(&[HANDLER], "bad-proxy");
+    assert!(instrument_and_check(&guest).replay.is_none());
+}
+
 /// A versioned interface, the same interface at two versions, and a bare function import.
 #[test]
 fn versions_and_bare_functions() {

@@ -16,7 +16,9 @@ pub struct Function {
     pub interface: Option<String>,
     /// Its name in the interface (`[method]output-stream.write`).
     pub func: String,
-    /// The parameters' types: what its encoded arguments are made of.
+    /// The parameters' types: what its encoded arguments are made of. For an export, the
+    /// handles the host creates are left out ([`ComponentInfo::is_host_handle`]): they are
+    /// recorded as calls of their own.
     pub params: Vec<ValueType>,
     /// The result type, if any.
     pub result: Option<ValueType>,
@@ -78,7 +80,14 @@ impl FunctionTable {
     pub fn new(info: &ComponentInfo) -> Self {
         FunctionTable {
             imports: info.intercepted_functions().map(Function::of).collect(),
-            exports: info.exports().map(Function::of).collect(),
+            exports: info
+                .exports()
+                .map(|f| {
+                    let mut export = Function::of(f);
+                    export.params.retain(|t| !info.is_host_handle(t));
+                    export
+                })
+                .collect(),
         }
     }
 

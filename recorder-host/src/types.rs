@@ -31,6 +31,40 @@ pub struct ComponentInfo {
     /// and replay checks it. Their ids follow the functions' (see
     /// [`Self::intercepted_functions`]).
     pub resource_drops: Vec<ResourceDrop>,
+    /// The imported resources that exports take as `own` parameters (a wasi:http handler's
+    /// `incoming-request` and `response-outparam`), in the order of [`Self::resource_drops`]:
+    /// the host creates such a handle and hands it to the export, so the proxy sees it arrive
+    /// as the call `[export-handle]R: func() -> own<R>`, made once per such parameter (in
+    /// parameter order) when the export is called. The export's own recorded arguments leave
+    /// these parameters out ([`Self::is_host_handle`]). Their ids follow the drops'.
+    pub export_handles: Vec<ExportHandle>,
+}
+
+/// A handle of an imported resource that the host creates and passes to an export, seen as the
+/// function `[export-handle]R: func() -> own<R>` of the interface defining `R` (see
+/// [`ComponentInfo::export_handles`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportHandle {
+    /// The import name of the interface defining the resource (`wasi:http/types@0.2.6`).
+    pub interface: String,
+    /// The function: named `[export-handle]R`, kind [`FuncKind::ExportHandle`], no parameter,
+    /// result `own<R>`.
+    pub function: FunctionInfo,
+}
+
+impl ExportHandle {
+    /// The handle of resource `name` defined by interface `interface` (its import name).
+    pub fn new(interface: &str, name: &str, resource: ResourceRef) -> Self {
+        ExportHandle {
+            interface: interface.to_string(),
+            function: FunctionInfo {
+                name: format!("[export-handle]{name}"),
+                kind: FuncKind::ExportHandle(resource.clone()),
+                params: Vec::new(),
+                result: Some(ValueType::Own(resource)),
+            },
+        }
+    }
 }
 
 /// The destructor of an imported resource type, seen as the function
@@ -70,7 +104,28 @@ impl ComponentInfo {
             .resource_drops
             .iter()
             .map(|d| (Some(d.interface.as_str()), &d.function));
-        numbered(functions_of(&self.imported_interfaces, &self.imported_functions).chain(drops))
+        let handles = self
+            .export_handles
+            .iter()
+            .map(|h| (Some(h.interface.as_str()), &h.function));
+        numbered(
+            functions_of(&self.imported_interfaces, &self.imported_functions)
+                .chain(drops)
+                .chain(handles),
+        )
+    }
+
+    /// Whether a parameter of type `ty` of an export is a handle the host creates: an `own` of a
+    /// resource of an imported interface. The proxy records such a handle as the call
+    /// `[export-handle]R` ([`Self::export_handles`]), so the export's recorded arguments leave it
+    /// out, and replay, which has no host to create it, gets it from that call.
+    pub fn is_host_handle(&self, ty: &ValueType) -> bool {
+        let ValueType::Own(r) = ty else {
+            return false;
+        };
+        self.imported_interfaces
+            .iter()
+            .any(|i| Some(&i.name) == r.interface.as_ref() && i.resources.contains(&r.name))
     }
 
     /// Every exported function with its id, numbered like [`Self::intercepted_functions`]: interface
@@ -225,6 +280,9 @@ pub enum FuncKind {
     AsyncStatic(ResourceRef),
     /// `[resource-drop]R`: the guest dropped its `own<R>` (see [`ComponentInfo::resource_drops`]).
     Drop(ResourceRef),
+    /// `[export-handle]R`: the host handed the export an `own<R>` (see
+    /// [`ComponentInfo::export_handles`]).
+    ExportHandle(ResourceRef),
 }
 
 /// A resource type, named by its defining interface and its name.
@@ -318,10 +376,10 @@ mod tests {
         assert_eq!(hash, info.clone().interface_sha256().unwrap());
         let bytes = bincode::serde::encode_to_vec(&info, bincode::config::standard()).unwrap();
         assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(&bytes)));
-        // SHA-256 of the empty info's bincode bytes (seven empty sequences, seven zero bytes).
+        // SHA-256 of the empty info's bincode bytes (eight empty sequences, eight zero bytes).
         assert_eq!(
             ComponentInfo::default().interface_sha256().unwrap(),
-            <[u8; 32]>::from(Sha256::digest([0u8; 7]))
+            <[u8; 32]>::from(Sha256::digest([0u8; 8]))
         );
         info.imported_functions[0].params[0].1 = ValueType::U32;
         assert_ne!(info.interface_sha256().unwrap(), hash);
