@@ -17,7 +17,9 @@
 //! 6. `canon lift` of every stub (memory, realloc, post-return), over the guest-facing types;
 //! 7. the exports, named like the guest's imports: per interface a re-export shim instance
 //!    (see `shim`) or the host's instance itself (passed through), bare functions directly,
-//!    world-level types re-exported.
+//!    world-level types re-exported;
+//! 8. for guest exports given host handles (see `export_proxy`): the host's instances of the
+//!    resources' interfaces (forwarding) and the lifted `export-handle{k}` functions.
 //!
 //! With pass-through handles the proxy's types for host resources are the host's own (aliased
 //! from the imported instances), so own handles move through it untouched and only lent borrows

@@ -23,12 +23,14 @@
 //! - `payload`: an entry or header as a frame's payload (bincode through serde, and the
 //!   hand-written encoding of `Call`/`Return`, the entries that make up nearly all of a trace);
 //! - `frame`: the length + CRC-32 framing of payloads, written and read;
-//! - `writer` ([`TraceWriter`]) and `reader` ([`TraceReader`], [`TraceError`]).
+//! - `writer` ([`TraceWriter`]) and `reader` ([`TraceReader`], [`TraceError`]);
+//! - [`service`]: a recorded service, a directory of one trace per request.
 
 mod entry;
 mod frame;
 mod payload;
 mod reader;
+pub mod service;
 mod writer;
 
 pub use entry::{Entry, EntryRef, Header, FORMAT_VERSION, MAGIC, MAX_FRAME_LEN};

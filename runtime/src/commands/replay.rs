@@ -1,30 +1,40 @@
-//! `proxyrt replay [--quiet] app.wasm trace.bin`: the replay library ([`crate::replay`]) driven
-//! from the command line, its result printed and turned into an exit status.
+//! `proxyrt replay [--quiet] [--request N] app.wasm TRACE`: the replay library ([`crate::replay`])
+//! driven from the command line, its result printed and turned into an exit status. TRACE is a
+//! trace, or a recorded service (a directory of request traces), replayed request by request.
 
 use crate::engine::WasmOptions;
-use crate::exit::error_report;
+use crate::exit::{error_report, DIVERGENCE_EXIT_CODE};
 use crate::identity::{self, short_hex, Build};
 use crate::load;
 use crate::options::CacheOptions;
-use crate::replay::{Ending, Output, Replayable, TraceSource};
-use anyhow::Result;
+use crate::replay::{Ending, Output, Replayable, Replayer, TraceSource};
+use anyhow::{bail, Context, Result};
 use clap::Args;
-use std::path::PathBuf;
+use recorder_host::trace::service;
+use std::path::{Path, PathBuf};
 
-/// `proxyrt replay [--quiet] [cache options] app.wasm trace.bin`.
+/// `proxyrt replay [--quiet] [--request N] [cache options] app.wasm TRACE`.
 #[derive(Args, Debug, Clone)]
 #[command(after_help = "\
 The component may be the recorded one or another build of the same program (same imports and
-exports); a trace of another program is refused.
+exports); a trace of another program is refused. TRACE may be a recorded service, the directory
+`proxyrt serve --record DIR` wrote: every request is replayed in arrival order (or only the one
+`--request N` names), offline, and the guest's response is checked call by call.
 
 Exit status: the recorded run's status when the guest does exactly what the trace says (134 for a
 trap, as `run`); 86 when the guest diverges from the trace (a report on stderr names the entry and
-the expected and actual calls); 1 when the trace or the component cannot be read.")]
+the expected and actual calls); 1 when the trace or the component cannot be read. For a service:
+0 when every request replays as recorded, 86 when one diverges, 1 when one cannot be read.")]
 pub struct ReplayCommand {
     /// Do not show the guest's replayed stdout and stderr, nor notes (divergences and errors are
     /// still reported).
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Replay only request N of a recorded service (N as in `request-N.trace`, 1 for the first
+    /// request that arrived).
+    #[arg(long, value_name = "N")]
+    pub request: Option<u64>,
 
     #[command(flatten)]
     pub cache: CacheOptions,
@@ -33,7 +43,8 @@ pub struct ReplayCommand {
     #[arg(value_name = "WASM")]
     pub wasm: PathBuf,
 
-    /// The trace written by `proxyrt record`.
+    /// The trace written by `proxyrt record`, or the directory written by `proxyrt serve
+    /// --record`.
     #[arg(value_name = "TRACE")]
     pub trace: PathBuf,
 }
@@ -43,22 +54,87 @@ impl ReplayCommand {
     pub async fn execute(self) -> Result<i32> {
         let path = &self.wasm;
         let cache = self.cache.cache();
+        let service = self.trace.is_dir();
+        if self.request.is_some() && !service {
+            bail!(
+                "`--request` picks a request of a recorded service (a directory written by \
+                 `proxyrt serve --record`); {} is a single trace",
+                self.trace.display()
+            );
+        }
         let original = load::read_binary_component(path, "replay")?;
         let replayable = Replayable::new(&original, path, cache.as_ref())?;
-        let source = TraceSource::open(&self.trace)?;
+        let replayer = replayable.compile(&WasmOptions::default(), cache.as_ref())?;
+        if !service {
+            return self.replay_trace(&replayer, &original, &self.trace).await;
+        }
+        let mut requests = service::request_traces(&self.trace)
+            .with_context(|| format!("cannot read the recorded service {}", self.trace.display()))?;
+        if let Some(n) = self.request {
+            requests.retain(|(seq, _)| *seq == n);
+            if requests.is_empty() {
+                bail!("{} has no request {n}", self.trace.display());
+            }
+        }
+        if requests.is_empty() {
+            bail!(
+                "{} holds no request trace (`request-N.trace`): is it a directory written by \
+                 `proxyrt serve --record`?",
+                self.trace.display()
+            );
+        }
+        let (mut replayed, mut diverged, mut failed) = (0, 0, 0);
+        for (seq, trace) in &requests {
+            match self.replay_trace(&replayer, &original, trace).await {
+                Ok(status) if status == DIVERGENCE_EXIT_CODE => {
+                    diverged += 1;
+                    eprintln!("request {seq}: diverged (report above)");
+                }
+                Ok(_) => {
+                    replayed += 1;
+                    if !self.quiet {
+                        eprintln!("request {seq}: replayed as recorded");
+                    }
+                }
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("request {seq}: {}", error_report(&e));
+                }
+            }
+        }
+        eprintln!(
+            "{} request{} replayed from {}: {replayed} as recorded, {diverged} diverged, {failed} \
+             unreadable",
+            requests.len(),
+            if requests.len() == 1 { "" } else { "s" },
+            self.trace.display()
+        );
+        Ok(if diverged > 0 {
+            DIVERGENCE_EXIT_CODE
+        } else if failed > 0 {
+            1
+        } else {
+            0
+        })
+    }
+
+    /// Replays one trace on the compiled `replayer` (of `original`), prints what happened and
+    /// returns the exit status `replay` gives it.
+    async fn replay_trace(&self, replayer: &Replayer, original: &[u8], trace: &Path) -> Result<i32> {
+        let path = &self.wasm;
+        let source = TraceSource::open(trace)?;
         let header = source.header();
-        let build = identity::check(header, replayable.info(), &original, path, &self.trace)?;
+        let build = identity::check(header, replayer.info(), original, path, trace)?;
         if build == Build::Other && !self.quiet {
             eprintln!(
                 "note: {} (sha256 {}…) is another build of the program recorded in {} (sha256 {}…); \
                  replaying it",
                 path.display(),
-                short_hex(&identity::component_sha256(&original)),
-                self.trace.display(),
+                short_hex(&identity::component_sha256(original)),
+                trace.display(),
                 short_hex(&header.component_sha256)
             );
         }
-        let replayer = replayable.compile(&WasmOptions::default(), cache.as_ref())?;
         let output = if self.quiet {
             Output::Discard
         } else {
@@ -94,7 +170,7 @@ impl ReplayCommand {
                 eprintln!("{d}");
                 eprintln!(
                     "(`proxyrt trace show {} --skip {}` shows the trace from there)",
-                    self.trace.display(),
+                    trace.display(),
                     d.entry.saturating_sub(2)
                 );
             }
