@@ -31,6 +31,6 @@ mod payload;
 mod reader;
 mod writer;
 
-pub use entry::{Entry, EntryRef, Header, FORMAT_VERSION, MAGIC, MAX_FRAME_LEN};
+pub use entry::{Entry, EntryRef, Header, HttpRequestLine, FORMAT_VERSION, MAGIC, MAX_FRAME_LEN};
 pub use reader::{TraceError, TraceReader};
 pub use writer::TraceWriter;
