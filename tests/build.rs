@@ -88,6 +88,14 @@ const GUESTS: &[(&str, &str, &str, &str, &str, &str)] = &[
         "`http-client`: GETs each `http://HOST:PORT/PATH` argument through `wasi:http/outgoing-handler` (run with `-S http`) and prints `GET URL -> STATUS, N bytes: \"body\"` or `GET URL -> error: ...`.",
     ),
     (
+        "HTTP_HANDLER",
+        "release",
+        "release",
+        "http_handler.wasm",
+        "http_handler.wasm",
+        "`http-handler`: a `wasi:http/proxy` handler (for `proxyrt serve`) that reads the request body, GETs the URL of its `x-upstream` header and responds 200 `{method} {path} body={body} upstream={status}:{upstream body}` (`upstream=none` without the header), or 502 with the error code when the upstream call fails.",
+    ),
+    (
         "DEMO",
         "release",
         "release",
@@ -125,6 +133,7 @@ fn main() {
         "zoo",
         "zoo-host",
         "http-client",
+        "http-handler",
         "compute",
         "demo",
         "wat",
