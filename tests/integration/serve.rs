@@ -87,11 +87,23 @@ impl Server {
 
     /// Sends SIGTERM and waits for the process to exit; returns its status and the rest of its
     /// stderr.
-    fn terminate(mut self) -> (Option<i32>, String) {
+    fn terminate(self) -> (Option<i32>, String) {
+        self.sigterm();
+        self.wait()
+    }
+
+    /// Sends SIGTERM.
+    fn sigterm(&self) {
         let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
-        // SAFETY: kill(2) on the pid of our own child process, which has not been reaped yet.
+        // SAFETY: kill(2) on the pid of our own child process, which has not been reaped yet
+        // (only `wait` reaps it, and it takes `self`).
         let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
         assert_eq!(sent, 0, "kill(SIGTERM)");
+    }
+
+    /// Waits for the process to exit (after a signal); returns its status and the rest of its
+    /// stderr.
+    fn wait(mut self) -> (Option<i32>, String) {
         let status = wait_bounded(&mut self.child, STOP_TIMEOUT)
             .unwrap_or_else(|| panic!("proxyrt serve did not stop after SIGTERM"));
         let mut rest = Vec::new();
@@ -291,6 +303,48 @@ fn upstream(max: usize) -> (u16, thread::JoinHandle<Vec<String>>) {
     (port, server)
 }
 
+/// An upstream HTTP server on 127.0.0.1 that takes one request, says so on the first channel, and
+/// answers `upstream says PATH` only once told to on the second (or after a minute).
+fn slow_upstream() -> (
+    u16,
+    mpsc::Receiver<()>,
+    mpsc::Sender<()>,
+    thread::JoinHandle<()>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let port = listener.local_addr().expect("local address").port();
+    let (arrived_tx, arrived) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel::<()>();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept the guest's connection");
+        stream
+            .set_read_timeout(Some(IO_TIMEOUT))
+            .expect("read timeout");
+        let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
+        let mut request_line = String::new();
+        reader.read_line(&mut request_line).expect("request line");
+        for _ in 0..100 {
+            let mut line = String::new();
+            let n = reader.read_line(&mut line).expect("a header line");
+            if n == 0 || line == "\r\n" {
+                break;
+            }
+        }
+        let _ = arrived_tx.send(());
+        let _ = release_rx.recv_timeout(Duration::from_secs(60));
+        let path = request_line.split(' ').nth(1).unwrap_or("?").to_string();
+        let body = format!("upstream says {path}");
+        let mut stream = stream;
+        write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("write the upstream response");
+    });
+    (port, arrived, release, server)
+}
+
 /// A port on 127.0.0.1 that nobody listens on (bound, then released).
 fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
@@ -471,7 +525,14 @@ fn serve_records_one_complete_trace_per_request() {
 #[test]
 fn serve_without_record_survives_a_request_that_traps() {
     // 2 MiB of linear memory: small requests fit, a 1 MiB body does not (the guest reads it whole).
-    let server = Server::start(&["-W", "max-memory-size=2097152", guests::HTTP_HANDLER]);
+    // `-S cli` links all of wasi:cli, which the guest does not need but may have.
+    let server = Server::start(&[
+        "-S",
+        "cli",
+        "-W",
+        "max-memory-size=2097152",
+        guests::HTTP_HANDLER,
+    ]);
     let addr = server.addr;
     let first = request(addr, "POST", "/small", &[], b"tiny");
     assert_eq!(
@@ -502,6 +563,72 @@ fn serve_without_record_survives_a_request_that_traps() {
         "{stderr}"
     );
     assert!(stderr.contains("stopped after 3 requests"), "{stderr}");
+}
+
+#[test]
+fn serve_lets_a_request_in_flight_finish_after_sigterm() {
+    let (up, arrived, release, upstream) = slow_upstream();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dir_arg = dir.path().to_str().expect("a UTF-8 path");
+    let server = Server::start(&["--record", dir_arg, guests::HTTP_HANDLER]);
+    let addr = server.addr;
+    let url = format!("http://127.0.0.1:{up}/slow-up");
+    let client =
+        thread::spawn(move || request(addr, "POST", "/slow", &[("x-upstream", &url)], b"wait"));
+    arrived
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the guest called the upstream");
+
+    // The guest waits for the upstream: stop the server now.
+    server.sigterm();
+    // It stops accepting: new connections are refused (once it has handled the signal).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let refused = loop {
+        match TcpStream::connect(addr) {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => break true,
+            _ if Instant::now() > deadline => break false,
+            _ => thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    assert!(
+        refused,
+        "the server still accepts connections after SIGTERM"
+    );
+
+    // The request in flight completes, and so does its trace.
+    release.send(()).expect("release the upstream");
+    let reply = client.join().expect("the client thread");
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (
+            200,
+            "POST /slow body=wait upstream=200:upstream says /slow-up\n"
+        )
+    );
+    upstream.join().expect("the upstream thread");
+    let (status, stderr) = server.wait();
+    assert_eq!(status, Some(0), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains("SIGTERM: stopped after 1 request"),
+        "{stderr}"
+    );
+    let trace = dir.path().join("request-000001.trace");
+    let shown = common::proxyrt()
+        .args(["trace", "show"])
+        .arg(&trace)
+        .output_checked();
+    shown.assert_status(0);
+    shown.assert_stdout_contains("wasi:http/outgoing-handler@0.2.12.handle");
+    assert!(
+        shown.stdout_text().ends_with(" exit 0\n"),
+        "{}",
+        shown.stdout_text()
+    );
+    assert!(
+        !shown.stderr_text().contains("cut"),
+        "{}",
+        shown.stderr_text()
+    );
 }
 
 #[test]
