@@ -56,7 +56,8 @@ impl ServeCommand {
         );
         if !stopped.drained {
             eprintln!(
-                "warning: requests still running after {} s were cut off (their traces end early)",
+                "warning: stopped with requests still running (after {} s, or a second signal); \
+                 their traces are cut",
                 SHUTDOWN_GRACE.as_secs()
             );
         }
