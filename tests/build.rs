@@ -88,6 +88,14 @@ const GUESTS: &[(&str, &str, &str, &str, &str, &str)] = &[
         "`http-client`: GETs each `http://HOST:PORT/PATH` argument through `wasi:http/outgoing-handler` (run with `-S http`) and prints `GET URL -> STATUS, N bytes: \"body\"` or `GET URL -> error: ...`.",
     ),
     (
+        "HTTP_HANDLER",
+        "release",
+        "release",
+        "http_handler.wasm",
+        "http_handler.wasm",
+        "`http-handler`: a `wasi:http/proxy` handler (for `proxyrt serve`) that reads the request body, GETs the URL of its `x-upstream` header and responds 200 `{method} {path} body={body} upstream={status}:{upstream body}` (`upstream=none` without the header), or 502 with the error code when the upstream call fails.",
+    ),
+    (
         "DEMO",
         "release",
         "release",
@@ -96,6 +104,12 @@ const GUESTS: &[(&str, &str, &str, &str, &str, &str)] = &[
         "`demo`: the README's example program (greets `NAME`, prints time and random bytes, writes `/data/demo.txt` if `/data` is preopened). `examples/demo.wasm` is the same program built with the `example` profile.",
     ),
 ];
+
+/// Guests that replay does not support yet: wasi:http handlers, whose export takes host resources
+/// (the proxy passes their handles through). They are kept out of `ALL_GUESTS`, which proxy-gen's
+/// tests instrument in every mode and expect to replay, and listed in `REPLAY_PENDING_GUESTS`;
+/// once the proxy wraps a handler's handles, move them back.
+const REPLAY_PENDING: &[&str] = &["HTTP_HANDLER"];
 
 /// Env vars of the outer build that must not reach the inner cargo.
 const REMOVED_ENV: &[&str] = &[
@@ -125,6 +139,7 @@ fn main() {
         "zoo",
         "zoo-host",
         "http-client",
+        "http-handler",
         "compute",
         "demo",
         "wat",
@@ -197,13 +212,22 @@ fn main() {
 
     writeln!(
         code,
-        "/// Every guest component built from source, as `(name, path)`.\n\
+        "/// Every guest component built from source that record and replay both support, as\n\
+         /// `(name, path)`.\n\
          pub const ALL_GUESTS: &[(&str, &str)] = &[{}];\n\n\
+         /// The guest components replay does not support yet (wasi:http handlers), as `(name, path)`.\n\
+         pub const REPLAY_PENDING_GUESTS: &[(&str, &str)] = &[{}];\n\n\
          /// Every WAT fixture, as `(name, path of the binary)`.\n\
          pub const ALL_FIXTURES: &[(&str, &str)] = &[{}];",
         GUESTS
             .iter()
+            .filter(|g| !REPLAY_PENDING.contains(&g.0))
             .map(|g| format!("({:?}, {})", g.0, g.0))
+            .collect::<Vec<_>>()
+            .join(", "),
+        REPLAY_PENDING
+            .iter()
+            .map(|g| format!("({g:?}, {g})"))
             .collect::<Vec<_>>()
             .join(", "),
         fixtures

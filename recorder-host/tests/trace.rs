@@ -30,6 +30,10 @@ fn header() -> Header {
             ..Default::default()
         },
         argv: vec!["app.wasm".into(), "x".into()],
+        request: Some(HttpRequestLine {
+            method: "POST".into(),
+            uri: "http://127.0.0.1:8080/a?b=c".into(),
+        }),
     }
 }
 

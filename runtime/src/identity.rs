@@ -16,7 +16,8 @@ pub fn component_sha256(original: &[u8]) -> [u8; 32] {
     Sha256::digest(original).into()
 }
 
-/// The header of a trace of `original` (whose interfaces are `info`) run with `argv`.
+/// The header of a trace of `original` (whose interfaces are `info`) run with `argv`; a trace of
+/// one HTTP request (`serve`) sets [`Header::request`] on it.
 pub fn header(original: &[u8], info: ComponentInfo, argv: Vec<String>) -> Result<Header> {
     Ok(Header {
         format_version: FORMAT_VERSION,
@@ -25,6 +26,7 @@ pub fn header(original: &[u8], info: ComponentInfo, argv: Vec<String>) -> Result
         interface_sha256: info.interface_sha256()?,
         component: info,
         argv,
+        request: None,
     })
 }
 

@@ -10,6 +10,8 @@
 //! - [`live`]: executing on the real hosts (run, record);
 //! - [`replay`]: replay as a library, against any source of host results, with its own host
 //!   (the replayer);
+//! - [`serve`]: the HTTP server of `serve` (a `wasi:http/proxy` component, one store per request,
+//!   one trace per request when recording);
 //! - [`bench`]: builds compared on one trace (replays timed, fuel, statistics, reports);
 //! - [`options`]: the command-line options several commands share;
 //! - [`commands`]: one module per command, with its arguments and `execute`.
@@ -27,3 +29,4 @@ pub mod live;
 pub mod load;
 pub mod options;
 pub mod replay;
+pub mod serve;

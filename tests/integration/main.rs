@@ -14,4 +14,5 @@ mod newtypes;
 mod record;
 mod replay;
 mod run;
+mod serve;
 mod zoo_roundtrip;

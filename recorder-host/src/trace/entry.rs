@@ -10,7 +10,8 @@ pub const MAGIC: &[u8; 8] = b"PRXYTRC\0";
 /// Version of the layout of [`Header`] and [`Entry`]; bumped on every incompatible change.
 /// 2: the host's call of the guest's export is recorded (`ExportCall` .. `ExportReturn`), and replay
 /// expects it. 3: drops of imported resources are calls (`ComponentInfo::resource_drops`).
-pub const FORMAT_VERSION: u32 = 3;
+/// 4: the header says which HTTP request a trace of `proxyrt serve` handled (`Header::request`).
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Largest frame a reader accepts (a single call's arguments or results). Guests moving more than this
 /// in one call are not realistic; a larger prefix is treated as corruption.
@@ -34,6 +35,21 @@ pub struct Header {
     pub component: ComponentInfo,
     /// The guest's arguments, as passed (for display).
     pub argv: Vec<String>,
+    /// The HTTP request the guest handled, for a trace of one request of `proxyrt serve` (one
+    /// trace per request); `None` for a trace of a CLI run or an `--invoke` call. For display and
+    /// for finding a request's trace: the request itself (headers, body) is in the entries, as the
+    /// guest read it.
+    pub request: Option<HttpRequestLine>,
+}
+
+/// The request line of an HTTP request, as the server saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpRequestLine {
+    /// The method, e.g. `GET`.
+    pub method: String,
+    /// `scheme://authority/path?query`: the authority from the request's URI or its `Host`
+    /// header.
+    pub uri: String,
 }
 
 impl Header {
@@ -46,6 +62,7 @@ impl Header {
             interface_sha256: [0; 32],
             component: ComponentInfo::default(),
             argv: Vec::new(),
+            request: None,
         }
     }
 }

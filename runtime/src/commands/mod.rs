@@ -9,6 +9,7 @@ pub mod instrument;
 pub mod record;
 pub mod replay;
 pub mod run;
+pub mod serve;
 pub mod trace;
 
 use anyhow::Result;
@@ -31,6 +32,9 @@ pub enum Command {
     /// Replay a trace: run the component against the recorded host calls, with no host at all,
     /// and report where the guest diverges from the trace.
     Replay(replay::ReplayCommand),
+    /// Serve HTTP with a `wasi:http/proxy` component, like `wasmtime serve`; `--record DIR`
+    /// records each request into a trace of its own.
+    Serve(serve::ServeCommand),
     /// Compare builds of a program on the same recorded execution: one trace replayed on each.
     Bench(bench::BenchCommand),
     /// Emit the composed component (original + synthesized proxy) without running it.
@@ -47,6 +51,7 @@ impl Command {
             Command::Run(c) => c.execute().await,
             Command::Record(c) => c.execute().await,
             Command::Replay(c) => c.execute().await,
+            Command::Serve(c) => c.execute().await,
             Command::Bench(c) => c.execute().await,
             Command::Instrument(c) => c.execute(),
             Command::Trace(c) => c.execute(),

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use recorder_host::functions::{Function, FunctionTable};
 use recorder_host::trace::{Entry, TraceError, TraceReader};
+use recorder_host::types::ValueType;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::{BufReader, Write};
@@ -73,10 +74,24 @@ fn shown_call(
     let f = table.get(func as usize);
     let name = f.map_or_else(|| format!("<{what} {func}>"), |f| f.name.clone());
     let args = match f {
+        // The host's call of an export that takes only host handles (`serve`'s call of
+        // `wasi:http/incoming-handler.handle`): the handles are not encoded, the guest's calls on
+        // them are in the trace.
+        Some(f) if what == "export" && args.is_empty() && only_handles(&f.params) => {
+            "(<host handles>)".to_string()
+        }
         Some(f) => f.show_args(args, None),
         None => format!("(<{} bytes>)", args.len()),
     };
     (name, args)
+}
+
+/// Whether `params` are all resource handles (and there is at least one).
+fn only_handles(params: &[ValueType]) -> bool {
+    !params.is_empty()
+        && params
+            .iter()
+            .all(|p| matches!(p, ValueType::Own(_) | ValueType::Borrow(_)))
 }
 
 /// The return of the `pending` call of `table`: its name and results as shown.
@@ -124,6 +139,7 @@ fn show(args: &TraceShowArgs) -> Result<i32> {
                 "component_sha256": hex(&header.component_sha256),
                 "interface_sha256": hex(&header.interface_sha256),
                 "argv": header.argv,
+                "request": header.request.as_ref().map(|r| json!({"method": r.method, "uri": r.uri})),
                 "functions": funcs.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
             }
         });
@@ -138,6 +154,9 @@ fn show(args: &TraceShowArgs) -> Result<i32> {
         )?;
         writeln!(out, "component sha256 {}", hex(&header.component_sha256))?;
         writeln!(out, "argv {:?}", header.argv)?;
+        if let Some(request) = &header.request {
+            writeln!(out, "request {} {}", request.method, request.uri)?;
+        }
     }
     let mut pending: Option<usize> = None;
     let mut pending_export: Option<usize> = None;

@@ -137,3 +137,24 @@ where
     }
     Ok(())
 }
+
+/// Adds the hosts of an HTTP server's guest (`serve`), as `wasmtime serve` does: the interfaces of
+/// the `wasi:http/proxy` world only (wasi:http, clocks, random, stdio), or with `-S cli` all of
+/// wasi:cli (filesystem, sockets, ...) and wasi:http. wasi:http cannot be turned off: it is what
+/// the server calls.
+pub fn add_proxy_to_linker<T>(linker: &mut Linker<T>, options: &WasiOptions) -> Result<()>
+where
+    T: WasiView + WasiHttpView + 'static,
+{
+    if options.http == Some(false) {
+        anyhow::bail!("`serve` needs wasi:http, it cannot be turned off with `-S http=n`");
+    }
+    if options.cli == Some(true) {
+        wasmtime_wasi::p2::add_to_linker_async(linker).map_err(anyhow::Error::from)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)
+            .map_err(anyhow::Error::from)?;
+    } else {
+        wasmtime_wasi_http::p2::add_to_linker_async(linker).map_err(anyhow::Error::from)?;
+    }
+    Ok(())
+}

@@ -158,6 +158,7 @@ fn header() -> Header {
         interface_sha256: [0; 32],
         component: info(),
         argv: vec!["app".into()],
+        request: None,
     }
 }
 

@@ -1,6 +1,6 @@
 //! What std would provide to a `no_std` component on wasm32-wasip2, without importing WASI:
 //! a global allocator, a panic handler, and the canonical ABI's `cabi_realloc`.
-//! Shared by `zoo` and `zoo-host` (the latter includes this file with `#[path]`).
+//! Shared by `zoo`, `zoo-host` and `http-handler` (the latter two include this file with `#[path]`).
 
 #[global_allocator]
 static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;

@@ -1,0 +1,69 @@
+//! `proxyrt serve [run options] [--addr ADDR] [--record DIR] app.wasm`: a `wasi:http/proxy`
+//! component served over HTTP, as `wasmtime serve` serves it, optionally recording each request.
+
+use crate::options::RunOptions;
+use crate::serve::{ServeConfig, Server, SHUTDOWN_GRACE};
+use anyhow::{bail, Result};
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Serves HTTP with a `wasi:http/proxy` component: a fresh instance per request, requests in
+/// parallel. Ctrl-C or SIGTERM stops it gracefully.
+#[derive(Args, Debug, Clone)]
+pub struct ServeCommand {
+    /// Socket address to listen on (port 0: any free port; the address is printed).
+    #[arg(long, value_name = "SOCKADDR", default_value = "0.0.0.0:8080")]
+    pub addr: SocketAddr,
+
+    /// Record every request into a trace of its own, `DIR/request-NNNNNN.trace` (numbered from 1
+    /// in arrival order). DIR is created if missing and must hold no traces yet.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub run: RunOptions,
+
+    /// The component to serve.
+    #[arg(value_name = "WASM")]
+    pub component: PathBuf,
+}
+
+impl ServeCommand {
+    /// Serves until a signal stops the server; 0 after a graceful stop.
+    pub async fn execute(self) -> Result<i32> {
+        if self.run.invoke.is_some() {
+            bail!("`serve` calls `wasi:http/incoming-handler.handle` for each request; `--invoke` is for `run` and `record`");
+        }
+        let argv = self.run.guest_argv(&self.component, &[])?;
+        let config = ServeConfig {
+            wasi: self.run.wasi_config(argv)?,
+            wasm: self.run.wasm_options()?,
+            cache: self.run.cache.cache(),
+            record: self.record.clone(),
+        };
+        let server = Server::prepare(config, &self.component)?;
+        let listening = server.bind(self.addr).await?;
+        // The line `wasmtime serve` prints, once the socket is bound (port 0 resolved): tests and
+        // scripts read the address from it.
+        eprintln!("Serving HTTP on http://{}/", listening.local_addr());
+        let stopped = listening.run().await?;
+        eprintln!(
+            "{}: stopped after {} request{}",
+            stopped.signal,
+            stopped.requests,
+            if stopped.requests == 1 { "" } else { "s" }
+        );
+        if !stopped.drained {
+            eprintln!(
+                "warning: stopped with requests still running (after {} s, or a second signal); \
+                 their traces are cut",
+                SHUTDOWN_GRACE.as_secs()
+            );
+        }
+        if let Some(dir) = &self.record {
+            eprintln!("traces in {}", dir.display());
+        }
+        Ok(0)
+    }
+}
