@@ -105,12 +105,6 @@ const GUESTS: &[(&str, &str, &str, &str, &str, &str)] = &[
     ),
 ];
 
-/// Guests that replay does not support yet: wasi:http handlers, whose export takes host resources
-/// (the proxy passes their handles through). They are kept out of `ALL_GUESTS`, which proxy-gen's
-/// tests instrument in every mode and expect to replay, and listed in `REPLAY_PENDING_GUESTS`;
-/// once the proxy wraps a handler's handles, move them back.
-const REPLAY_PENDING: &[&str] = &["HTTP_HANDLER"];
-
 /// Env vars of the outer build that must not reach the inner cargo.
 const REMOVED_ENV: &[&str] = &[
     "CARGO_ENCODED_RUSTFLAGS",
@@ -215,19 +209,11 @@ fn main() {
         "/// Every guest component built from source that record and replay both support, as\n\
          /// `(name, path)`.\n\
          pub const ALL_GUESTS: &[(&str, &str)] = &[{}];\n\n\
-         /// The guest components replay does not support yet (wasi:http handlers), as `(name, path)`.\n\
-         pub const REPLAY_PENDING_GUESTS: &[(&str, &str)] = &[{}];\n\n\
          /// Every WAT fixture, as `(name, path of the binary)`.\n\
          pub const ALL_FIXTURES: &[(&str, &str)] = &[{}];",
         GUESTS
             .iter()
-            .filter(|g| !REPLAY_PENDING.contains(&g.0))
             .map(|g| format!("({:?}, {})", g.0, g.0))
-            .collect::<Vec<_>>()
-            .join(", "),
-        REPLAY_PENDING
-            .iter()
-            .map(|g| format!("({g:?}, {g})"))
             .collect::<Vec<_>>()
             .join(", "),
         fixtures

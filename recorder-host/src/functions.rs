@@ -82,10 +82,9 @@ impl FunctionTable {
             imports: info.intercepted_functions().map(Function::of).collect(),
             exports: info
                 .exports()
-                .map(|f| {
-                    let mut export = Function::of(f);
-                    export.params.retain(|t| !info.is_host_handle(t));
-                    export
+                .map(|f| Function {
+                    params: info.recorded_params(&f),
+                    ..Function::of(f)
                 })
                 .collect(),
         }

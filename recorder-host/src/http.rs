@@ -12,8 +12,10 @@
 //! misread.
 
 use crate::functions::FunctionTable;
+use crate::trace::{EntryRef, Header, TraceError, TraceReader};
 use crate::value::Decoder;
 use std::collections::HashMap;
+use std::path::Path;
 use wasm_wave::value::Value;
 use wasm_wave::wasm::{WasmTypeKind, WasmValue};
 
@@ -225,8 +227,11 @@ impl<'t> HttpObserver<'t> {
                 }
             }
             Role::Write => {
-                let ok = result.is_some_and(|r| r.kind() == WasmTypeKind::Result && r.unwrap_result().is_ok());
-                if let (true, Some(Owner::Response)) = (ok, this.and_then(|s| self.streams.get(&s).copied())) {
+                let ok = result
+                    .is_some_and(|r| r.kind() == WasmTypeKind::Result && r.unwrap_result().is_ok());
+                if let (true, Some(Owner::Response)) =
+                    (ok, this.and_then(|s| self.streams.get(&s).copied()))
+                {
                     self.exchange.response_body += arg(1).and_then(bytes_len).unwrap_or(0);
                 }
             }
@@ -260,9 +265,8 @@ impl<'t> HttpObserver<'t> {
                     }
                     Err(e) => {
                         self.exchange.status = None;
-                        self.exchange.error = Some(
-                            e.map(|e| wave(&e)).unwrap_or_else(|| "error".to_string()),
-                        );
+                        self.exchange.error =
+                            Some(e.map(|e| wave(&e)).unwrap_or_else(|| "error".to_string()));
                     }
                 },
                 _ => {}
@@ -310,7 +314,9 @@ impl<'t> HttpObserver<'t> {
                                 self.futures.insert(fut, k);
                             }
                         }
-                        Err(e) => outgoing.response = Some(Err(e.map(|e| wave(&e)).unwrap_or_default())),
+                        Err(e) => {
+                            outgoing.response = Some(Err(e.map(|e| wave(&e)).unwrap_or_default()))
+                        }
                     },
                     _ => {}
                 }
@@ -438,4 +444,53 @@ fn scheme_name(v: &Value) -> String {
 
 fn wave(v: &Value) -> String {
     crate::value::wave(v)
+}
+
+/// The [`Exchange`] of the trace at `path` (a request trace of `proxyrt serve --record`), with its
+/// header; a trace cut short gives what its complete entries say.
+pub fn read_exchange(path: &Path) -> Result<(Header, Exchange), TraceError> {
+    let mut reader = TraceReader::open(path)?;
+    let header = reader.header().clone();
+    let table = FunctionTable::new(&header.component);
+    let mut observer = HttpObserver::new(&table);
+    let mut call: Option<(u32, Vec<u8>)> = None;
+    loop {
+        match reader.next_entry_ref() {
+            Ok(Some(EntryRef::Call { func, args })) => call = Some((func, args.to_vec())),
+            Ok(Some(EntryRef::Return { results })) => {
+                if let Some((func, args)) = call.take() {
+                    observer.observe(func, &args, results);
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(TraceError::Cut { .. }) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    let exchange = observer.exchange().clone();
+    Ok((header, exchange))
+}
+
+impl Exchange {
+    /// One line for people: `200, 35 B in, 12 B out; GET http://up/x -> 200 (5 B)`.
+    pub fn summary(&self) -> String {
+        let mut line = match (&self.status, &self.error) {
+            (Some(status), _) => status.to_string(),
+            (None, Some(e)) => format!("error {e}"),
+            (None, None) => "no response".to_string(),
+        };
+        line.push_str(&format!(
+            ", request body {} B, response body {} B",
+            self.request_body, self.response_body
+        ));
+        for o in &self.outgoing {
+            let got = match &o.response {
+                Some(Ok(status)) => format!("{status} ({} B)", o.response_body),
+                Some(Err(e)) => format!("error {e}"),
+                None => "no response".to_string(),
+            };
+            line.push_str(&format!("; {} {} -> {got}", o.method, o.url));
+        }
+        line
+    }
 }

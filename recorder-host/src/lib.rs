@@ -11,8 +11,8 @@
 //!   decoding to WAVE values, encoding any `WasmValue`, converting between value types;
 //! - [`functions`]: a component's imports and exports by id, named and typed, and how a call's
 //!   encoded arguments and results are shown;
-//! - [`http`]: the HTTP traffic a trace's calls of wasi:http make up, for people to read;
-//! - [`trace`]: the trace file: header, CRC-checked frames of entries, streaming reader and writer.
+//! - [`trace`]: the trace file: header, CRC-checked frames of entries, streaming reader and writer;
+//! - [`http`]: the HTTP traffic a trace's calls of wasi:http make up, for people to read.
 //!
 //! The WIT of the interfaces the proxy imports (`proxyrt:recorder/recorder`, `.../replayer`) lives
 //! in `wit/recorder.wit`.

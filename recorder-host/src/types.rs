@@ -115,6 +115,15 @@ impl ComponentInfo {
         )
     }
 
+    /// The types of export `f`'s recorded arguments: its parameters but the handles the host
+    /// creates ([`Self::is_host_handle`]).
+    pub fn recorded_params(&self, f: &InterceptedFunction<'_>) -> Vec<ValueType> {
+        f.param_types()
+            .into_iter()
+            .filter(|t| !self.is_host_handle(t))
+            .collect()
+    }
+
     /// Whether a parameter of type `ty` of an export is a handle the host creates: an `own` of a
     /// resource of an imported interface. The proxy records such a handle as the call
     /// `[export-handle]R` ([`Self::export_handles`]), so the export's recorded arguments leave it

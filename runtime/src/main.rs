@@ -18,6 +18,15 @@ fn main() -> ExitCode {
     match runtime.block_on(cli.command.execute()) {
         // Exit statuses outside 0..=255 are truncated by the OS anyway; keep the low byte, as wasmtime.
         Ok(code) => ExitCode::from(code as u8),
+        // The reader of our output went away (`trace show ... | head`): nothing to report.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("{}", proxyrt::exit::error_report(&e));
             ExitCode::FAILURE

@@ -491,8 +491,13 @@ fn serve_records_one_complete_trace_per_request() {
             .find_map(|l| l.strip_prefix("request "))
             .unwrap_or_else(|| panic!("{}: no request line in\n{text}", file.display()));
         requests.push(line.to_string());
+        // The handles the host gave the export are calls of their own, with stable ids.
         assert!(
-            text.contains(" export wasi:http/incoming-handler@0.2.12.handle(<host handles>)\n"),
+            text.contains(" export wasi:http/incoming-handler@0.2.12.handle()\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(" wasi:http/types@0.2.12.[export-handle]incoming-request()\n"),
             "{text}"
         );
         assert!(
@@ -520,6 +525,138 @@ fn serve_records_one_complete_trace_per_request() {
             .collect::<Vec<_>>()
     );
     assert_eq!(requests[6], format!("GET {base}/broken"));
+
+    // The server and the upstream are gone: every request replays offline, from the trace alone,
+    // and the guest makes exactly the recorded calls, its response included.
+    let replayed = common::replay_in_empty_dir(guests::HTTP_HANDLER, &traces, &[]);
+    replayed.assert_status(0);
+    let err = replayed.stderr_text();
+    assert!(
+        err.contains("7 requests replayed from") && err.contains(": 7 as recorded, 0 diverged"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "request 1 GET {base}/hello?a=1: replayed as recorded (200, request body 0 B, \
+             response body {} B)",
+            plain.body.len()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "request 7 GET {base}/broken: replayed as recorded (502, request body 0 B, response \
+             body {} B; GET {refused} -> error connection-refused)",
+            failed.body.len()
+        )),
+        "{err}"
+    );
+    // One request alone.
+    let one = common::replay_in_empty_dir(guests::HTTP_HANDLER, &traces, &["--request", "2"]);
+    one.assert_status(0);
+    one.assert_stderr_contains(&format!(
+        "request 2 POST {base}/echo: replayed as recorded (200, request body 4 B, response body \
+         {} B; GET {url} -> 200 ({} B))",
+        echoed.body.len(),
+        "upstream says /data".len()
+    ));
+    one.assert_stderr_contains("1 request replayed from");
+    let missing = common::proxyrt()
+        .args(["replay", "--request", "8", guests::HTTP_HANDLER])
+        .arg(&traces)
+        .output_checked();
+    missing.assert_status(1);
+    missing.assert_stderr_contains("has no request 8");
+
+    // `trace show DIR`: one line per request; `trace stats DIR` counts them.
+    let shown = common::proxyrt()
+        .args(["trace", "show"])
+        .arg(&traces)
+        .output_checked();
+    shown.assert_status(0);
+    let lines = common::stdout_lines(&shown);
+    assert_eq!(lines.len(), 7, "{lines:?}");
+    assert_eq!(
+        lines[0],
+        format!(
+            "request 1: GET {base}/hello?a=1 -> 200, request body 0 B, response body {} B",
+            plain.body.len()
+        )
+    );
+    let stats = common::proxyrt()
+        .args(["trace", "stats", "--json"])
+        .arg(&traces)
+        .output_checked();
+    stats.assert_status(0);
+    let stats: serde_json::Value =
+        serde_json::from_str(stats.stdout_text().trim()).expect("trace stats JSON");
+    assert_eq!(stats["service"]["requests"], 7, "{stats}");
+    assert_eq!(stats["service"]["statuses"]["200"], 6, "{stats}");
+    assert_eq!(stats["service"]["statuses"]["502"], 1, "{stats}");
+    assert_eq!(stats["service"]["outgoing"], 6, "{stats}");
+
+    // A request that arrived otherwise than recorded (its body altered in the trace) makes the
+    // guest answer otherwise: the replay names the request and the first differing call, the
+    // response's body write, and exits with 86.
+    let altered = dir.path().join("altered");
+    std::fs::create_dir(&altered).expect("a directory");
+    alter_request_body(
+        &files[1],
+        &altered.join("request-000002.trace"),
+        b"ping",
+        b"pong",
+    );
+    let diverged = common::replay_in_empty_dir(guests::HTTP_HANDLER, &altered, &[]);
+    diverged.assert_status(86);
+    let err = diverged.stderr_text();
+    assert!(
+        err.contains(&format!(
+            "request 2 POST {base}/echo: diverged from the recorded request"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("[method]output-stream.blocking-write-and-flush"),
+        "{err}"
+    );
+    assert!(err.contains(": 0 as recorded, 1 diverged"), "{err}");
+}
+
+/// Copies the trace `from` to `to`, replacing `old` by `new` (same length) in the results of the
+/// calls that read the request's body: the same request, arrived with another body.
+fn alter_request_body(from: &Path, to: &Path, old: &[u8], new: &[u8]) {
+    use recorder_host::trace::{Entry, TraceReader, TraceWriter};
+    assert_eq!(old.len(), new.len());
+    let mut reader = TraceReader::open(from).expect("the recorded trace");
+    let mut writer =
+        TraceWriter::create(to, &reader.header().clone()).expect("create the altered trace");
+    let mut altered = 0;
+    let mut last_call = None;
+    while let Some(entry) = reader.next_entry().expect("a complete trace") {
+        let entry = match entry {
+            Entry::Call { func, ref args } => {
+                last_call = Some(func);
+                Entry::Call {
+                    func,
+                    args: args.clone(),
+                }
+            }
+            Entry::Return { results } if last_call.is_some() => {
+                let mut results = results;
+                if let Some(at) = results.windows(old.len()).position(|w| w == old) {
+                    results[at..at + old.len()].copy_from_slice(new);
+                    altered += 1;
+                }
+                Entry::Return { results }
+            }
+            // The writer ends the trace itself.
+            Entry::End { .. } => continue,
+            other => other,
+        };
+        writer.append(&entry).expect("write the altered trace");
+    }
+    writer.finish().expect("finish the altered trace");
+    assert_eq!(altered, 1, "the request body is read once");
 }
 
 #[test]

@@ -17,9 +17,7 @@ pub fn request_trace_name(seq: u64) -> String {
 
 /// The request number of a trace file named by [`request_trace_name`], `None` for another name.
 pub fn request_number(file_name: &str) -> Option<u64> {
-    let digits = file_name
-        .strip_prefix("request-")?
-        .strip_suffix(".trace")?;
+    let digits = file_name.strip_prefix("request-")?.strip_suffix(".trace")?;
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -50,7 +48,12 @@ mod tests {
         assert_eq!(request_trace_name(7), "request-000007.trace");
         assert_eq!(request_number("request-000007.trace"), Some(7));
         assert_eq!(request_number("request-1234567.trace"), Some(1234567));
-        for other in ["request-.trace", "request-00x1.trace", "trace.bin", "request-000001.bin"] {
+        for other in [
+            "request-.trace",
+            "request-00x1.trace",
+            "trace.bin",
+            "request-000001.bin",
+        ] {
             assert_eq!(request_number(other), None, "{other}");
         }
         let dir = tempfile::tempdir().unwrap();

@@ -10,6 +10,7 @@ use crate::options::CacheOptions;
 use crate::replay::{Ending, Output, Replayable, Replayer, TraceSource};
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use recorder_host::http;
 use recorder_host::trace::service;
 use std::path::{Path, PathBuf};
 
@@ -68,8 +69,9 @@ impl ReplayCommand {
         if !service {
             return self.replay_trace(&replayer, &original, &self.trace).await;
         }
-        let mut requests = service::request_traces(&self.trace)
-            .with_context(|| format!("cannot read the recorded service {}", self.trace.display()))?;
+        let mut requests = service::request_traces(&self.trace).with_context(|| {
+            format!("cannot read the recorded service {}", self.trace.display())
+        })?;
         if let Some(n) = self.request {
             requests.retain(|(seq, _)| *seq == n);
             if requests.is_empty() {
@@ -85,15 +87,28 @@ impl ReplayCommand {
         }
         let (mut replayed, mut diverged, mut failed) = (0, 0, 0);
         for (seq, trace) in &requests {
+            // The request as people name it, and what the recorded guest answered.
+            let (line, answer) = match http::read_exchange(trace) {
+                Ok((header, exchange)) => (
+                    header
+                        .request
+                        .map(|r| format!(" {} {}", r.method, r.uri))
+                        .unwrap_or_default(),
+                    format!(" ({})", exchange.summary()),
+                ),
+                Err(_) => (String::new(), String::new()),
+            };
             match self.replay_trace(&replayer, &original, trace).await {
                 Ok(status) if status == DIVERGENCE_EXIT_CODE => {
                     diverged += 1;
-                    eprintln!("request {seq}: diverged (report above)");
+                    eprintln!(
+                        "request {seq}{line}: diverged from the recorded request (report above)"
+                    );
                 }
                 Ok(_) => {
                     replayed += 1;
                     if !self.quiet {
-                        eprintln!("request {seq}: replayed as recorded");
+                        eprintln!("request {seq}{line}: replayed as recorded{answer}");
                     }
                 }
                 Err(e) => {
@@ -120,10 +135,16 @@ impl ReplayCommand {
 
     /// Replays one trace on the compiled `replayer` (of `original`), prints what happened and
     /// returns the exit status `replay` gives it.
-    async fn replay_trace(&self, replayer: &Replayer, original: &[u8], trace: &Path) -> Result<i32> {
+    async fn replay_trace(
+        &self,
+        replayer: &Replayer,
+        original: &[u8],
+        trace: &Path,
+    ) -> Result<i32> {
         let path = &self.wasm;
         let source = TraceSource::open(trace)?;
         let header = source.header();
+        let served = header.request.is_some();
         let build = identity::check(header, replayer.info(), original, path, trace)?;
         if build == Build::Other && !self.quiet {
             eprintln!(
@@ -153,8 +174,8 @@ impl ReplayCommand {
         let status = replay.ending.exit_status();
         match replay.ending {
             Ending::Exit(_) => {
-                // What `run --invoke` printed after the guest's output.
-                if let (Some(results), false) = (replay.results, self.quiet) {
+                // What `run --invoke` printed after the guest's output (`serve` prints nothing).
+                if let (Some(results), false, false) = (replay.results, self.quiet, served) {
                     println!("{results}");
                 }
             }

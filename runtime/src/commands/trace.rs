@@ -5,8 +5,8 @@
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use recorder_host::functions::{Function, FunctionTable};
-use recorder_host::trace::{Entry, TraceError, TraceReader};
-use recorder_host::types::ValueType;
+use recorder_host::http;
+use recorder_host::trace::{service, Entry, TraceError, TraceReader};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::{BufReader, Write};
@@ -22,7 +22,8 @@ pub enum TraceCommand {
 
 #[derive(Args, Debug, Clone)]
 pub struct TraceShowArgs {
-    /// The trace file.
+    /// The trace file, or a recorded service (the directory `serve --record` wrote: one line per
+    /// request).
     pub file: PathBuf,
     /// Skip this many entries first.
     #[arg(long, default_value_t = 0)]
@@ -37,7 +38,8 @@ pub struct TraceShowArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct TraceStatsArgs {
-    /// The trace file.
+    /// The trace file, or a recorded service (the directory `serve --record` wrote: its requests
+    /// are counted, and its calls over all of them).
     pub file: PathBuf,
     /// Print a JSON object instead of a table.
     #[arg(long)]
@@ -74,24 +76,10 @@ fn shown_call(
     let f = table.get(func as usize);
     let name = f.map_or_else(|| format!("<{what} {func}>"), |f| f.name.clone());
     let args = match f {
-        // The host's call of an export that takes only host handles (`serve`'s call of
-        // `wasi:http/incoming-handler.handle`): the handles are not encoded, the guest's calls on
-        // them are in the trace.
-        Some(f) if what == "export" && args.is_empty() && only_handles(&f.params) => {
-            "(<host handles>)".to_string()
-        }
         Some(f) => f.show_args(args, None),
         None => format!("(<{} bytes>)", args.len()),
     };
     (name, args)
-}
-
-/// Whether `params` are all resource handles (and there is at least one).
-fn only_handles(params: &[ValueType]) -> bool {
-    !params.is_empty()
-        && params
-            .iter()
-            .all(|p| matches!(p, ValueType::Own(_) | ValueType::Borrow(_)))
 }
 
 /// The return of the `pending` call of `table`: its name and results as shown.
@@ -123,8 +111,59 @@ fn ended(result: Result<Option<Entry>, TraceError>) -> Result<Entry, Result<bool
     }
 }
 
+/// The request traces of the recorded service `dir`, in arrival order.
+fn requests(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
+    service::request_traces(dir)
+        .with_context(|| format!("cannot read the recorded service {}", dir.display()))
+}
+
+/// `proxyrt trace show DIR`: one line per request: its number, method and URL, and what the
+/// guest answered and asked upstream ([`http::Exchange::summary`]).
+fn show_service(args: &TraceShowArgs) -> Result<i32> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for (seq, path) in requests(&args.file)? {
+        let (header, exchange) = http::read_exchange(&path)
+            .with_context(|| format!("cannot read the trace {}", path.display()))?;
+        let (method, uri) = header
+            .request
+            .as_ref()
+            .map_or(("?", "?"), |r| (r.method.as_str(), r.uri.as_str()));
+        if args.json {
+            let outgoing: Vec<_> = exchange
+                .outgoing
+                .iter()
+                .map(|o| {
+                    json!({"method": o.method, "url": o.url,
+                           "status": o.response.as_ref().and_then(|r| r.as_ref().ok()),
+                           "error": o.response.as_ref().and_then(|r| r.as_ref().err()),
+                           "response_body": o.response_body})
+                })
+                .collect();
+            writeln!(
+                out,
+                "{}",
+                json!({"request": seq, "method": method, "uri": uri, "status": exchange.status,
+                       "error": exchange.error, "request_body": exchange.request_body,
+                       "response_body": exchange.response_body, "outgoing": outgoing})
+            )?;
+        } else {
+            writeln!(
+                out,
+                "request {seq}: {method} {uri} -> {}",
+                exchange.summary()
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}
+
 /// `proxyrt trace show`.
 fn show(args: &TraceShowArgs) -> Result<i32> {
+    if args.file.is_dir() {
+        return show_service(args);
+    }
     let mut reader = open(&args.file)?;
     let header = reader.header().clone();
     let table = FunctionTable::new(&header.component);
@@ -156,6 +195,9 @@ fn show(args: &TraceShowArgs) -> Result<i32> {
         writeln!(out, "argv {:?}", header.argv)?;
         if let Some(request) = &header.request {
             writeln!(out, "request {} {}", request.method, request.uri)?;
+            if let Ok((_, exchange)) = http::read_exchange(&args.file) {
+                writeln!(out, "response {}", exchange.summary())?;
+            }
         }
     }
     let mut pending: Option<usize> = None;
@@ -223,80 +265,162 @@ struct Counts {
     result_bytes: u64,
 }
 
+/// What `trace stats` adds up over one trace or the requests of a service.
+#[derive(Default)]
+struct Totals {
+    per: BTreeMap<String, Counts>,
+    entries: u64,
+    payload: u64,
+    file_bytes: u64,
+    complete: bool,
+}
+
+impl Totals {
+    /// Adds the trace at `path`; returns whether it is complete.
+    fn add(&mut self, path: &Path) -> Result<bool> {
+        let mut reader = open(path)?;
+        let table = FunctionTable::new(&reader.header().component);
+        let (funcs, exports) = (table.imports(), table.exports());
+        let mut pending: Option<String> = None;
+        let end = loop {
+            let entry = match ended(reader.next_entry()) {
+                Ok(e) => e,
+                Err(end) => break end,
+            };
+            self.entries += 1;
+            match entry {
+                Entry::Call { func, args } => {
+                    let name = funcs
+                        .get(func as usize)
+                        .map_or_else(|| format!("<function {func}>"), |f| f.name.clone());
+                    let c = self.per.entry(name.clone()).or_default();
+                    c.calls += 1;
+                    c.arg_bytes += args.len() as u64;
+                    self.payload += args.len() as u64;
+                    pending = Some(name);
+                }
+                Entry::ExportCall { func, args } => {
+                    let name = exports.get(func as usize).map_or_else(
+                        || format!("export <{func}>"),
+                        |f| format!("export {}", f.name),
+                    );
+                    let c = self.per.entry(name.clone()).or_default();
+                    c.calls += 1;
+                    c.arg_bytes += args.len() as u64;
+                    self.payload += args.len() as u64;
+                    pending = Some(name);
+                }
+                Entry::Return { results } | Entry::ExportReturn { results } => {
+                    self.payload += results.len() as u64;
+                    if let Some(name) = pending.take() {
+                        self.per.entry(name).or_default().result_bytes += results.len() as u64;
+                    }
+                }
+                _ => {}
+            }
+        };
+        let complete = end?;
+        self.file_bytes += std::fs::metadata(path)?.len();
+        Ok(complete)
+    }
+}
+
+/// Requests of a recorded service, counted for `trace stats DIR`.
+#[derive(Default, serde::Serialize)]
+struct RequestCounts {
+    requests: u64,
+    /// By response status (`"error"` when the guest answered with an error, `"none"` when it
+    /// set no response).
+    statuses: BTreeMap<String, u64>,
+    outgoing: u64,
+    request_body_bytes: u64,
+    response_body_bytes: u64,
+}
+
 /// `proxyrt trace stats`.
 fn stats(args: &TraceStatsArgs) -> Result<i32> {
-    let mut reader = open(&args.file)?;
-    let table = FunctionTable::new(&reader.header().component);
-    let (funcs, exports) = (table.imports(), table.exports());
-    let mut per: BTreeMap<String, Counts> = BTreeMap::new();
-    let mut pending: Option<String> = None;
-    let (mut entries, mut payload) = (0u64, 0u64);
-    let end = loop {
-        let entry = match ended(reader.next_entry()) {
-            Ok(e) => e,
-            Err(end) => break end,
-        };
-        entries += 1;
-        match entry {
-            Entry::Call { func, args } => {
-                let name = funcs
-                    .get(func as usize)
-                    .map_or_else(|| format!("<function {func}>"), |f| f.name.clone());
-                let c = per.entry(name.clone()).or_default();
-                c.calls += 1;
-                c.arg_bytes += args.len() as u64;
-                payload += args.len() as u64;
-                pending = Some(name);
-            }
-            Entry::ExportCall { func, args } => {
-                let name = exports.get(func as usize).map_or_else(
-                    || format!("export <{func}>"),
-                    |f| format!("export {}", f.name),
-                );
-                let c = per.entry(name.clone()).or_default();
-                c.calls += 1;
-                c.arg_bytes += args.len() as u64;
-                payload += args.len() as u64;
-                pending = Some(name);
-            }
-            Entry::Return { results } | Entry::ExportReturn { results } => {
-                payload += results.len() as u64;
-                if let Some(name) = pending.take() {
-                    per.entry(name).or_default().result_bytes += results.len() as u64;
-                }
-            }
-            _ => {}
+    let mut totals = Totals::default();
+    let mut service = None;
+    if args.file.is_dir() {
+        let mut counts = RequestCounts::default();
+        totals.complete = true;
+        for (_, path) in requests(&args.file)? {
+            totals.complete &= totals.add(&path)?;
+            let (_, exchange) = http::read_exchange(&path)
+                .with_context(|| format!("cannot read the trace {}", path.display()))?;
+            counts.requests += 1;
+            let status = match (exchange.status, &exchange.error) {
+                (Some(s), _) => s.to_string(),
+                (None, Some(_)) => "error".to_string(),
+                (None, None) => "none".to_string(),
+            };
+            *counts.statuses.entry(status).or_default() += 1;
+            counts.outgoing += exchange.outgoing.len() as u64;
+            counts.request_body_bytes += exchange.request_body;
+            counts.response_body_bytes += exchange.response_body;
         }
-    };
-    let complete = end?;
-    let file_bytes = std::fs::metadata(&args.file)?.len();
+        service = Some(counts);
+    } else {
+        totals.complete = totals.add(&args.file)?;
+    }
+    let Totals {
+        per,
+        entries,
+        payload,
+        file_bytes,
+        complete,
+    } = totals;
     let mut rows: Vec<_> = per.into_iter().collect();
     rows.sort_by(|a, b| b.1.calls.cmp(&a.1.calls).then(a.0.cmp(&b.0)));
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
     if args.json {
         let functions: serde_json::Map<_, _> = rows
             .iter()
             .map(|(n, c)| (n.clone(), serde_json::to_value(c).unwrap_or_default()))
             .collect();
-        println!(
-            "{}",
-            json!({"entries": entries, "complete": complete, "file_bytes": file_bytes,
-                   "value_bytes": payload, "functions": functions})
-        );
+        let mut v = json!({"entries": entries, "complete": complete, "file_bytes": file_bytes,
+                   "value_bytes": payload, "functions": functions});
+        if let Some(counts) = &service {
+            v["service"] = serde_json::to_value(counts)?;
+        }
+        writeln!(out, "{v}")?;
     } else {
-        println!(
+        if let Some(c) = &service {
+            let statuses: Vec<String> = c
+                .statuses
+                .iter()
+                .map(|(s, n)| format!("{s}: {n}"))
+                .collect();
+            writeln!(
+                out,
+                "{} requests ({}), {} outgoing, {} B of request bodies read, {} B of \
+                 response bodies written",
+                c.requests,
+                statuses.join(", "),
+                c.outgoing,
+                c.request_body_bytes,
+                c.response_body_bytes
+            )?;
+        }
+        writeln!(
+            out,
             "{entries} entries, {file_bytes} bytes on disk, {payload} bytes of encoded values{}",
             if complete { "" } else { " (cut)" }
-        );
-        println!(
+        )?;
+        writeln!(
+            out,
             "{:>8} {:>12} {:>12}  function",
             "calls", "arg bytes", "result bytes"
-        );
+        )?;
         for (name, c) in rows {
-            println!(
+            writeln!(
+                out,
                 "{:>8} {:>12} {:>12}  {name}",
                 c.calls, c.arg_bytes, c.result_bytes
-            );
+            )?;
         }
     }
+    out.flush()?;
     Ok(0)
 }

@@ -365,7 +365,7 @@ impl Replayer {
         let (func, params) = match self.prepare(
             export.interface,
             &export.function.name,
-            &export.param_types(),
+            &self.info.recorded_params(&export),
             &args,
         ) {
             Ok(prepared) => prepared,

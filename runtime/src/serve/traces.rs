@@ -9,7 +9,7 @@
 
 use crate::hosts::recorder::Recorder;
 use anyhow::{bail, Context, Result};
-use recorder_host::trace::{Header, HttpRequestLine};
+use recorder_host::trace::{service, Header, HttpRequestLine};
 use std::path::{Path, PathBuf};
 
 /// The extension of trace files in the directory.
@@ -50,7 +50,7 @@ impl TraceDir {
 
     /// The path of the trace of request `number`.
     pub fn path(&self, number: u64) -> PathBuf {
-        self.dir.join(format!("request-{number:06}.{EXTENSION}"))
+        self.dir.join(service::request_trace_name(number))
     }
 
     /// Creates the trace of request `number`, `request`, with its header written.
