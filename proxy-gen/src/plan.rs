@@ -726,8 +726,8 @@ mod tests {
     }
 
     /// Function ids are the indices of `ComponentInfo::intercepted_functions` (functions, then
-    /// the drops of the wrapped resources), in every mode, for every real guest; a plan that does
-    /// not wrap has no drop.
+    /// the drops of the wrapped resources, then the export handles), in every mode, for every
+    /// real guest; a plan that does not wrap has neither.
     #[test]
     fn func_ids_are_intercepted_functions() {
         for (name, decoded) in real_guests() {
@@ -746,6 +746,11 @@ mod tests {
                 actual.extend(plan.wrapped_resources.iter().map(|r| {
                     let name = format!("[resource-drop]{}", r.name);
                     (r.drop_id, Some(r.interface.as_str()), name)
+                }));
+                actual.extend(plan.export_handles.iter().map(|h| {
+                    let r = &plan.wrapped_resources[h.resource];
+                    let name = format!("[export-handle]{}", r.name);
+                    (h.id, Some(r.interface.as_str()), name)
                 }));
                 let n = if mode == Mode::Forward {
                     plan.functions.len()
@@ -795,6 +800,42 @@ mod tests {
             assert_eq!(forward.handles, Handles::PassThrough { blocker: None });
             assert!(forward.wrapped_resources.is_empty(), "{name}");
         }
+    }
+
+    /// The wasi:http handler's export is wrapped by the export proxy in record and replay: its two
+    /// handle parameters are the export handles of `incoming-request` and `response-outparam`.
+    #[test]
+    fn a_handler_export_is_wrapped() {
+        let bytes = std::fs::read(proxyrt_test_guests::HTTP_HANDLER).unwrap();
+        let decoded = decode(&bytes).unwrap();
+        for mode in [Mode::Record, Mode::Replay] {
+            let plan = Plan::new(&decoded, mode).unwrap();
+            assert_eq!(plan.handles, Handles::Wrapped, "{mode:?}");
+            let [export] = plan.wrapped_exports.as_slice() else {
+                panic!("{mode:?}: {:?}", plan.wrapped_exports);
+            };
+            assert!(export.name.starts_with("wasi:http/incoming-handler@"));
+            assert_eq!(export.functions.len(), 1);
+            assert_eq!(export.functions[0].name, "handle");
+            // Each parameter is wrapped by the handle of its own resource, whatever their order.
+            let params: Vec<&str> = export.functions[0]
+                .params
+                .iter()
+                .map(|k| {
+                    let h = &plan.export_handles[k.expect("a handle parameter")];
+                    plan.wrapped_resources[h.resource].name.as_str()
+                })
+                .collect();
+            assert_eq!(params, ["incoming-request", "response-outparam"]);
+            // The handles follow the order of the wrapper types.
+            assert!(plan
+                .export_handles
+                .windows(2)
+                .all(|w| w[0].resource < w[1].resource && w[0].id + 1 == w[1].id));
+            assert_eq!(plan.export_resources.len(), 2, "{mode:?}");
+        }
+        let forward = Plan::new(&decoded, Mode::Forward).unwrap();
+        assert!(forward.wrapped_exports.is_empty() && forward.export_handles.is_empty());
     }
 
     /// Calls that may wait indefinitely or never return are reported before they are forwarded:

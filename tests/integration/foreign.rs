@@ -26,8 +26,9 @@ use std::time::Instant;
 /// The exit status of a divergence (`proxyrt::replay::DIVERGENCE_EXIT_CODE`).
 const DIVERGENCE: i32 = 86;
 
-/// The directory holding `py.wasm`, `js.wasm` and `js-div.wasm`, or `None` (test skipped) outside CI.
-fn foreign_dir() -> Option<PathBuf> {
+/// The directory holding the components of `tests/foreign/build.sh`, or `None` (test skipped)
+/// outside CI.
+pub(crate) fn foreign_dir() -> Option<PathBuf> {
     let Some(dir) = std::env::var_os("PROXYRT_FOREIGN_DIR") else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -41,6 +42,7 @@ fn foreign_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(dir);
     for f in [
         "py.wasm",
+        "py-http.wasm",
         "js.wasm",
         "js-div.wasm",
         "c.core.wasm",

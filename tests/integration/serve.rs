@@ -815,3 +815,59 @@ fn serve_refuses_a_record_dir_that_holds_traces() {
         "left untouched"
     );
 }
+
+/// A wasi:http handler from another toolchain: the Python one of `tests/foreign/py-http`
+/// (componentize-py: CPython inside, imports at @0.2.9 beyond the proxy world, hence `-S cli`,
+/// an extra `exports` interface beside `wasi:http/incoming-handler@0.2.0`). Served and recorded
+/// under real traffic, then replayed offline with every response checked call by call.
+#[test]
+fn serve_records_a_python_handler_that_replays_offline() {
+    let Some(foreign) = crate::foreign::foreign_dir() else {
+        return;
+    };
+    let handler = foreign.join("py-http.wasm");
+    let handler = handler.to_str().expect("a UTF-8 path");
+    let (up, upstream) = upstream(1);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let traces = dir.path().join("traces");
+    let traces_arg = traces.to_str().expect("a UTF-8 path");
+    let server = Server::start(&["-S", "cli", "--record", traces_arg, handler]);
+    let addr = server.addr;
+    let plain = request(addr, "GET", "/py?x=1", &[], b"");
+    assert_eq!(
+        (plain.status, plain.body.as_str()),
+        (200, "py GET /py?x=1 body= upstream=none\n")
+    );
+    let url = format!("http://127.0.0.1:{up}/from-python");
+    let posted = request(
+        addr,
+        "POST",
+        "/post",
+        &[("x-upstream", &url)],
+        b"hello python",
+    );
+    assert_eq!(
+        (posted.status, posted.body.as_str()),
+        (
+            200,
+            "py POST /post body=hello python upstream=200:upstream says /from-python\n"
+        )
+    );
+    let (status, stderr) = server.terminate();
+    assert_eq!(status, Some(0), "stderr:\n{stderr}");
+    assert_eq!(
+        upstream.join().expect("the upstream thread"),
+        ["/from-python"]
+    );
+
+    let replayed = common::replay_in_empty_dir(handler, &traces, &[]);
+    replayed.assert_status(0);
+    let base = format!("http://{addr}");
+    replayed.assert_stderr_contains(&format!(
+        "request 2 POST {base}/post: replayed as recorded (200, request body 12 B, response body \
+         {} B; GET {url} -> 200 ({} B))",
+        posted.body.len(),
+        "upstream says /from-python".len()
+    ));
+    replayed.assert_stderr_contains(": 2 as recorded, 0 diverged");
+}
