@@ -15,10 +15,14 @@ fn every_guest_composes() {
         let composed = instrument_and_check(&guest);
         assert!(composed.replay.is_some(), "{name}: replay not supported");
         // Stronger than the structural check: the decoded WIT prints identically, `use` links
-        // and alias names included.
+        // and alias names included, but for the one alias wac-graph is known to flatten when it
+        // re-encodes the composition's imports (DESIGN.md, "Limits and gotchas": wasi:http's
+        // `type field-name = field-key` becomes `= string`, the same type).
+        let flattened =
+            |wit: String| wit.replace("type field-name = field-key;", "type field-name = string;");
         assert_eq!(
-            printed_wit(&guest),
-            printed_wit(&composed.forward),
+            flattened(printed_wit(&guest)),
+            flattened(printed_wit(&composed.forward)),
             "{name}: WIT differs"
         );
         eprintln!(
