@@ -495,7 +495,7 @@ fn shim(
     let mut func_imports = Vec::new();
     for (m, w) in funcs.iter().enumerate() {
         let ty = func_type(&mut s, &by_resource, w.0, w.1)?;
-        func_imports.push(s.import(&format!("import-func-f{m}"), ComponentTypeRef::Func(ty)));
+        func_imports.push(s.import(format!("import-func-f{m}"), ComponentTypeRef::Func(ty)));
     }
     let mut exported = HashMap::new();
     for (name, j, idx) in &imported {

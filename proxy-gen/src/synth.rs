@@ -496,7 +496,7 @@ fn export_for_export_proxy(
                 anyhow!("the host's instance of an export resource is not imported")
             })?;
             root.builder.export(
-                &export_proxy::host_instance_name(n),
+                export_proxy::host_instance_name(n),
                 ComponentExportKind::Instance,
                 inst,
                 None,
