@@ -686,28 +686,12 @@ fn export_handle_body(
                 I::I32Const(0),
                 I::LocalGet(buf),
                 I::Call(next),
-                I::LocalGet(buf),
-                I::I32Load(memarg(0, 2)),
-                I::GlobalSet(r.cur),
-                I::LocalGet(buf),
-                I::I32Load(memarg(0, 2)),
-                I::LocalGet(buf),
-                I::I32Load(memarg(4, 2)),
-                I::I32Add,
-                I::GlobalSet(r.end),
-                I::Call(r.leb32),
-                I::LocalSet(id),
-                // Every recorded byte must have been read.
-                I::GlobalGet(r.cur),
-                I::GlobalGet(r.end),
-                I::I32Ne,
-                I::If(BlockType::Empty),
-                I::Unreachable,
-                I::End,
-                I::Call(reset),
-                I::LocalGet(id),
-                I::Call(new),
             ]);
+            code.extend(r.read_from(buf));
+            code.extend([I::Call(r.leb32), I::LocalSet(id)]);
+            // Every recorded byte must have been read.
+            code.extend(r.all_read());
+            code.extend([I::Call(reset), I::LocalGet(id), I::Call(new)]);
             Function::new([(2, ValType::I32)])
         }
         Reporter::None => bail!("export handles are only made when recording or replaying"),
@@ -866,17 +850,7 @@ fn stub_body(
         walk_params(ctx, &mut b, s, Visit::DropOwns)?;
         let area = next_ret.unwrap_or_default();
         let r = ctx.readers;
-        b.code.extend([
-            I::LocalGet(area),
-            I::I32Load(memarg(0, 2)),
-            I::GlobalSet(r.cur),
-            I::LocalGet(area),
-            I::I32Load(memarg(0, 2)),
-            I::LocalGet(area),
-            I::I32Load(memarg(4, 2)),
-            I::I32Add,
-            I::GlobalSet(r.end),
-        ]);
+        b.code.extend(r.read_from(area));
         let dec = decode::Decoder {
             resolve: ctx.resolve,
             sizes: ctx.sizes,
@@ -906,14 +880,7 @@ fn stub_body(
             }
         }
         // Every recorded byte must have been read.
-        b.code.extend([
-            I::GlobalGet(r.cur),
-            I::GlobalGet(r.end),
-            I::I32Ne,
-            I::If(BlockType::Empty),
-            I::Unreachable,
-            I::End,
-        ]);
+        b.code.extend(r.all_read());
         if let Some(out) = out {
             b.code.push(I::LocalGet(out));
         }

@@ -64,6 +64,34 @@ impl Readers {
             end: cur + 1,
         }
     }
+
+    /// Instructions that make the readers' input the bytes of the `list<u8>` whose (ptr, len)
+    /// is at the address in local `area` (where `replayer.next` put its result).
+    pub fn read_from(&self, area: u32) -> [I<'static>; 9] {
+        [
+            I::LocalGet(area),
+            I::I32Load(memarg(0, 2)),
+            I::GlobalSet(self.cur),
+            I::LocalGet(area),
+            I::I32Load(memarg(0, 2)),
+            I::LocalGet(area),
+            I::I32Load(memarg(4, 2)),
+            I::I32Add,
+            I::GlobalSet(self.end),
+        ]
+    }
+
+    /// Instructions that trap unless every byte of the input was read.
+    pub fn all_read(&self) -> [I<'static>; 6] {
+        [
+            I::GlobalGet(self.cur),
+            I::GlobalGet(self.end),
+            I::I32Ne,
+            I::If(BlockType::Empty),
+            I::Unreachable,
+            I::End,
+        ]
+    }
 }
 
 /// Instructions that trap unless the `n` bytes (an i32 that the instructions `n` push) after the

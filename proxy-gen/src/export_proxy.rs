@@ -29,13 +29,14 @@ use std::collections::HashMap;
 use wasm_encoder::{
     CodeSection, ComponentBuilder, ComponentExportKind, ComponentTypeRef, ComponentValType,
     EntityType, ExportKind, ExportSection, Function, FunctionSection, ImportSection, InstanceType,
-    Instruction as I, Module, ModuleArg, PrimitiveValType, TypeBounds, TypeSection, ValType,
+    Instruction as I, Module, ModuleArg, TypeBounds, TypeSection, ValType,
 };
 use wit_parser::{InterfaceId, Resolve, Type, TypeId, TypeOwner};
 
 use crate::abi;
 use crate::analyze::Decoded;
 use crate::plan::Plan;
+use crate::typeenc;
 
 /// Export name, in the proxy, of the host's instance of the `n`-th interface of [`interfaces`]
 /// (forwarding only).
@@ -109,8 +110,7 @@ pub fn build(decoded: &Decoded, plan: &Plan) -> Result<Option<ExportProxy>> {
     // 1. The types, as exports of instances named like the resources (wac-graph matches
     // resources by name): per interface, the host's instance (forwarding) and the proxy's.
     let mut host_t = HashMap::new();
-    let mut own_host = HashMap::new();
-    let mut own_wrap = HashMap::new();
+    let mut wrap_t = HashMap::new();
     for (n, iface) in interfaces(resolve, plan, &resources)?
         .into_iter()
         .enumerate()
@@ -136,7 +136,6 @@ pub fn build(decoded: &Decoded, plan: &Plan) -> Result<Option<ExportProxy>> {
                 let name = &plan.wrapped_resources[*j].name;
                 let t = b.alias_export(inst, name, ComponentExportKind::Type);
                 host_t.insert(*j, t);
-                own_host.insert(*j, own(&mut b, t));
             }
         }
         let import = format!("wrapped-i{n}");
@@ -145,7 +144,7 @@ pub fn build(decoded: &Decoded, plan: &Plan) -> Result<Option<ExportProxy>> {
         for j in &members {
             let name = &plan.wrapped_resources[*j].name;
             let t = b.alias_export(inst, name, ComponentExportKind::Type);
-            own_wrap.insert(*j, own(&mut b, t));
+            wrap_t.insert(*j, t);
         }
     }
     let get = |m: &HashMap<usize, u32>, j: usize| {
@@ -157,16 +156,15 @@ pub fn build(decoded: &Decoded, plan: &Plan) -> Result<Option<ExportProxy>> {
     // 2. The imported functions: the proxy's export handles, the guest's exports.
     let mut handle_funcs = Vec::new();
     for (k, h) in plan.export_handles.iter().enumerate() {
-        let (ty, mut enc) = b.type_function(None);
-        if forwards {
-            enc.params([(
-                "handle",
-                ComponentValType::Type(get(&own_host, h.resource)?),
-            )]);
+        let param = if forwards {
+            Some(own(&mut b, get(&host_t, h.resource)?))
         } else {
-            enc.params(Vec::<(&str, ComponentValType)>::new());
-        }
-        enc.result(Some(ComponentValType::Type(get(&own_wrap, h.resource)?)));
+            None
+        };
+        let result = own(&mut b, get(&wrap_t, h.resource)?);
+        let (ty, mut enc) = b.type_function(None);
+        enc.params(param.map(|t| ("handle", ComponentValType::Type(t))));
+        enc.result(Some(ComponentValType::Type(result)));
         let name = format!("handle-h{k}");
         handle_funcs.push(b.import(&name, ComponentTypeRef::Func(ty)));
         args.push((name, Source::Proxy(handle_func_name(k))));
@@ -192,22 +190,10 @@ pub fn build(decoded: &Decoded, plan: &Plan) -> Result<Option<ExportProxy>> {
                 .iter()
                 .map(|h| h.map(|k| (k, plan.export_handles[k].resource)))
                 .collect();
-            let mut params = Vec::new();
-            for (p, h) in func.params.iter().zip(&handles) {
-                let ty = match h {
-                    Some((_, j)) => ComponentValType::Type(get(&own_wrap, *j)?),
-                    None => scalar(resolve, &p.ty)?,
-                };
-                params.push((p.name.as_str(), ty));
-            }
-            let result = func
-                .result
-                .as_ref()
-                .map(|t| scalar(resolve, t))
-                .transpose()?;
-            let (ty, mut enc) = b.type_function(None);
-            enc.params(params);
-            enc.result(result);
+            // Over the proxy's wrapper types.
+            let ty = func_type(&mut b, resolve, (func, &handles), &mut |_, j| {
+                get(&wrap_t, j).map(Some)
+            })?;
             let name = format!("guest-e{e}-f{m}");
             let guest = b.import(&name, ComponentTypeRef::Func(ty));
             args.push((
@@ -264,25 +250,14 @@ pub fn build(decoded: &Decoded, plan: &Plan) -> Result<Option<ExportProxy>> {
     for (e, (export, iface, funcs)) in exports.iter().enumerate() {
         let mut lifted = Vec::new();
         for (m, w) in funcs.iter().enumerate() {
-            let mut params = Vec::new();
-            for (p, h) in w.func.params.iter().zip(&w.handles) {
-                match h {
-                    Some((_, j)) if forwards => {
-                        params.push((p.name.as_str(), ComponentValType::Type(get(&own_host, *j)?)))
-                    }
-                    Some(_) => {}
-                    None => params.push((p.name.as_str(), scalar(resolve, &p.ty)?)),
+            // Over the host's types, or without the handles on replay.
+            let ty = func_type(&mut b, resolve, (w.func, &w.handles), &mut |_, j| {
+                if forwards {
+                    get(&host_t, j).map(Some)
+                } else {
+                    Ok(None)
                 }
-            }
-            let result = w
-                .func
-                .result
-                .as_ref()
-                .map(|t| scalar(resolve, t))
-                .transpose()?;
-            let (ty, mut enc) = b.type_function(None);
-            enc.params(params);
-            enc.result(result);
+            })?;
             let f = b.core_alias_export(None, core, &format!("export{e}-{m}"), ExportKind::Func);
             lifted.push(b.lift_func(
                 Some(&w.func.name),
@@ -325,24 +300,39 @@ fn own(b: &mut ComponentBuilder, t: u32) -> u32 {
 
 /// The component type of scalar `ty` (the plan admits nothing else beside handles).
 fn scalar(resolve: &Resolve, ty: &Type) -> Result<ComponentValType> {
-    use PrimitiveValType as P;
-    Ok(ComponentValType::Primitive(
-        match abi::dealias_type(resolve, ty) {
-            Type::Bool => P::Bool,
-            Type::U8 => P::U8,
-            Type::U16 => P::U16,
-            Type::U32 => P::U32,
-            Type::U64 => P::U64,
-            Type::S8 => P::S8,
-            Type::S16 => P::S16,
-            Type::S32 => P::S32,
-            Type::S64 => P::S64,
-            Type::F32 => P::F32,
-            Type::F64 => P::F64,
-            Type::Char => P::Char,
-            other => bail!("a wrapped export's value of type {other:?} is not a scalar"),
-        },
-    ))
+    match abi::dealias_type(resolve, ty) {
+        Type::String => bail!("a wrapped export's value of type string is not a scalar"),
+        other => typeenc::primitive(other)
+            .map(ComponentValType::Primitive)
+            .ok_or_else(|| anyhow!("a wrapped export's value of type {other:?} is not a scalar")),
+    }
+}
+
+/// The type of function `f` of a wrapped export, defined in `b`: scalars as they are, each
+/// handle parameter (of wrapped resource `j`) typed `own<handle(b, j)>`, or left out where
+/// `handle` gives `None`.
+fn func_type(
+    b: &mut ComponentBuilder,
+    resolve: &Resolve,
+    (f, handles): Shape<'_>,
+    handle: &mut dyn FnMut(&mut ComponentBuilder, usize) -> Result<Option<u32>>,
+) -> Result<u32> {
+    let mut params = Vec::new();
+    for (p, h) in f.params.iter().zip(handles) {
+        match h {
+            Some((_, j)) => {
+                if let Some(t) = handle(b, *j)? {
+                    params.push((p.name.as_str(), ComponentValType::Type(own(b, t))));
+                }
+            }
+            None => params.push((p.name.as_str(), scalar(resolve, &p.ty)?)),
+        }
+    }
+    let result = f.result.as_ref().map(|t| scalar(resolve, t)).transpose()?;
+    let (ty, mut enc) = b.type_function(None);
+    enc.params(params);
+    enc.result(result);
+    Ok(ty)
 }
 
 /// The core module: per wrapped export `e` and function `m`, `export{e}-{m}` calls `handle{k}`
@@ -466,35 +456,24 @@ fn shim(
             imported.push((name.as_str(), j, idx));
         }
     }
-    // The function types over `types` (resource j -> type index).
-    let func_type = |s: &mut ComponentBuilder,
-                     types: &HashMap<usize, u32>,
-                     f: &wit_parser::Function,
-                     handles: &[Option<(usize, usize)>]|
-     -> Result<u32> {
-        let mut params = Vec::new();
-        for (p, h) in f.params.iter().zip(handles) {
-            match h {
-                Some((_, j)) if forwards => {
-                    let t = *types.get(j).ok_or_else(|| {
-                        anyhow!("parameter `{}` of a resource not `use`d", p.name)
-                    })?;
-                    params.push((p.name.as_str(), ComponentValType::Type(own(s, t))));
-                }
-                Some(_) => {}
-                None => params.push((p.name.as_str(), scalar(resolve, &p.ty)?)),
+    // Handle parameters typed over `types` (wrapped resource -> type index); none on replay.
+    let typed_by = |types: &HashMap<usize, u32>| {
+        let types = types.clone();
+        move |_: &mut ComponentBuilder, j: usize| -> Result<Option<u32>> {
+            if !forwards {
+                return Ok(None);
             }
+            types
+                .get(&j)
+                .copied()
+                .map(Some)
+                .ok_or_else(|| anyhow!("a handle parameter's resource is not `use`d"))
         }
-        let result = f.result.as_ref().map(|t| scalar(resolve, t)).transpose()?;
-        let (ty, mut enc) = s.type_function(None);
-        enc.params(params);
-        enc.result(result);
-        Ok(ty)
     };
     let by_resource: HashMap<usize, u32> = imported.iter().map(|(_, j, i)| (*j, *i)).collect();
     let mut func_imports = Vec::new();
     for (m, w) in funcs.iter().enumerate() {
-        let ty = func_type(&mut s, &by_resource, w.0, w.1)?;
+        let ty = func_type(&mut s, resolve, *w, &mut typed_by(&by_resource))?;
         func_imports.push(s.import(format!("import-func-f{m}"), ComponentTypeRef::Func(ty)));
     }
     let mut exported = HashMap::new();
@@ -503,7 +482,7 @@ fn shim(
         exported.entry(*j).or_insert(e);
     }
     for (w, idx) in funcs.iter().zip(func_imports) {
-        let ty = func_type(&mut s, &exported, w.0, w.1)?;
+        let ty = func_type(&mut s, resolve, *w, &mut typed_by(&exported))?;
         s.export(
             &w.0.name,
             ComponentExportKind::Func,

@@ -421,14 +421,7 @@ fn export_wrapping(decoded: &Decoded) -> std::result::Result<Vec<(usize, Interfa
     }) {
         return Err(name);
     }
-    let imported: HashSet<InterfaceId> = world
-        .imports
-        .values()
-        .filter_map(|item| match item {
-            WorldItem::Interface { id, .. } => Some(*id),
-            _ => None,
-        })
-        .collect();
+    let imported = imported_interfaces(world);
     let mut wrapped = Vec::new();
     for (export, item) in world.exports.values().enumerate() {
         let Some(resource) = exported_imported_resource(resolve, &imported, item) else {
@@ -442,6 +435,18 @@ fn export_wrapping(decoded: &Decoded) -> std::result::Result<Vec<(usize, Interfa
         }
     }
     Ok(wrapped)
+}
+
+/// The interfaces `world` imports.
+fn imported_interfaces(world: &wit_parser::World) -> HashSet<InterfaceId> {
+    world
+        .imports
+        .values()
+        .filter_map(|item| match item {
+            WorldItem::Interface { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Whether the export proxy can wrap exported interface `id`: it defines no type of its own (its
@@ -514,14 +519,7 @@ fn planned_handles(
 ) -> Result<(Vec<PlannedHandle>, Vec<WrappedExport>, Vec<usize>)> {
     let resolve = decoded.resolve();
     let world = &resolve.worlds[decoded.world()];
-    let imported: HashSet<InterfaceId> = world
-        .imports
-        .values()
-        .filter_map(|item| match item {
-            WorldItem::Interface { id, .. } => Some(*id),
-            _ => None,
-        })
-        .collect();
+    let imported = imported_interfaces(world);
     let types: Vec<TypeId> = wrapped
         .iter()
         .map(|r| r.type_id(decoded))

@@ -105,24 +105,13 @@ pub trait ValtypeEncoder<'a> {
 
     /// Encodes `ty` (recursively) and returns how to refer to it here.
     fn encode_valtype(&mut self, resolve: &'a Resolve, ty: &Type) -> Result<ComponentValType> {
-        use PrimitiveValType as P;
-        Ok(ComponentValType::Primitive(match *ty {
-            Type::Bool => P::Bool,
-            Type::U8 => P::U8,
-            Type::U16 => P::U16,
-            Type::U32 => P::U32,
-            Type::U64 => P::U64,
-            Type::S8 => P::S8,
-            Type::S16 => P::S16,
-            Type::S32 => P::S32,
-            Type::S64 => P::S64,
-            Type::F32 => P::F32,
-            Type::F64 => P::F64,
-            Type::Char => P::Char,
-            Type::String => P::String,
+        match *ty {
             Type::ErrorContext => unsupported!("`error-context` (component-model async)"),
-            Type::Id(id) => return self.encode_type_id(resolve, id),
-        }))
+            Type::Id(id) => self.encode_type_id(resolve, id),
+            other => primitive(other)
+                .map(ComponentValType::Primitive)
+                .ok_or_else(|| anyhow::anyhow!("{other:?} is not a primitive type")),
+        }
     }
 
     /// Encodes the type definition `id`.
@@ -270,4 +259,26 @@ pub trait ValtypeEncoder<'a> {
     ) -> Result<Option<ComponentValType>> {
         ty.map(|t| self.encode_valtype(resolve, t)).transpose()
     }
+}
+
+/// The component-model primitive of a WIT primitive type (`None` for `error-context` and for
+/// defined types).
+pub fn primitive(ty: Type) -> Option<PrimitiveValType> {
+    use PrimitiveValType as P;
+    Some(match ty {
+        Type::Bool => P::Bool,
+        Type::U8 => P::U8,
+        Type::U16 => P::U16,
+        Type::U32 => P::U32,
+        Type::U64 => P::U64,
+        Type::S8 => P::S8,
+        Type::S16 => P::S16,
+        Type::S32 => P::S32,
+        Type::S64 => P::S64,
+        Type::F32 => P::F32,
+        Type::F64 => P::F64,
+        Type::Char => P::Char,
+        Type::String => P::String,
+        Type::ErrorContext | Type::Id(_) => return None,
+    })
 }

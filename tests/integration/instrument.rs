@@ -355,3 +355,20 @@ fn an_embedded_trace_replays_without_any_host() {
     o.assert_status(1);
     o.assert_stderr_contains("--embed-trace goes with `-m replay`");
 }
+
+/// `instrument -m replay` takes a wasi:http handler: its replay composition imports only the
+/// replayer and exports `handle` without the two handles the host would create (replay gets them
+/// from the trace); `serve` refuses it, since it no longer is a proxy the host can call.
+#[test]
+fn a_handler_has_a_replay_composition() {
+    let dir = tempfile::tempdir().unwrap();
+    let composed = instrument("replay", guests::HTTP_HANDLER, dir.path());
+    let bytes = std::fs::read(&composed).unwrap();
+    assert_eq!(&bytes[..4], b"\0asm");
+    let served = proxyrt()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .arg(&composed)
+        .output_checked();
+    served.assert_status(1);
+    served.assert_stderr_contains("proxyrt:recorder/replayer@0.1.0");
+}
