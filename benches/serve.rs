@@ -4,12 +4,14 @@
 //!
 //! Two parts:
 //! 1. criterion group `serve-request`: one request's round trip over a kept-alive HTTP/1.1
-//!    connection to a `serve` process (`plain`, then `record`), and the in-process replay of one
+//!    connection to a `serve` process (`plain`; `forward`, the forward composition: the
+//!    pass-through proxy alone, what the composition costs without recording; `record`, with
+//!    `--record`), and the in-process replay of one
 //!    recorded request (`replay`: the `proxyrt::replay` library, composition compiled once, a
 //!    fresh instance per replay, as `proxyrt replay DIR` does for each request);
 //! 2. `load` (benchmark mode only, `cargo bench`, not `cargo test --benches`): `CLIENTS`
 //!    concurrent clients, each on its own kept-alive connection, send `PER_CLIENT` requests to the
-//!    plain and the recording server in turn (`ROUNDS` rounds, the order swapped every round);
+//!    three servers in turn (`ROUNDS` rounds, the order rotated every round);
 //!    requests per second and latency percentiles of each, and the ratios. Criterion measures one
 //!    thing at a time, so this part prints a table.
 //!
@@ -30,8 +32,8 @@ use std::time::{Duration, Instant};
 const CLIENTS: usize = 4;
 /// Requests each client sends per round.
 const PER_CLIENT: usize = 250;
-/// Rounds of the load part (plain and record once each).
-const ROUNDS: usize = 4;
+/// Rounds of the load part (each server once per round).
+const ROUNDS: usize = 6;
 /// Socket timeouts.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 /// The request body every request carries.
@@ -44,11 +46,12 @@ struct Server {
 }
 
 impl Server {
-    fn start(extra: &[&str]) -> Server {
+    /// `proxyrt serve EXTRA... WASM` on a free loopback port.
+    fn start(extra: &[&str], wasm: &Path) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_proxyrt"))
             .args(["serve", "--addr", "127.0.0.1:0"])
             .args(extra)
-            .arg(proxyrt_test_guests::HTTP_HANDLER)
+            .arg(wasm)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -148,17 +151,39 @@ impl Client {
     }
 }
 
+/// The three servers of the comparison: the handler as it is (`plain`), its forward composition
+/// (the pass-through proxy alone, recording nothing: what the composition costs) and the handler
+/// recording every request (`record`, into `traces`).
+fn servers(dir: &Path, traces: &Path) -> [(&'static str, Server); 3] {
+    let handler = Path::new(proxyrt_test_guests::HTTP_HANDLER);
+    let forward = dir.join("forward.wasm");
+    let made = Command::new(env!("CARGO_BIN_EXE_proxyrt"))
+        .args(["instrument", "-m", "forward"])
+        .arg(handler)
+        .arg("-o")
+        .arg(&forward)
+        .stderr(Stdio::null())
+        .status()
+        .expect("proxyrt instrument");
+    assert!(made.success(), "instrument -m forward");
+    let traces = traces.to_str().expect("UTF-8 path");
+    [
+        ("plain", Server::start(&[], handler)),
+        ("forward", Server::start(&[], &forward)),
+        ("record", Server::start(&["--record", traces], handler)),
+    ]
+}
+
 fn serve_request(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let traces = dir.path().join("traces");
-    let plain = Server::start(&[]);
-    let record = Server::start(&["--record", traces.to_str().expect("UTF-8 path")]);
+    let servers = servers(dir.path(), &traces);
     let mut group = c.benchmark_group("serve-request");
     group.sample_size(50);
-    for (name, server) in [("plain", &plain), ("record", &record)] {
+    for (name, server) in &servers {
         let mut client = Client::connect(server.addr);
         assert_eq!(client.request(), 200, "{name}");
-        group.bench_function(name, |b| b.iter(|| client.request()));
+        group.bench_function(*name, |b| b.iter(|| client.request()));
     }
     // Replay of one recorded request, in process.
     let trace = first_trace(&traces);
@@ -182,8 +207,6 @@ fn serve_request(c: &mut Criterion) {
         })
     });
     group.finish();
-    drop(record);
-    drop(plain);
 }
 
 fn first_trace(dir: &Path) -> PathBuf {
@@ -229,16 +252,17 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn load_table() {
     let dir = tempfile::tempdir().expect("temp dir");
     let traces = dir.path().join("traces");
-    let plain = Server::start(&[]);
-    let record = Server::start(&["--record", traces.to_str().expect("UTF-8 path")]);
-    // Warm up both (first instantiations, connection setup).
-    load(&plain);
-    load(&record);
-    let mut results: [(Duration, Vec<Duration>); 2] = Default::default();
+    let servers = servers(dir.path(), &traces);
+    // Warm up each (first instantiations, connection setup).
+    for (_, server) in &servers {
+        load(server);
+    }
+    let mut results: [(Duration, Vec<Duration>); 3] = Default::default();
     for round in 0..ROUNDS {
-        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-        for which in order {
-            let (wall, lat) = load(if which == 0 { &plain } else { &record });
+        // The order rotates every round, so that no server always runs first or last.
+        for i in 0..servers.len() {
+            let which = (round + i) % servers.len();
+            let (wall, lat) = load(&servers[which].1);
             results[which].0 += wall;
             results[which].1.extend(lat);
         }
@@ -254,7 +278,7 @@ fn load_table() {
         "server", "req/s", "p50", "p90", "p99"
     );
     let mut rows = Vec::new();
-    for (name, (wall, lat)) in ["plain", "record"].iter().zip(results.iter_mut()) {
+    for ((name, _), (wall, lat)) in servers.iter().zip(results.iter_mut()) {
         lat.sort();
         let rps = n / wall.as_secs_f64();
         let ps = [0.5, 0.9, 0.99].map(|p| percentile(lat, p));
@@ -264,14 +288,16 @@ fn load_table() {
         );
         rows.push((rps, ps));
     }
-    let ratio = |i: usize| rows[1].1[i].as_secs_f64() / rows[0].1[i].as_secs_f64();
-    println!(
-        "record / plain: req/s {:.2}, p50 {:.2}, p90 {:.2}, p99 {:.2}",
-        rows[1].0 / rows[0].0,
-        ratio(0),
-        ratio(1),
-        ratio(2)
-    );
+    for (k, name) in [(1, "forward"), (2, "record")] {
+        let ratio = |i: usize| rows[k].1[i].as_secs_f64() / rows[0].1[i].as_secs_f64();
+        println!(
+            "{name} / plain: req/s {:.2}, p50 {:.2}, p90 {:.2}, p99 {:.2}",
+            rows[k].0 / rows[0].0,
+            ratio(0),
+            ratio(1),
+            ratio(2)
+        );
+    }
     let recorded = std::fs::read_dir(&traces).map(|d| d.count()).unwrap_or(0);
     let bytes: u64 = std::fs::read_dir(&traces)
         .map(|d| {

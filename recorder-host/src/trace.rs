@@ -33,6 +33,8 @@ mod reader;
 pub mod service;
 mod writer;
 
-pub use entry::{Entry, EntryRef, Header, HttpRequestLine, FORMAT_VERSION, MAGIC, MAX_FRAME_LEN};
+pub use entry::{
+    Entry, EntryRef, Header, HttpRequestLine, RequestHeader, FORMAT_VERSION, MAGIC, MAX_FRAME_LEN,
+};
 pub use reader::{TraceError, TraceReader};
-pub use writer::TraceWriter;
+pub use writer::{HeaderPayload, TraceWriter, BUFFER};

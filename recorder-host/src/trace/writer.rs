@@ -1,6 +1,6 @@
 //! [`TraceWriter`]: appends framed entries to a trace as the events happen.
 
-use super::entry::{Entry, Header, MAGIC};
+use super::entry::{Entry, Header, RequestHeader, MAGIC};
 use super::frame::write_frame;
 use super::payload::{self, bytes_entry_head, MAX_BYTES_HEAD};
 use serde::Serialize;
@@ -16,16 +16,42 @@ pub struct TraceWriter<W: Write> {
     scratch: Vec<u8>,
 }
 
+/// What a trace's header frame can be written from: a [`Header`], or a [`RequestHeader`]
+/// (which encodes as the header it stands for).
+pub trait HeaderPayload: Serialize + private::Sealed {}
+impl HeaderPayload for Header {}
+impl HeaderPayload for RequestHeader<'_> {}
+
+mod private {
+    pub trait Sealed {}
+    impl Sealed for super::Header {}
+    impl Sealed for super::RequestHeader<'_> {}
+}
+
+/// The write buffer of a trace file: large, since a long run's trace is written through it and
+/// every flush is a system call.
+pub const BUFFER: usize = 256 << 10;
+
 impl TraceWriter<BufWriter<File>> {
-    /// Creates (truncates) `path` and writes the header.
-    pub fn create(path: &Path, header: &Header) -> io::Result<Self> {
+    /// Creates (truncates) `path` and writes the header, with a [`BUFFER`]-byte write buffer.
+    pub fn create(path: &Path, header: &impl HeaderPayload) -> io::Result<Self> {
+        Self::create_buffered(path, header, BUFFER)
+    }
+
+    /// [`Self::create`] with a `capacity`-byte write buffer: smaller for the many short traces
+    /// of a service (one per request), where a large buffer per request costs more than it saves.
+    pub fn create_buffered(
+        path: &Path,
+        header: &impl HeaderPayload,
+        capacity: usize,
+    ) -> io::Result<Self> {
         let file = File::create(path)?;
-        TraceWriter::new(BufWriter::with_capacity(256 << 10, file), header)
+        TraceWriter::new(BufWriter::with_capacity(capacity, file), header)
     }
 }
 
 impl<W: Write> TraceWriter<W> {
-    pub fn new(mut out: W, header: &Header) -> io::Result<Self> {
+    pub fn new(mut out: W, header: &impl HeaderPayload) -> io::Result<Self> {
         out.write_all(MAGIC)?;
         let mut w = TraceWriter {
             out,

@@ -12,11 +12,12 @@
 use crate::exit::Ending;
 use anyhow::{Context, Result};
 use recorder_host::functions::FunctionTable;
-use recorder_host::trace::{Entry, Header, TraceWriter};
+use recorder_host::trace::{Entry, Header, HttpRequestLine, TraceWriter};
 use recorder_host::value::encode;
 use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use wasmtime::component::{Linker, Val, WasmList};
 use wasmtime::StoreContextMut;
 
@@ -36,8 +37,8 @@ pub struct Recorder {
     writer: TraceWriter<BufWriter<File>>,
     path: PathBuf,
     /// The component's functions: the host's calls of its exports are recorded too
-    /// (`export_call`, `export_return`).
-    table: FunctionTable,
+    /// (`export_call`, `export_return`). Shared by the recorders of a service's requests.
+    table: Arc<FunctionTable>,
 }
 
 impl Recorder {
@@ -48,7 +49,26 @@ impl Recorder {
         Ok(Recorder {
             writer,
             path: path.to_path_buf(),
-            table: FunctionTable::new(&header.component),
+            table: Arc::new(FunctionTable::new(&header.component)),
+        })
+    }
+
+    /// The recorder of one request of a service: the trace at `path` with the service's header
+    /// `base` naming `request`, the function table `table` (of `base.component`, made once for
+    /// all requests) and a write buffer of `capacity` bytes (a request's trace is short).
+    pub fn create_for_request(
+        path: &Path,
+        base: &Header,
+        request: &HttpRequestLine,
+        table: Arc<FunctionTable>,
+        capacity: usize,
+    ) -> Result<Self> {
+        let writer = TraceWriter::create_buffered(path, &base.for_request(request), capacity)
+            .with_context(|| format!("cannot create the trace {}", path.display()))?;
+        Ok(Recorder {
+            writer,
+            path: path.to_path_buf(),
+            table,
         })
     }
 

@@ -87,7 +87,7 @@ async fn respond(
     guard: Guard,
 ) -> Result<Response<HyperOutgoingBody>> {
     let recorder = match &shared.traces {
-        Some(traces) => Some(traces.create(number, line.clone())?),
+        Some(traces) => Some(traces.create(number, line)?),
         None => None,
     };
     let mut store = Store::new(

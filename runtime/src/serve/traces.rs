@@ -9,17 +9,26 @@
 
 use crate::hosts::recorder::Recorder;
 use anyhow::{bail, Context, Result};
+use recorder_host::functions::FunctionTable;
 use recorder_host::trace::{service, Header, HttpRequestLine};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The extension of trace files in the directory.
 const EXTENSION: &str = "trace";
+
+/// The write buffer of a request's trace: a request's calls are few (a handler's trace is ~14 KB,
+/// mostly the header), and a trace's default 256 KB buffer, allocated per request, cost more
+/// than the whole trace.
+const REQUEST_BUFFER: usize = 32 << 10;
 
 /// Where request traces go, and the header they share.
 pub struct TraceDir {
     dir: PathBuf,
     /// The header of every request's trace, but for its `request`.
     header: Header,
+    /// The component's function table, made once for every request's recorder.
+    table: Arc<FunctionTable>,
 }
 
 impl TraceDir {
@@ -44,6 +53,7 @@ impl TraceDir {
         }
         Ok(TraceDir {
             dir: dir.to_path_buf(),
+            table: Arc::new(FunctionTable::new(&header.component)),
             header,
         })
     }
@@ -54,9 +64,13 @@ impl TraceDir {
     }
 
     /// Creates the trace of request `number`, `request`, with its header written.
-    pub fn create(&self, number: u64, request: HttpRequestLine) -> Result<Recorder> {
-        let mut header = self.header.clone();
-        header.request = Some(request);
-        Recorder::create(&self.path(number), &header)
+    pub fn create(&self, number: u64, request: &HttpRequestLine) -> Result<Recorder> {
+        Recorder::create_for_request(
+            &self.path(number),
+            &self.header,
+            request,
+            self.table.clone(),
+            REQUEST_BUFFER,
+        )
     }
 }
