@@ -871,3 +871,29 @@ fn serve_records_a_python_handler_that_replays_offline() {
     ));
     replayed.assert_stderr_contains(": 2 as recorded, 0 diverged");
 }
+
+/// A server killed outright (SIGKILL: no chance to finish anything) leaves every request that
+/// had completed replayable: each trace is finished when its request is done.
+#[test]
+fn a_killed_server_leaves_its_completed_requests_replayable() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let traces = dir.path().join("traces");
+    let traces_arg = traces.to_str().expect("a UTF-8 path");
+    let mut server = Server::start(&["--record", traces_arg, guests::HTTP_HANDLER]);
+    for i in 0..2 {
+        let reply = request(
+            server.addr,
+            "POST",
+            &format!("/k/{i}"),
+            &[],
+            b"before the kill",
+        );
+        assert_eq!(reply.status, 200, "{reply:?}");
+    }
+    server.child.kill().expect("SIGKILL the server");
+    server.child.wait().expect("reap the server");
+    let replayed = common::replay_in_empty_dir(guests::HTTP_HANDLER, &traces, &[]);
+    replayed.assert_status(0);
+    replayed.assert_stderr_contains("2 requests replayed from");
+    replayed.assert_stderr_contains(": 2 as recorded, 0 diverged, 0 unreadable");
+}
