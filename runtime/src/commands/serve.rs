@@ -11,6 +11,8 @@ use std::path::PathBuf;
 /// Serves HTTP with a `wasi:http/proxy` component: a fresh instance per request, requests in
 /// parallel. Ctrl-C or SIGTERM stops it gracefully.
 #[derive(Args, Debug, Clone)]
+// The run options are shared, but `serve` calls the handler, never an `--invoke` export.
+#[command(mut_arg("invoke", |a| a.hide(true)))]
 pub struct ServeCommand {
     /// Socket address to listen on (port 0: any free port; the address is printed).
     #[arg(long, value_name = "SOCKADDR", default_value = "0.0.0.0:8080")]
@@ -32,6 +34,7 @@ pub struct ServeCommand {
 impl ServeCommand {
     /// Serves until a signal stops the server; 0 after a graceful stop.
     pub async fn execute(self) -> Result<i32> {
+        // Hidden from `--help`, still refused clearly if given.
         if self.run.invoke.is_some() {
             bail!("`serve` calls `wasi:http/incoming-handler.handle` for each request; `--invoke` is for `run` and `record`");
         }
@@ -65,5 +68,30 @@ impl ServeCommand {
             eprintln!("traces in {}", dir.display());
         }
         Ok(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::Cli;
+    use clap::Parser;
+
+    /// `serve` takes the run options but not `--invoke`, which its help does not offer.
+    #[test]
+    fn serve_help_does_not_offer_invoke() {
+        let help = match Cli::try_parse_from(["proxyrt", "serve", "--help"]) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("--help parsed"),
+        };
+        assert!(
+            help.contains("--addr") && help.contains("--record"),
+            "{help}"
+        );
+        assert!(!help.contains("--invoke"), "{help}");
+        let help = match Cli::try_parse_from(["proxyrt", "run", "--help"]) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("--help parsed"),
+        };
+        assert!(help.contains("--invoke"), "{help}");
     }
 }
