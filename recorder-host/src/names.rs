@@ -211,6 +211,12 @@ impl HandleNamer {
                     .extend(handles.iter().filter(|h| h.own).map(|h| h.id));
             }
         }
+        // What `self` carries, read before the new handles take their ids (a request consumed
+        // by `handle` leaves its id to the future it returns).
+        let inherited = match role {
+            Role::Inherits => first().and_then(|s| st.names.get(&s).cloned()),
+            _ => None,
+        };
         let created = std::mem::take(&mut st.created);
         for &id in &created {
             st.forget(id);
@@ -225,7 +231,6 @@ impl HandleNamer {
                 }
             }
             Role::Inherits => {
-                let inherited = first().and_then(|s| st.names.get(&s).cloned());
                 if let (Some(id), Some(name)) = (new, inherited) {
                     st.names.insert(id, name);
                 }
