@@ -19,15 +19,15 @@ use std::path::{Path, PathBuf};
 const DIVERGENCE: i32 = 86;
 
 /// A recorded run: where its trace is and what the recording printed.
-struct Recorded {
+pub(crate) struct Recorded {
     _dirs: (tempfile::TempDir, tempfile::TempDir),
-    trace: PathBuf,
-    out: Output,
+    pub(crate) trace: PathBuf,
+    pub(crate) out: Output,
 }
 
 /// Records `wasm` with `steps` in a fresh data dir (preopened as `/data`, holding `in.txt`) with
 /// `stdin`; the trace goes to another fresh dir.
-fn record(wasm: &str, steps: &[&str], stdin: &[u8]) -> Recorded {
+pub(crate) fn record(wasm: &str, steps: &[&str], stdin: &[u8]) -> Recorded {
     let data = tempfile::tempdir().unwrap();
     fs::write(data.path().join("in.txt"), "file bytes").unwrap();
     let traces = tempfile::tempdir().unwrap();
@@ -490,9 +490,12 @@ fn replay_in_process(wasm: &str, trace: &Path) -> Replay {
     let source = TraceSource::open(trace).expect("a readable trace");
     proxyrt::identity::check(source.header(), replayable.info(), &original, path, trace)
         .expect("a trace of this program");
-    let replayer = replayable
-        .compile(&WasmOptions::default(), Some(&cache))
-        .expect("compiled");
+    // As `proxyrt replay` compiles it: with backtrace details, so reports are the same.
+    let wasm = WasmOptions {
+        backtrace_details: true,
+        ..WasmOptions::default()
+    };
+    let replayer = replayable.compile(&wasm, Some(&cache)).expect("compiled");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

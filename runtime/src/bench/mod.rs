@@ -94,9 +94,11 @@ impl Build {
         let start = Instant::now();
         let timed = replayable.compile(&WasmOptions::default(), None)?;
         let compile = start.elapsed();
+        // The check's replay: the one that reports a divergence, with source lines.
         let metered = replayable.compile(
             &WasmOptions {
                 fuel: Some(FUEL),
+                backtrace_details: true,
                 ..WasmOptions::default()
             },
             cache,

@@ -109,6 +109,12 @@ pub fn add_to_linker<T: ReplayerView + 'static>(linker: &mut Linker<T>) -> Resul
             let answer = host.answer(func, args.as_le_slice(&store));
             let result = match answer {
                 Ok(results) => Ok((results,)),
+                Err(Stop::Divergence(mut d)) => {
+                    // Where the guest is: only now, at the divergence, is the stack walked.
+                    d.backtrace = super::backtrace::capture(&store);
+                    let stop = Stop::Divergence(d);
+                    Err(wasmtime::format_err!("{}", host.stop(stop)))
+                }
                 Err(stop) => Err(wasmtime::format_err!("{}", host.stop(stop))),
             };
             *store.data_mut().replayer() = Some(host);

@@ -16,6 +16,7 @@
 //! export's results, the number of host calls answered and the time spent answering them, and the
 //! guest's output when captured. Printing and exit statuses are the `replay` command's.
 
+mod backtrace;
 mod divergence;
 pub mod host;
 mod output;
@@ -25,7 +26,7 @@ mod trace_source;
 #[cfg(test)]
 mod tests;
 
-pub use divergence::Divergence;
+pub use divergence::{Divergence, Frame};
 pub use output::{Output, OutputMirror};
 pub use source::{Finish, HostResults, Stop};
 pub use trace_source::TraceSource;
@@ -298,7 +299,7 @@ impl Replayer {
             .replayer
             .context("internal error: the replayer is gone")?;
         host.output().flush();
-        let (ending, shown) = match (outcome, host.take_stop()) {
+        let (mut ending, shown) = match (outcome, host.take_stop()) {
             (Outcome::Stopped(e), Some(stop)) => (stop_ending(stop, Some(e))?, None),
             (_, Some(stop)) => (stop_ending(stop, None)?, None),
             (Outcome::Stopped(e), None) => return Err(e),
@@ -312,10 +313,23 @@ impl Replayer {
                 let finish = Finish::Trapped(e.root_cause().to_string());
                 match host.source().finish(&finish) {
                     Ok(()) => (Ending::Trap(e), None),
+                    Err(Stop::Divergence(mut d)) => {
+                        // A trap where the recorded run had none: where it trapped.
+                        if let Some(trace) = e.downcast_ref::<wasmtime::WasmBacktrace>() {
+                            d.backtrace = backtrace::frames(trace, false);
+                        }
+                        (Ending::Divergence(*d), None)
+                    }
                     Err(stop) => (stop_ending(stop, Some(e))?, None),
                 }
             }
         };
+        if let Ending::Divergence(d) = &mut ending {
+            // What the guest had written: the recorded output up to the divergence.
+            let ((out, out_total), (err, err_total)) = host.output().tails();
+            (d.stdout_tail, d.stdout_total) = (out, out_total);
+            (d.stderr_tail, d.stderr_total) = (err, err_total);
+        }
         host.output().flush();
         let (calls, host_time) = host.counts();
         let (stdout, stderr) = host.into_output().into_captured();
@@ -437,7 +451,7 @@ fn stop_ending(stop: Stop, report: Option<anyhow::Error>) -> Result<Ending> {
     Ok(match stop {
         Stop::Exit(code) => Ending::Exit(code),
         Stop::HostTrap(message) => Ending::HostTrap { message, report },
-        Stop::Divergence(d) => Ending::Divergence(d),
+        Stop::Divergence(d) => Ending::Divergence(*d),
         Stop::Unreadable(e) => return Err(e),
     })
 }
