@@ -37,10 +37,10 @@ impl HandleNames for NoNames {
 }
 
 /// Strings and byte lists longer than this (in characters or bytes) are cut in the middle.
-const MAX_TEXT: usize = 48;
+const MAX_TEXT: usize = 80;
 /// What is kept of a long one: its head and its tail.
-const HEAD_TEXT: usize = 32;
-const TAIL_TEXT: usize = 12;
+const HEAD_TEXT: usize = 56;
+const TAIL_TEXT: usize = 16;
 /// Byte lists that are not text: at most this many bytes in hex, then cut.
 const MAX_HEX: usize = 24;
 const HEAD_HEX: usize = 16;
@@ -608,7 +608,7 @@ mod tests {
         let shown = show_bytes(&long);
         assert_eq!(
             shown,
-            "\"abcdefghijklmnopqrstuvwxyzabcdef…klmnopqrstuv\" (100 bytes, 56 characters cut)"
+            "\"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcd…ghijklmnopqrstuv\" (100 bytes, 28 characters cut)"
         );
         let binary: Vec<u8> = (0..40u8).collect();
         assert_eq!(
