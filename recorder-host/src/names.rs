@@ -306,3 +306,137 @@ impl HandleNamer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{ComponentInfo, FuncKind, FunctionInfo, InterfaceInfo, ResourceRef};
+
+    fn own(interface: &str, name: &str) -> ValueType {
+        ValueType::Own(ResourceRef {
+            interface: Some(interface.into()),
+            name: name.into(),
+        })
+    }
+
+    fn borrow(interface: &str, name: &str) -> ValueType {
+        ValueType::Borrow(ResourceRef {
+            interface: Some(interface.into()),
+            name: name.into(),
+        })
+    }
+
+    fn func(name: &str, params: Vec<ValueType>, result: Option<ValueType>) -> FunctionInfo {
+        FunctionInfo {
+            name: name.into(),
+            kind: FuncKind::Freestanding,
+            params: params
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| (format!("p{i}"), t))
+                .collect(),
+            result,
+        }
+    }
+
+    fn iface(name: &str, functions: Vec<FunctionInfo>) -> InterfaceInfo {
+        InterfaceInfo {
+            name: name.into(),
+            package: None,
+            interface: None,
+            version: None,
+            resources: vec![],
+            functions,
+        }
+    }
+
+    const FS: &str = "wasi:filesystem/types@0.2.6";
+    const STREAMS: &str = "wasi:io/streams@0.2.6";
+
+    /// get-stdout (0), open-at (1), write-via-stream (2), get-directories (3), a drop (4).
+    fn table() -> FunctionTable {
+        let ok = |t: ValueType| ValueType::Result {
+            ok: Some(Box::new(t)),
+            err: Some(Box::new(ValueType::U8)),
+        };
+        let info = ComponentInfo {
+            imported_interfaces: vec![
+                iface(
+                    "wasi:cli/stdout@0.2.6",
+                    vec![func(
+                        "get-stdout",
+                        vec![],
+                        Some(own(STREAMS, "output-stream")),
+                    )],
+                ),
+                iface(
+                    FS,
+                    vec![
+                        func(
+                            "[method]descriptor.open-at",
+                            vec![
+                                borrow(FS, "descriptor"),
+                                ValueType::U8,
+                                ValueType::String,
+                                ValueType::U8,
+                                ValueType::U8,
+                            ],
+                            Some(ok(own(FS, "descriptor"))),
+                        ),
+                        func(
+                            "[method]descriptor.write-via-stream",
+                            vec![borrow(FS, "descriptor"), ValueType::U64],
+                            Some(ok(own(STREAMS, "output-stream"))),
+                        ),
+                    ],
+                ),
+                iface(
+                    "wasi:filesystem/preopens@0.2.6",
+                    vec![func(
+                        "get-directories",
+                        vec![],
+                        Some(ValueType::List(Box::new(ValueType::Tuple(vec![
+                            own(FS, "descriptor"),
+                            ValueType::String,
+                        ])))),
+                    )],
+                ),
+            ],
+            resource_drops: vec![crate::types::ResourceDrop::new(
+                FS,
+                "descriptor",
+                ResourceRef {
+                    interface: Some(FS.into()),
+                    name: "descriptor".into(),
+                },
+            )],
+            ..Default::default()
+        };
+        FunctionTable::new(&info)
+    }
+
+    #[test]
+    fn handles_are_named_by_the_calls_that_created_them() {
+        let table = table();
+        let mut n = HandleNamer::new(&table);
+        n.observe(0, &[], &[1]);
+        assert_eq!(n.name(1), Some("stdout"));
+        // Preopen 3 is `/data`; open-at(3, 0, "f.txt", 0, 0) -> ok(4): `/data/f.txt`.
+        n.observe(3, &[], &[1, 3, 5, b'/', b'd', b'a', b't', b'a']);
+        assert_eq!(n.name(3), Some("/data"));
+        n.observe(1, &[3, 0, 5, b'f', b'.', b't', b'x', b't', 0, 0], &[0, 4]);
+        assert_eq!(n.name(4), Some("/data/f.txt"));
+        // Its stream carries its name.
+        n.observe(2, &[4, 0], &[0, 5]);
+        assert_eq!(n.name(5), Some("/data/f.txt"));
+        // A drop forgets the name; a new handle with a known id loses the old name.
+        n.observe(4, &[4], &[]);
+        assert_eq!(n.name(4), None);
+        n.observe(2, &[9, 0], &[0, 1]);
+        assert_eq!(n.name(1), None, "id 1 is another stream now");
+        // Unknown functions and malformed values name nothing, and do not panic.
+        n.observe(99, &[1], &[1]);
+        n.observe(1, &[3, 0, 200], &[0, 6]);
+        assert_eq!(n.name(6), None);
+    }
+}
