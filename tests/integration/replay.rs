@@ -342,6 +342,25 @@ fn other_arguments_diverge_with_a_report() {
     out.assert_stderr_contains("expected (trace): export wasi:cli/run@");
     out.assert_stderr_contains(".run returns ok");
     out.assert_stderr_contains("actual (guest):   wasi:io/streams@0.2.12.[method]output-stream");
+    // Where: the release build has no DWARF, its name section still names the guest's code.
+    out.assert_stderr_contains("  in the guest (innermost frame first):\n");
+    out.assert_stderr_contains("    at cli::");
+    let so_far = rec.out.stdout_text();
+    out.assert_stderr_contains(&format!(
+        "  the guest's stdout so far ({} bytes), ending: \"{}\"",
+        so_far.len(),
+        so_far.replace('\n', "\\n")
+    ));
+
+    // A trap where the recorded run returned: where the guest trapped.
+    let trap = with_other_args(
+        &rec.trace,
+        &["cli.wasm", "echo:a", "random:8", "echo:b", "trap"],
+    );
+    let out = replay_in_empty_dir(guests::CLI, &trap, &[]);
+    out.assert_status(DIVERGENCE);
+    out.assert_stderr_contains("actual (guest):   the run ends: trap: ");
+    out.assert_stderr_contains("  in the guest (innermost frame first):\n    at cli::");
 
     // One call less: the guest ends while the trace goes on.
     let fewer = with_other_args(&rec.trace, &["cli.wasm", "echo:a"]);

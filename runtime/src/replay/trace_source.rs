@@ -32,8 +32,31 @@ const BEFORE: usize = 3;
 struct Past {
     entry: u64,
     func: u32,
-    args: Vec<u8>,
-    results: Vec<u8>,
+    args: Kept,
+    results: Kept,
+}
+
+/// Encoded values kept for a report: the bytes when a report would decode them (at most
+/// [`MAX_DECODED_BYTES`]), else only their size, so a replay copies no big write twice.
+#[derive(Default)]
+struct Kept {
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl Kept {
+    fn set(&mut self, bytes: &[u8]) {
+        self.bytes.clear();
+        self.len = bytes.len();
+        if bytes.len() <= MAX_DECODED_BYTES {
+            self.bytes.extend_from_slice(bytes);
+        }
+    }
+
+    /// The values as a report shows them (`show` them when they were kept).
+    fn shown(&self, show: impl FnOnce(&[u8]) -> String) -> Option<String> {
+        (self.len <= MAX_DECODED_BYTES).then(|| show(&self.bytes))
+    }
 }
 
 /// Answers the guest's host calls from a trace, checking each against it.
@@ -144,10 +167,8 @@ impl<R: Read> TraceSource<R> {
         };
         past.entry = entry;
         past.func = func;
-        past.args.clear();
-        past.args.extend_from_slice(args);
-        past.results.clear();
-        past.results.extend_from_slice(results);
+        past.args.set(args);
+        past.results.set(results);
         self.past.push_back(past);
     }
 
@@ -157,17 +178,16 @@ impl<R: Read> TraceSource<R> {
         for p in &self.past {
             match self.table.import(p.func) {
                 Some(f) => {
-                    lines.push(truncate(format!(
-                        "#{} {}{}",
-                        p.entry,
-                        f.name,
-                        f.readable_args(&p.args, SHOWN, &self.names)
-                    )));
-                    lines.push(truncate(format!(
-                        "#{}   -> {}",
-                        p.entry + 1,
-                        f.readable_results(&p.results, SHOWN, &self.names)
-                    )));
+                    let args = p
+                        .args
+                        .shown(|a| f.readable_args(a, SHOWN, &self.names))
+                        .unwrap_or_else(|| format!("(<{} bytes of values>)", p.args.len));
+                    let results = p
+                        .results
+                        .shown(|r| f.readable_results(r, SHOWN, &self.names))
+                        .unwrap_or_else(|| format!("<{} bytes of values>", p.results.len));
+                    lines.push(truncate(format!("#{} {}{args}", p.entry, f.name)));
+                    lines.push(truncate(format!("#{}   -> {results}", p.entry + 1)));
                 }
                 None => lines.push(format!("#{} <unknown function {}>", p.entry, p.func)),
             }
