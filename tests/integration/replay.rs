@@ -369,6 +369,11 @@ fn other_arguments_diverge_with_a_report() {
     out.assert_stderr_contains("expected (trace): wasi:random/random@0.2.12.get-random-bytes(8)");
     out.assert_stderr_contains("actual (guest):   export wasi:cli/run@");
     out.assert_stderr_contains("(the guest returns without a call that the recorded run made)");
+    // The guest had returned: the report shows where it made its last call instead.
+    out.assert_stderr_contains(
+        "  in the guest, at its last host call, before it ended (innermost frame first):\n",
+    );
+    out.assert_stderr_contains("    at cli::main");
 }
 
 #[test]

@@ -155,7 +155,12 @@ impl Build {
             .replay(TraceSource::open(trace)?, Output::Discard)
             .await?;
         Ok(match replay.ending {
-            Ending::Divergence(d) => Check::Diverges(d),
+            Ending::Divergence(mut d) => {
+                self.metered
+                    .locate_ending(&mut d, replay.calls, TraceSource::open(trace)?)
+                    .await?;
+                Check::Diverges(d)
+            }
             _ => Check::Follows(replay),
         })
     }

@@ -200,7 +200,12 @@ impl ReplayCommand {
                 stderr: Box::new(std::io::stderr()),
             }
         };
-        let replay = replayer.replay(source, output).await?;
+        let mut replay = replayer.replay(source, output).await?;
+        if let Ending::Divergence(d) = &mut replay.ending {
+            replayer
+                .locate_ending(d, replay.calls, TraceSource::open(trace)?)
+                .await?;
+        }
         let status = replay.ending.exit_status();
         let report = match &replay.ending {
             Ending::Divergence(d) => {

@@ -34,6 +34,9 @@ pub struct Divergence {
     /// Where the guest was: its wasm frames, innermost first (empty when the guest was not
     /// running: it had returned from its export, or was not instantiated yet).
     pub backtrace: Vec<Frame>,
+    /// When the backtrace is not of the divergence itself: what it is of (for a guest that
+    /// ended otherwise than recorded, "its last host call, before it ended").
+    pub backtrace_of: Option<String>,
     /// The trace's last calls before the entry, as `trace show` prints them.
     pub before: Vec<String>,
     /// The end of what the guest had written to its stdout and stderr (as recorded, since it
@@ -114,6 +117,7 @@ impl Divergence {
             "actual": self.actual,
             "detail": self.detail,
             "backtrace": self.backtrace,
+            "backtrace_of": self.backtrace_of,
             "before": self.before,
             "stdout_tail": String::from_utf8_lossy(&self.stdout_tail),
             "stdout_bytes": self.stdout_total,
@@ -136,7 +140,10 @@ impl fmt::Display for Divergence {
             write!(f, "\n  {detail}")?;
         }
         if !self.backtrace.is_empty() {
-            write!(f, "\n  in the guest (innermost frame first):")?;
+            match &self.backtrace_of {
+                None => write!(f, "\n  in the guest (innermost frame first):")?,
+                Some(of) => write!(f, "\n  in the guest, at {of} (innermost frame first):")?,
+            }
             let mut printed = 0;
             let mut frames = self.backtrace.iter().enumerate().peekable();
             while let Some((i, frame)) = frames.next() {
