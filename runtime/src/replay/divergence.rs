@@ -199,3 +199,87 @@ pub fn truncate(s: String) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(function: &str, file: Option<&str>, line: u32) -> Frame {
+        Frame {
+            function: function.into(),
+            file: file.map(str::to_string),
+            line: file.map(|_| line),
+            column: None,
+        }
+    }
+
+    /// The whole report, pinned: what people read first must not change by accident.
+    #[test]
+    fn the_report_reads_as_pinned() {
+        let d = Divergence {
+            entry: 15,
+            expected: r#"w(1 (stdout), "second\n" (7 bytes))"#.into(),
+            actual: r#"w(1 (stdout), "an extra line in v2\n" (20 bytes))"#.into(),
+            detail: Some("(differs in contents: ...)".into()),
+            backtrace: vec![
+                frame("write", Some("wasisdk://v30.0/src/write.c"), 59),
+                frame(
+                    "std::io::stdio::_print",
+                    Some("/rustc/abc/library/std/src/io/stdio.rs"),
+                    1,
+                ),
+                frame(
+                    "<std::io::Stdout>::write",
+                    Some("/rustc/abc/library/std/src/io/mod.rs"),
+                    2,
+                ),
+                frame("app::main", Some("/src/app/src/main.rs"), 21),
+                frame(
+                    "std::rt::lang_start",
+                    Some("/rustc/abc/library/std/src/rt.rs"),
+                    3,
+                ),
+                frame("_start", None, 0),
+            ],
+            backtrace_of: None,
+            before: vec!["#13 w(1 (stdout))".into(), "#14   -> ok".into()],
+            stdout_tail: b"first\n".to_vec(),
+            stdout_total: 6,
+            stderr_tail: b"oops\n".to_vec(),
+            stderr_total: 300,
+        };
+        assert_eq!(
+            d.to_string(),
+            r#"replay diverged from the trace at entry #15:
+  expected (trace): w(1 (stdout), "second\n" (7 bytes))
+  actual (guest):   w(1 (stdout), "an extra line in v2\n" (20 bytes))
+  (differs in contents: ...)
+  in the guest (innermost frame first):
+    at write (wasisdk://v30.0/src/write.c:59)
+    … 2 frames in the toolchain's libraries
+    at app::main (/src/app/src/main.rs:21)
+    … 1 frame in the toolchain's libraries
+    at _start
+  before it, in the trace:
+    #13 w(1 (stdout))
+    #14   -> ok
+  the guest's stdout so far (6 bytes), ending: "first\n"
+  the guest's stderr so far (300 bytes), ending: "…oops\n""#
+        );
+        let json = d.json();
+        assert_eq!(json["backtrace"][3]["function"], "app::main");
+        assert_eq!(json["backtrace"][3]["line"], 21);
+        assert_eq!(json["stderr_bytes"], 300);
+        // The other divergences: no backtrace, no context, as before.
+        let plain = Divergence {
+            entry: 2,
+            expected: "f(8)".into(),
+            actual: "f(16)".into(),
+            ..Divergence::default()
+        };
+        assert_eq!(
+            plain.to_string(),
+            "replay diverged from the trace at entry #2:\n  expected (trace): f(8)\n  actual (guest):   f(16)"
+        );
+    }
+}
