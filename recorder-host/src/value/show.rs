@@ -620,6 +620,80 @@ mod tests {
         assert_eq!(err.to_string(), "byte 2: length 5 exceeds the 1 bytes left");
     }
 
+    /// Where people's form has nothing to make readable (no bytes, handles or long values), it
+    /// is WAVE exactly, and it accepts and rejects the bytes the decoder does, with its errors.
+    #[test]
+    fn everything_else_is_wave_exactly() {
+        use crate::value::Decoder;
+        let labels = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let types = vec![
+            ValueType::Bool,
+            ValueType::S8,
+            ValueType::U16,
+            ValueType::S64,
+            ValueType::F32,
+            ValueType::Char,
+            ValueType::String,
+            ValueType::List(Box::new(ValueType::S16)),
+            ValueType::Option(Box::new(ValueType::U8)),
+            ValueType::Result {
+                ok: Some(Box::new(ValueType::U8)),
+                err: None,
+            },
+            ValueType::Tuple(vec![ValueType::U8, ValueType::Bool]),
+            ValueType::Record {
+                name: Some("r".into()),
+                fields: vec![
+                    ("a".into(), ValueType::Option(Box::new(ValueType::U8))),
+                    ("b".into(), ValueType::U8),
+                ],
+            },
+            ValueType::Record {
+                name: Some("o".into()),
+                fields: vec![("a".into(), ValueType::Option(Box::new(ValueType::U8)))],
+            },
+            ValueType::Variant {
+                name: Some("v".into()),
+                cases: vec![
+                    ("none".into(), None),
+                    ("some".into(), Some(ValueType::U8)),
+                    ("x".into(), Some(ValueType::S8)),
+                ],
+            },
+            ValueType::Enum {
+                name: Some("e".into()),
+                cases: labels(&["ok", "b", "inf"]),
+            },
+            ValueType::Flags {
+                name: Some("f".into()),
+                flags: labels(&["r", "w", "x"]),
+            },
+            ValueType::Map(Box::new(ValueType::U8), Box::new(ValueType::Bool)),
+            ValueType::FixedLengthList(Box::new(ValueType::U8), 2),
+        ];
+        let alphabet = [0u8, 1, 2, 3, b'a', 0x80, 0xff];
+        let mut inputs: Vec<Vec<u8>> = vec![vec![]];
+        for &a in &alphabet {
+            inputs.push(vec![a]);
+            for &b in &alphabet {
+                inputs.push(vec![a, b]);
+                for &c in &alphabet {
+                    inputs.push(vec![a, b, c]);
+                }
+            }
+        }
+        for ty in &types {
+            for bytes in &inputs {
+                let wave_form = Decoder::decode_all(bytes, std::slice::from_ref(ty))
+                    .map(|values| values.iter().map(wave).collect::<Vec<_>>().join(", "))
+                    .map_err(|e| e.to_string());
+                let shown =
+                    show_all(std::slice::from_ref(ty), bytes, &NoNames).map_err(|e| e.to_string());
+                assert_eq!(shown, wave_form, "{ty:?} {bytes:?}");
+            }
+        }
+    }
+
     #[test]
     fn lists_are_cut_in_the_middle() {
         let ty = ValueType::List(Box::new(ValueType::U32));
