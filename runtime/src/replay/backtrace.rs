@@ -61,13 +61,32 @@ pub fn frames(backtrace: &WasmBacktrace, in_host_call: bool) -> Vec<Frame> {
             };
             out.push(Frame {
                 function,
-                file: symbol.file().map(str::to_string),
+                file: symbol.file().map(tidy_path),
                 line: symbol.line(),
                 column: symbol.column(),
             });
         }
     }
     out
+}
+
+/// A DWARF file path as people read it. addr2line joins a unit's directory and file name, which
+/// gives `wasisdk://v30.0/build/...-build/wasisdk://v30.0/src/wasi-libc/...` when the file name
+/// is itself a URL (the WASI SDK's remapped paths): the last URL is the file's.
+fn tidy_path(path: &str) -> String {
+    let last_url = path
+        .match_indices("://")
+        .filter_map(|(at, _)| {
+            let scheme_start = path[..at]
+                .rfind(|c: char| !c.is_ascii_alphanumeric())
+                .map_or(0, |i| i + 1);
+            (scheme_start < at).then_some(scheme_start)
+        })
+        .last();
+    match last_url {
+        Some(start) if start > 0 => path[start..].to_string(),
+        _ => path.to_string(),
+    }
 }
 
 /// A Rust symbol without its hash (`cli::main`), else the name as it is.
@@ -79,5 +98,24 @@ fn demangle(name: &str) -> String {
             s
         }
         Err(_) => name.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tidy_path;
+
+    #[test]
+    fn paths_keep_their_last_url() {
+        assert_eq!(
+            tidy_path("wasisdk://v30.0/build/x-build/wasisdk://v30.0/src/wasi-libc/write.c"),
+            "wasisdk://v30.0/src/wasi-libc/write.c"
+        );
+        assert_eq!(
+            tidy_path("wasisdk://v30.0/src/a.c"),
+            "wasisdk://v30.0/src/a.c"
+        );
+        assert_eq!(tidy_path("/work/app/src/main.rs"), "/work/app/src/main.rs");
+        assert_eq!(tidy_path("/a/://b"), "/a/://b");
     }
 }
