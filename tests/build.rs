@@ -48,6 +48,14 @@ const GUESTS: &[(&str, &str, &str, &str, &str, &str)] = &[
         "`cli` built a second time, unoptimized with debug info (profile `o0`): the same program as [`CLI`] with different code, for replaying one build's trace on the other.",
     ),
     (
+        "CLI_V2",
+        "o0",
+        "o0",
+        "cli-v2.wasm",
+        "cli_v2.wasm",
+        "`cli-v2` (profile `o0`, debug info): the `cli` program rebuilt with an extra line printed after its first step (`src/bin/cli-v2.rs`): a trace of [`CLI`] replays on it and diverges at that write.",
+    ),
+    (
         "ZOO",
         "release",
         "release",

@@ -4,7 +4,7 @@
 //! divergence report and a trace listing say the same thing about the same call.
 
 use crate::types::{ComponentInfo, InterceptedFunction, ValueType};
-use crate::value::{wave, Decoder};
+use crate::value::{show_all, wave, Decoder, HandleNames};
 
 /// An imported or exported function, as a trace's entries refer to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +20,9 @@ pub struct Function {
     /// handles the host creates are left out ([`ComponentInfo::is_host_handle`]): they are
     /// recorded as calls of their own.
     pub params: Vec<ValueType>,
+    /// The parameters' names, as the WIT names them (`self`, `contents`): how a divergence
+    /// report names the argument that differs.
+    pub param_names: Vec<String>,
     /// The result type, if any.
     pub result: Option<ValueType>,
 }
@@ -31,8 +34,35 @@ impl Function {
             interface: f.interface.map(str::to_string),
             func: f.function.name.clone(),
             params: f.param_types(),
+            param_names: f.function.params.iter().map(|(n, _)| n.clone()).collect(),
             result: f.function.result.clone(),
         }
+    }
+
+    /// [`Self::show_args`] as people read them ([`readable_values`]).
+    pub fn readable_args(
+        &self,
+        bytes: &[u8],
+        max_decoded: Option<usize>,
+        names: &dyn HandleNames,
+    ) -> String {
+        format!(
+            "({})",
+            readable_values(&self.params, bytes, max_decoded, names)
+        )
+    }
+
+    /// [`Self::show_results`] as people read them ([`readable_values`]).
+    pub fn readable_results(
+        &self,
+        bytes: &[u8],
+        max_decoded: Option<usize>,
+        names: &dyn HandleNames,
+    ) -> String {
+        if self.result.is_none() && bytes.is_empty() {
+            return "()".into();
+        }
+        readable_values(self.result.as_slice(), bytes, max_decoded, names)
     }
 
     /// The encoded arguments `bytes` as a WAVE tuple, `(1, "x")`; `(<N bytes of values>)` when
@@ -66,6 +96,24 @@ pub fn show_values(types: &[ValueType], bytes: &[u8], max_decoded: Option<usize>
     }
 }
 
+/// [`show_values`] as people read them (`crate::value::show`): text and bytes readable, long
+/// values cut in the middle, handles named by `names`; the same `<...>` when there are too many
+/// bytes or they are not values of `types`.
+pub fn readable_values(
+    types: &[ValueType],
+    bytes: &[u8],
+    max_decoded: Option<usize>,
+    names: &dyn HandleNames,
+) -> String {
+    if max_decoded.is_some_and(|max| bytes.len() > max) {
+        return format!("<{} bytes of values>", bytes.len());
+    }
+    match show_all(types, bytes, names) {
+        Ok(shown) => shown,
+        Err(e) => format!("<undecodable: {e}; {} bytes>", bytes.len()),
+    }
+}
+
 /// A component's functions by id: its intercepted imports (the `func` of `Call` entries and the
 /// recorder's `func-id`) and its exports (the `func` of export entries).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,9 +130,21 @@ impl FunctionTable {
             imports: info.intercepted_functions().map(Function::of).collect(),
             exports: info
                 .exports()
-                .map(|f| Function {
-                    params: info.recorded_params(&f),
-                    ..Function::of(f)
+                .map(|f| {
+                    let params = info.recorded_params(&f);
+                    // The host's handles are left out of the types: out of the names too.
+                    let param_names = f
+                        .function
+                        .params
+                        .iter()
+                        .filter(|(_, t)| !info.is_host_handle(t))
+                        .map(|(n, _)| n.clone())
+                        .collect();
+                    Function {
+                        params,
+                        param_names,
+                        ..Function::of(f)
+                    }
                 })
                 .collect(),
         }

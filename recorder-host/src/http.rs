@@ -407,19 +407,19 @@ fn bytes_len(v: &Value) -> Option<u64> {
     (v.kind() == WasmTypeKind::List).then(|| v.unwrap_list().count() as u64)
 }
 
-fn option(v: &Value) -> Option<Value> {
+pub(crate) fn option(v: &Value) -> Option<Value> {
     if v.kind() != WasmTypeKind::Option {
         return None;
     }
     v.unwrap_option().map(|v| v.into_owned())
 }
 
-fn string(v: &Value) -> Option<String> {
+pub(crate) fn string(v: &Value) -> Option<String> {
     (v.kind() == WasmTypeKind::String).then(|| v.unwrap_string().into_owned())
 }
 
 /// `method`'s case as HTTP spells it: `get` is `GET`, `other("PURGE")` is `PURGE`.
-fn method_name(v: &Value) -> Option<String> {
+pub(crate) fn method_name(v: &Value) -> Option<String> {
     if v.kind() != WasmTypeKind::Variant {
         return None;
     }
@@ -431,7 +431,7 @@ fn method_name(v: &Value) -> Option<String> {
 }
 
 /// `scheme`'s case as a URL spells it: `HTTP` is `http`, `other("ws")` is `ws`.
-fn scheme_name(v: &Value) -> String {
+pub(crate) fn scheme_name(v: &Value) -> String {
     if v.kind() != WasmTypeKind::Variant {
         return "http".into();
     }

@@ -12,13 +12,16 @@
 //! - [`functions`]: a component's imports and exports by id, named and typed, and how a call's
 //!   encoded arguments and results are shown;
 //! - [`trace`]: the trace file: header, CRC-checked frames of entries, streaming reader and writer;
-//! - [`http`]: the HTTP traffic a trace's calls of wasi:http make up, for people to read.
+//! - [`http`]: the HTTP traffic a trace's calls of wasi:http make up, for people to read;
+//! - [`names`]: handles named by the calls that created them (`stdout`, a path, a URL), for
+//!   people to read.
 //!
 //! The WIT of the interfaces the proxy imports (`proxyrt:recorder/recorder`, `.../replayer`) lives
 //! in `wit/recorder.wit`.
 
 pub mod functions;
 pub mod http;
+pub mod names;
 pub mod trace;
 pub mod types;
 pub mod value;

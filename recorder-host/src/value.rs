@@ -38,18 +38,22 @@
 //! - `wave`: the WAVE type of a [`ValueType`](crate::types::ValueType) and the text of values;
 //! - `decode`: [`Decoder`], bytes to WAVE [`Value`]s, through a [`Cursor`];
 //! - `encode`: [`encode`], any [`WasmValue`](wasm_wave::wasm::WasmValue) to bytes;
-//! - `convert`: [`convert`], a value as another `WasmValue` implementation (WAVE to wasmtime's).
+//! - `convert`: [`convert`], a value as another `WasmValue` implementation (WAVE to wasmtime's);
+//! - `show`: values as people read them ([`show_all`]: bytes as text or hex, named handles, long
+//!   values cut) and the first difference between two encodings ([`first_difference`]).
 
 mod convert;
 mod cursor;
 mod decode;
 mod encode;
+mod show;
 mod wave;
 
 pub use convert::convert;
 pub use cursor::{Cursor, DecodeError, Handle};
 pub use decode::Decoder;
 pub use encode::encode;
+pub use show::{first_difference, is_text, show, show_all, show_bytes, HandleNames, NoNames};
 /// The values [`Decoder`] builds and [`wave`] shows: wasm-wave's, the crate wasmtime's `Val` also
 /// implements [`WasmValue`](wasm_wave::wasm::WasmValue) from (see [`encode`], [`convert`]).
 pub use wasm_wave::value::Value;

@@ -23,6 +23,10 @@ pub struct WasmOptions {
     /// Compile with epoch checks, so that a store can be interrupted (or sampled by a profiler)
     /// every epoch tick.
     pub epoch_interruption: bool,
+    /// Keep the components' DWARF in the compiled code, so that backtraces name source files and
+    /// lines (`replay`'s divergence reports). It changes no generated code, only what the
+    /// compiled artifact keeps (and so the cache key).
+    pub backtrace_details: bool,
 }
 
 /// Builds the engine. Everything that changes generated code (fuel, epochs) is set here, so it is part of
@@ -34,6 +38,11 @@ pub fn engine(wasm: &WasmOptions) -> Result<Engine> {
         config.consume_fuel(true);
     }
     config.epoch_interruption(wasm.epoch_interruption);
+    if wasm.backtrace_details {
+        config.wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Enable);
+        // Deep enough for a guest's own frame under its runtime's I/O layers.
+        config.wasm_backtrace_max_frames(std::num::NonZeroUsize::new(100));
+    }
     Engine::new(&config).map_err(anyhow::Error::from)
 }
 

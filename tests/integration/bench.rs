@@ -230,7 +230,39 @@ fn a_build_that_does_not_follow_the_trace_is_named_and_not_benchmarked() {
     out.assert_stderr_contains("cli_o0.wasm does not follow the trace");
     out.assert_stderr_contains("replay diverged from the trace at entry #");
     out.assert_stderr_contains("get-random-bytes(16)");
+    // Where in the guest: cli_o0 has debug info, so its own source file.
+    out.assert_stderr_contains("cli/src/main.rs:");
     assert_eq!(out.stdout_text(), "", "no report");
+
+    // --json: the divergence report, as `replay --report-json` writes it.
+    let out = bench(
+        dir.path(),
+        &[
+            guests::CLI_O0,
+            guests::CLI,
+            "--trace",
+            other.to_str().unwrap(),
+            "--rounds",
+            "2",
+            "--json",
+        ],
+    );
+    out.assert_status(DIVERGENCE);
+    let json: serde_json::Value =
+        serde_json::from_str(out.stdout_text().trim()).expect("one JSON object");
+    let diverged = &json["diverged"];
+    assert_eq!(diverged["build"], "cli_o0.wasm", "{json}");
+    assert_eq!(
+        diverged["report"]["actual"], "wasi:random/random@0.2.12.get-random-bytes(16)",
+        "{json}"
+    );
+    let frames = diverged["report"]["backtrace"].as_array().expect("frames");
+    assert!(
+        frames.iter().any(|f| f["file"]
+            .as_str()
+            .is_some_and(|file| file.ends_with("cli/src/main.rs"))),
+        "{json}"
+    );
 }
 
 #[test]

@@ -35,10 +35,10 @@ pub(crate) fn record_invoke(dir: &Path, call: &str) -> (PathBuf, Output) {
     (trace, out)
 }
 
-/// `proxyrt trace show` of `trace`.
+/// `proxyrt trace show --raw` of `trace`: values in plain WAVE, as `--invoke` prints them.
 fn show(trace: &Path) -> Output {
     let out = proxyrt()
-        .args(["trace", "show"])
+        .args(["trace", "show", "--raw"])
         .arg(trace)
         .output_checked();
     out.assert_status(0);

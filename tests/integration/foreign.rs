@@ -195,8 +195,9 @@ fn record_run_replay(wasm: &Path, opts: &[&str], app: &str) -> Session {
         "the app prints clock and random values"
     );
 
+    // Plain WAVE: the file's bytes are a list of numbers there.
     let shown = proxyrt()
-        .args(["trace", "show"])
+        .args(["trace", "show", "--raw"])
         .arg(&rec.trace)
         .output_checked();
     shown.assert_status(0);

@@ -90,7 +90,8 @@ fn the_trace_holds_the_real_values() {
         .collect();
 
     let trace = dir.path().join("trace.bin");
-    let shown = show(&trace, &[]);
+    // Plain WAVE (`--raw`): byte lists as lists of numbers, handles as bare ids.
+    let shown = show(&trace, &["--raw"]);
     shown.assert_status(0);
     let text = shown.stdout_text();
     // The random bytes the guest printed are the ones the host returned, as recorded.

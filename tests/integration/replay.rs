@@ -19,15 +19,15 @@ use std::path::{Path, PathBuf};
 const DIVERGENCE: i32 = 86;
 
 /// A recorded run: where its trace is and what the recording printed.
-struct Recorded {
+pub(crate) struct Recorded {
     _dirs: (tempfile::TempDir, tempfile::TempDir),
-    trace: PathBuf,
-    out: Output,
+    pub(crate) trace: PathBuf,
+    pub(crate) out: Output,
 }
 
 /// Records `wasm` with `steps` in a fresh data dir (preopened as `/data`, holding `in.txt`) with
 /// `stdin`; the trace goes to another fresh dir.
-fn record(wasm: &str, steps: &[&str], stdin: &[u8]) -> Recorded {
+pub(crate) fn record(wasm: &str, steps: &[&str], stdin: &[u8]) -> Recorded {
     let data = tempfile::tempdir().unwrap();
     fs::write(data.path().join("in.txt"), "file bytes").unwrap();
     let traces = tempfile::tempdir().unwrap();
@@ -342,6 +342,25 @@ fn other_arguments_diverge_with_a_report() {
     out.assert_stderr_contains("expected (trace): export wasi:cli/run@");
     out.assert_stderr_contains(".run returns ok");
     out.assert_stderr_contains("actual (guest):   wasi:io/streams@0.2.12.[method]output-stream");
+    // Where: the release build has no DWARF, its name section still names the guest's code.
+    out.assert_stderr_contains("  in the guest (innermost frame first):\n");
+    out.assert_stderr_contains("    at cli::");
+    let so_far = rec.out.stdout_text();
+    out.assert_stderr_contains(&format!(
+        "  the guest's stdout so far ({} bytes), ending: \"{}\"",
+        so_far.len(),
+        so_far.replace('\n', "\\n")
+    ));
+
+    // A trap where the recorded run returned: where the guest trapped.
+    let trap = with_other_args(
+        &rec.trace,
+        &["cli.wasm", "echo:a", "random:8", "echo:b", "trap"],
+    );
+    let out = replay_in_empty_dir(guests::CLI, &trap, &[]);
+    out.assert_status(DIVERGENCE);
+    out.assert_stderr_contains("actual (guest):   the run ends: trap: ");
+    out.assert_stderr_contains("  in the guest (innermost frame first):\n    at cli::");
 
     // One call less: the guest ends while the trace goes on.
     let fewer = with_other_args(&rec.trace, &["cli.wasm", "echo:a"]);
@@ -350,6 +369,11 @@ fn other_arguments_diverge_with_a_report() {
     out.assert_stderr_contains("expected (trace): wasi:random/random@0.2.12.get-random-bytes(8)");
     out.assert_stderr_contains("actual (guest):   export wasi:cli/run@");
     out.assert_stderr_contains("(the guest returns without a call that the recorded run made)");
+    // The guest had returned: the report shows where it made its last call instead.
+    out.assert_stderr_contains(
+        "  in the guest, at its last host call, before it ended (innermost frame first):\n",
+    );
+    out.assert_stderr_contains("    at cli::main");
 }
 
 #[test]
@@ -490,9 +514,12 @@ fn replay_in_process(wasm: &str, trace: &Path) -> Replay {
     let source = TraceSource::open(trace).expect("a readable trace");
     proxyrt::identity::check(source.header(), replayable.info(), &original, path, trace)
         .expect("a trace of this program");
-    let replayer = replayable
-        .compile(&WasmOptions::default(), Some(&cache))
-        .expect("compiled");
+    // As `proxyrt replay` compiles it: with backtrace details, so reports are the same.
+    let wasm = WasmOptions {
+        backtrace_details: true,
+        ..WasmOptions::default()
+    };
+    let replayer = replayable.compile(&wasm, Some(&cache)).expect("compiled");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

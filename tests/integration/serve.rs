@@ -756,6 +756,17 @@ fn serve_lets_a_request_in_flight_finish_after_sigterm() {
         .output_checked();
     shown.assert_status(0);
     shown.assert_stdout_contains("wasi:http/outgoing-handler@0.2.12.handle");
+    // The outgoing request's handle is named by its URL, and so is the response it got.
+    shown.assert_stdout_contains(&format!(" (GET http://127.0.0.1:{up}/slow-up), none)"));
+    let named = format!("(GET http://127.0.0.1:{up}/slow-up))");
+    assert!(
+        shown
+            .stdout_text()
+            .lines()
+            .any(|l| l.contains("[method]incoming-response.status(") && l.ends_with(&named)),
+        "{}",
+        shown.stdout_text()
+    );
     assert!(
         shown.stdout_text().ends_with(" exit 0\n"),
         "{}",

@@ -94,9 +94,11 @@ impl Build {
         let start = Instant::now();
         let timed = replayable.compile(&WasmOptions::default(), None)?;
         let compile = start.elapsed();
+        // The check's replay: the one that reports a divergence, with source lines.
         let metered = replayable.compile(
             &WasmOptions {
                 fuel: Some(FUEL),
+                backtrace_details: true,
                 ..WasmOptions::default()
             },
             cache,
@@ -153,7 +155,12 @@ impl Build {
             .replay(TraceSource::open(trace)?, Output::Discard)
             .await?;
         Ok(match replay.ending {
-            Ending::Divergence(d) => Check::Diverges(d),
+            Ending::Divergence(mut d) => {
+                self.metered
+                    .locate_ending(&mut d, replay.calls, TraceSource::open(trace)?)
+                    .await?;
+                Check::Diverges(d)
+            }
             _ => Check::Follows(replay),
         })
     }

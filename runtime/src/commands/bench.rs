@@ -124,6 +124,13 @@ impl BenchCommand {
                         trace.display()
                     );
                     eprintln!("{d}");
+                    if self.json {
+                        let report = serde_json::json!({
+                            "diverged": {"build": build.label, "trace": trace.display().to_string(),
+                                         "report": d.json()}
+                        });
+                        println!("{report}");
+                    }
                     return Ok(DIVERGENCE_EXIT_CODE);
                 }
             }

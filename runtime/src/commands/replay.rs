@@ -37,6 +37,13 @@ pub struct ReplayCommand {
     #[arg(long, value_name = "N")]
     pub request: Option<u64>,
 
+    /// Also write what happened as JSON into FILE: `{"diverged": false, "status": N}`, or
+    /// `{"diverged": true, "status": 86, "report": {...}}` with the divergence (entry, expected,
+    /// actual, detail, backtrace frames, the calls before it, output tails). For a recorded
+    /// service, a list of them, each with its `"request"`.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+
     #[command(flatten)]
     pub cache: CacheOptions,
 
@@ -65,9 +72,16 @@ impl ReplayCommand {
         }
         let original = load::read_binary_component(path, "replay")?;
         let replayable = Replayable::new(&original, path, cache.as_ref())?;
-        let replayer = replayable.compile(&WasmOptions::default(), cache.as_ref())?;
+        // With the guest's DWARF: a divergence report names source lines.
+        let wasm = WasmOptions {
+            backtrace_details: true,
+            ..WasmOptions::default()
+        };
+        let replayer = replayable.compile(&wasm, cache.as_ref())?;
         if !service {
-            return self.replay_trace(&replayer, &original, &self.trace).await;
+            let (status, report) = self.replay_trace(&replayer, &original, &self.trace).await?;
+            self.write_report(&report)?;
+            return Ok(status);
         }
         let mut requests = service::request_traces(&self.trace).with_context(|| {
             format!("cannot read the recorded service {}", self.trace.display())
@@ -86,6 +100,7 @@ impl ReplayCommand {
             );
         }
         let (mut replayed, mut diverged, mut failed) = (0, 0, 0);
+        let mut reports = Vec::new();
         for (seq, trace) in &requests {
             // The request as people name it, and what the recorded guest answered.
             let (line, answer) = match http::read_exchange(trace) {
@@ -98,7 +113,12 @@ impl ReplayCommand {
                 ),
                 Err(_) => (String::new(), String::new()),
             };
-            match self.replay_trace(&replayer, &original, trace).await {
+            let replayed_trace = self.replay_trace(&replayer, &original, trace).await;
+            if let Ok((_, mut report)) = replayed_trace.as_ref().map(|(s, r)| (*s, r.clone())) {
+                report["request"] = (*seq).into();
+                reports.push(report);
+            }
+            match replayed_trace.map(|(status, _)| status) {
                 Ok(status) if status == DIVERGENCE_EXIT_CODE => {
                     diverged += 1;
                     eprintln!(
@@ -117,6 +137,7 @@ impl ReplayCommand {
                 }
             }
         }
+        self.write_report(&serde_json::Value::Array(reports))?;
         eprintln!(
             "{} request{} replayed from {}: {replayed} as recorded, {diverged} diverged, {failed} \
              unreadable",
@@ -133,14 +154,23 @@ impl ReplayCommand {
         })
     }
 
+    /// Writes `report` to `--report-json FILE`, if given.
+    fn write_report(&self, report: &serde_json::Value) -> Result<()> {
+        if let Some(path) = &self.report_json {
+            std::fs::write(path, format!("{report:#}\n"))
+                .with_context(|| format!("cannot write the report {}", path.display()))?;
+        }
+        Ok(())
+    }
+
     /// Replays one trace on the compiled `replayer` (of `original`), prints what happened and
-    /// returns the exit status `replay` gives it.
+    /// returns the exit status `replay` gives it, and the JSON report of `--report-json`.
     async fn replay_trace(
         &self,
         replayer: &Replayer,
         original: &[u8],
         trace: &Path,
-    ) -> Result<i32> {
+    ) -> Result<(i32, serde_json::Value)> {
         let path = &self.wasm;
         let source = TraceSource::open(trace)?;
         let header = source.header();
@@ -170,8 +200,19 @@ impl ReplayCommand {
                 stderr: Box::new(std::io::stderr()),
             }
         };
-        let replay = replayer.replay(source, output).await?;
+        let mut replay = replayer.replay(source, output).await?;
+        if let Ending::Divergence(d) = &mut replay.ending {
+            replayer
+                .locate_ending(d, replay.calls, TraceSource::open(trace)?)
+                .await?;
+        }
         let status = replay.ending.exit_status();
+        let report = match &replay.ending {
+            Ending::Divergence(d) => {
+                serde_json::json!({"diverged": true, "status": status, "report": d.json()})
+            }
+            _ => serde_json::json!({"diverged": false, "status": status}),
+        };
         match replay.ending {
             Ending::Exit(_) => {
                 // What `run --invoke` printed after the guest's output (`serve` prints nothing).
@@ -196,7 +237,7 @@ impl ReplayCommand {
                 );
             }
         }
-        Ok(status)
+        Ok((status, report))
     }
 }
 

@@ -6,7 +6,9 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use recorder_host::functions::{Function, FunctionTable};
 use recorder_host::http;
+use recorder_host::names::HandleNamer;
 use recorder_host::trace::{service, Entry, TraceError, TraceReader};
+use recorder_host::value::HandleNames;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::{BufReader, Write};
@@ -34,6 +36,10 @@ pub struct TraceShowArgs {
     /// One JSON object per line (header first, then one per entry) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Values in plain WAVE (byte lists as lists of numbers, handles as bare ids, nothing cut)
+    /// instead of as people read them.
+    #[arg(long)]
+    pub raw: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -63,6 +69,36 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// How `trace show` writes values: plain WAVE (`--raw`), or as people read them with the
+/// handles named by the calls so far.
+enum Form {
+    Raw,
+    Readable(HandleNamer),
+}
+
+impl Form {
+    fn args(&self, f: &Function, bytes: &[u8]) -> String {
+        match self {
+            Form::Raw => f.show_args(bytes, None),
+            Form::Readable(names) => f.readable_args(bytes, None, names as &dyn HandleNames),
+        }
+    }
+
+    fn results(&self, f: &Function, bytes: &[u8]) -> String {
+        match self {
+            Form::Raw => f.show_results(bytes, None),
+            Form::Readable(names) => f.readable_results(bytes, None, names as &dyn HandleNames),
+        }
+    }
+
+    /// The call of import `func` with `args` returned `results`: the handles it created are named.
+    fn observe(&mut self, func: u32, args: &[u8], results: &[u8]) {
+        if let Form::Readable(names) = self {
+            names.observe(func, args, results);
+        }
+    }
+}
+
 /// A call of `table[func]` (a `what`: function or export): its name and arguments as shown. The
 /// call is remembered in `pending`, for its return.
 fn shown_call(
@@ -70,13 +106,14 @@ fn shown_call(
     func: u32,
     args: &[u8],
     what: &str,
+    form: &Form,
     pending: &mut Option<usize>,
 ) -> (String, String) {
     *pending = Some(func as usize);
     let f = table.get(func as usize);
     let name = f.map_or_else(|| format!("<{what} {func}>"), |f| f.name.clone());
     let args = match f {
-        Some(f) => f.show_args(args, None),
+        Some(f) => form.args(f, args),
         None => format!("(<{} bytes>)", args.len()),
     };
     (name, args)
@@ -86,12 +123,13 @@ fn shown_call(
 fn shown_return(
     table: &[Function],
     results: &[u8],
+    form: &Form,
     pending: &mut Option<usize>,
 ) -> (String, String) {
     let f = pending.take().and_then(|p| table.get(p));
     let name = f.map_or_else(String::new, |f| f.name.clone());
     let results = match f {
-        Some(f) => f.show_results(results, None),
+        Some(f) => form.results(f, results),
         None => format!("<{} bytes>", results.len()),
     };
     (name, results)
@@ -200,7 +238,15 @@ fn show(args: &TraceShowArgs) -> Result<i32> {
             }
         }
     }
+    // JSON is for programs: plain WAVE, which they can parse.
+    let mut form = if args.raw || args.json {
+        Form::Raw
+    } else {
+        Form::Readable(HandleNamer::new(&table))
+    };
     let mut pending: Option<usize> = None;
+    // The pending call's arguments, for naming the handles its results create.
+    let mut pending_args: Vec<u8> = Vec::new();
     let mut pending_export: Option<usize> = None;
     let mut index = 0u64;
     let mut shown = 0u64;
@@ -211,22 +257,28 @@ fn show(args: &TraceShowArgs) -> Result<i32> {
         };
         let i = index;
         index += 1;
-        // Track the call a return belongs to even for entries that are skipped.
+        // Track the call a return belongs to, and the handles' names, even for entries that are
+        // skipped.
         let (kind, name, detail) = match &entry {
             Entry::Call { func, args } => {
-                let (name, args) = shown_call(funcs, *func, args, "function", &mut pending);
-                ("call", name, args)
+                let (name, shown) = shown_call(funcs, *func, args, "function", &form, &mut pending);
+                pending_args.clone_from(args);
+                ("call", name, shown)
             }
             Entry::Return { results } => {
-                let (name, results) = shown_return(funcs, results, &mut pending);
+                if let Some(func) = pending {
+                    form.observe(func as u32, &pending_args, results);
+                }
+                let (name, results) = shown_return(funcs, results, &form, &mut pending);
                 ("return", name, results)
             }
             Entry::ExportCall { func, args } => {
-                let (name, args) = shown_call(exports, *func, args, "export", &mut pending_export);
+                let (name, args) =
+                    shown_call(exports, *func, args, "export", &form, &mut pending_export);
                 ("export-call", name, args)
             }
             Entry::ExportReturn { results } => {
-                let (name, results) = shown_return(exports, results, &mut pending_export);
+                let (name, results) = shown_return(exports, results, &form, &mut pending_export);
                 ("export-return", name, results)
             }
             Entry::Trap { message } => ("trap", String::new(), message.clone()),

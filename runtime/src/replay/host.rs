@@ -7,6 +7,7 @@
 //! counts the calls and the time spent answering them (the host's share of a replay, which is the
 //! same for every build of a program: what a benchmark subtracts to isolate the guest's own code).
 
+use super::divergence::Frame;
 use super::output::OutputMirror;
 use super::source::{HostResults, Stop};
 use anyhow::Result;
@@ -27,6 +28,10 @@ pub struct ReplayerHost {
     calls: u64,
     /// Time spent answering them.
     host_time: Duration,
+    /// Capture the guest's backtrace when it makes call number N (1 for the first call).
+    locate: Option<u64>,
+    /// The backtrace captured there.
+    located: Vec<Frame>,
 }
 
 /// Store data that holds a [`ReplayerHost`]: the replayer host reaches it through this view.
@@ -44,6 +49,8 @@ impl ReplayerHost {
             stopped: None,
             calls: 0,
             host_time: Duration::ZERO,
+            locate: None,
+            located: Vec::new(),
         }
     }
 
@@ -84,6 +91,17 @@ impl ReplayerHost {
         &mut self.output
     }
 
+    /// Has the guest's backtrace captured when it makes call number `call` (1 for the first):
+    /// where a guest that ends differently made its last call ([`Self::located`]).
+    pub fn locate(&mut self, call: u64) {
+        self.locate = Some(call);
+    }
+
+    /// The backtrace [`Self::locate`] asked for (empty if the guest made no such call).
+    pub fn located(&mut self) -> Vec<Frame> {
+        std::mem::take(&mut self.located)
+    }
+
     /// Host calls answered so far, and the time spent answering them.
     pub fn counts(&self) -> (u64, Duration) {
         (self.calls, self.host_time)
@@ -108,7 +126,18 @@ pub fn add_to_linker<T: ReplayerView + 'static>(linker: &mut Linker<T>) -> Resul
             })?;
             let answer = host.answer(func, args.as_le_slice(&store));
             let result = match answer {
-                Ok(results) => Ok((results,)),
+                Ok(results) => {
+                    if host.locate == Some(host.calls) {
+                        host.located = super::backtrace::capture(&store);
+                    }
+                    Ok((results,))
+                }
+                Err(Stop::Divergence(mut d)) => {
+                    // Where the guest is: only now, at the divergence, is the stack walked.
+                    d.backtrace = super::backtrace::capture(&store);
+                    let stop = Stop::Divergence(d);
+                    Err(wasmtime::format_err!("{}", host.stop(stop)))
+                }
                 Err(stop) => Err(wasmtime::format_err!("{}", host.stop(stop))),
             };
             *store.data_mut().replayer() = Some(host);

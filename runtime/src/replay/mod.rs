@@ -16,6 +16,7 @@
 //! export's results, the number of host calls answered and the time spent answering them, and the
 //! guest's output when captured. Printing and exit statuses are the `replay` command's.
 
+mod backtrace;
 mod divergence;
 pub mod host;
 mod output;
@@ -25,7 +26,7 @@ mod trace_source;
 #[cfg(test)]
 mod tests;
 
-pub use divergence::Divergence;
+pub use divergence::{Divergence, Frame};
 pub use output::{Output, OutputMirror};
 pub use source::{Finish, HostResults, Stop};
 pub use trace_source::TraceSource;
@@ -216,7 +217,40 @@ impl Replayer {
         source: impl HostResults + 'static,
         output: Output,
     ) -> Result<Replay> {
-        Ok(self.run(source, output, None).await?.0)
+        Ok(self.run(source, output, None, None).await?.0)
+    }
+
+    /// Completes the report `d` of a divergence at the guest's end (it returned or ended
+    /// otherwise than recorded, so no stack was left to capture) with where it made its last call,
+    /// the `calls`-th, by replaying `source` (the same trace) again up to it. Nothing to do for
+    /// a divergence that has its backtrace, or a guest that made no call.
+    pub async fn locate_ending(
+        &self,
+        d: &mut Divergence,
+        calls: u64,
+        source: impl HostResults + 'static,
+    ) -> Result<()> {
+        if !d.backtrace.is_empty() || calls == 0 {
+            return Ok(());
+        }
+        d.backtrace = self.locate_call(source, calls).await?;
+        if !d.backtrace.is_empty() {
+            d.backtrace_of = Some("its last host call, before it ended".into());
+        }
+        Ok(())
+    }
+
+    /// Where the guest makes its host call number `call` (1 for the first) when replayed against
+    /// `source`: its backtrace there, found by replaying it again (deterministic) up to that call.
+    /// For a divergence at the guest's end ([`Divergence::backtrace`] empty: it had returned),
+    /// the place of its last call, [`Replay::calls`], is where it went another way.
+    pub async fn locate_call(
+        &self,
+        source: impl HostResults + 'static,
+        call: u64,
+    ) -> Result<Vec<Frame>> {
+        let (_, _, located) = self.run(source, Output::Discard, None, Some(call)).await?;
+        Ok(located)
     }
 
     /// [`Self::replay`], sampled by wasmtime's guest profiler every `interval`: the replay and its
@@ -243,24 +277,29 @@ impl Replayer {
                 }
             })
         };
-        let replayed = self.run(source, output, Some(profiler)).await;
+        let replayed = self.run(source, output, Some(profiler), None).await;
         ticking.store(false, Ordering::Relaxed);
         let _ = ticker.join();
-        let (replay, profiler) = replayed?;
+        let (replay, profiler, _) = replayed?;
         Ok((
             replay,
             profiler.context("internal error: the profiler is gone")?,
         ))
     }
 
-    /// One replay; with `profiler`, sampled at every epoch tick, and handed back.
+    /// One replay; with `profiler`, sampled at every epoch tick, and handed back; with `locate`,
+    /// the guest's backtrace at that call.
     async fn run(
         &self,
         source: impl HostResults + 'static,
         output: Output,
         profiler: Option<GuestProfiler>,
-    ) -> Result<(Replay, Option<GuestProfiler>)> {
-        let host = ReplayerHost::new(Box::new(source), OutputMirror::new(&self.info, output));
+        locate: Option<u64>,
+    ) -> Result<(Replay, Option<GuestProfiler>, Vec<Frame>)> {
+        let mut host = ReplayerHost::new(Box::new(source), OutputMirror::new(&self.info, output));
+        if let Some(call) = locate {
+            host.locate(call);
+        }
         let profiling = profiler.is_some();
         let mut store = Store::new(
             &self.engine,
@@ -298,7 +337,7 @@ impl Replayer {
             .replayer
             .context("internal error: the replayer is gone")?;
         host.output().flush();
-        let (ending, shown) = match (outcome, host.take_stop()) {
+        let (mut ending, shown) = match (outcome, host.take_stop()) {
             (Outcome::Stopped(e), Some(stop)) => (stop_ending(stop, Some(e))?, None),
             (_, Some(stop)) => (stop_ending(stop, None)?, None),
             (Outcome::Stopped(e), None) => return Err(e),
@@ -312,12 +351,26 @@ impl Replayer {
                 let finish = Finish::Trapped(e.root_cause().to_string());
                 match host.source().finish(&finish) {
                     Ok(()) => (Ending::Trap(e), None),
+                    Err(Stop::Divergence(mut d)) => {
+                        // A trap where the recorded run had none: where it trapped.
+                        if let Some(trace) = e.downcast_ref::<wasmtime::WasmBacktrace>() {
+                            d.backtrace = backtrace::frames(trace, false);
+                        }
+                        (Ending::Divergence(*d), None)
+                    }
                     Err(stop) => (stop_ending(stop, Some(e))?, None),
                 }
             }
         };
+        if let Ending::Divergence(d) = &mut ending {
+            // What the guest had written: the recorded output up to the divergence.
+            let ((out, out_total), (err, err_total)) = host.output().tails();
+            (d.stdout_tail, d.stdout_total) = (out, out_total);
+            (d.stderr_tail, d.stderr_total) = (err, err_total);
+        }
         host.output().flush();
         let (calls, host_time) = host.counts();
+        let located = host.located();
         let (stdout, stderr) = host.into_output().into_captured();
         let replay = Replay {
             ending,
@@ -329,7 +382,7 @@ impl Replayer {
             fuel_consumed,
             peak_memory,
         };
-        Ok((replay, profiler))
+        Ok((replay, profiler, located))
     }
 
     /// Instantiates the replay composition and makes the export call the source has the host
@@ -437,7 +490,7 @@ fn stop_ending(stop: Stop, report: Option<anyhow::Error>) -> Result<Ending> {
     Ok(match stop {
         Stop::Exit(code) => Ending::Exit(code),
         Stop::HostTrap(message) => Ending::HostTrap { message, report },
-        Stop::Divergence(d) => Ending::Divergence(d),
+        Stop::Divergence(d) => Ending::Divergence(*d),
         Stop::Unreadable(e) => return Err(e),
     })
 }

@@ -127,6 +127,35 @@ struct Func {
     result: Option<ValueType>,
 }
 
+/// How much of the end of each stream is kept for a divergence report.
+const TAIL: usize = 200;
+
+/// The end of what was written to a stream, and how much was written.
+#[derive(Default)]
+struct Tail {
+    bytes: Vec<u8>,
+    total: u64,
+}
+
+impl Tail {
+    /// Keeps the last [`TAIL`] bytes (trimmed only when twice as many are held: a copy per
+    /// [`TAIL`] bytes written at most, whatever the write sizes).
+    fn push(&mut self, bytes: &[u8]) {
+        self.total += bytes.len() as u64;
+        let keep = &bytes[bytes.len().saturating_sub(TAIL)..];
+        self.bytes.extend_from_slice(keep);
+        if self.bytes.len() > 2 * TAIL {
+            let cut = self.bytes.len() - TAIL;
+            self.bytes.drain(..cut);
+        }
+    }
+
+    fn last(&self) -> (Vec<u8>, u64) {
+        let start = self.bytes.len().saturating_sub(TAIL);
+        (self.bytes[start..].to_vec(), self.total)
+    }
+}
+
 /// Shows a replayed guest's stdout and stderr writes.
 pub struct OutputMirror {
     /// By function id (`ComponentInfo::intercepted_functions`).
@@ -136,6 +165,9 @@ pub struct OutputMirror {
     stderr_ids: Vec<u32>,
     out: Sink,
     err: Sink,
+    /// The ends of stdout and stderr, for a divergence report.
+    out_tail: Tail,
+    err_tail: Tail,
 }
 
 impl OutputMirror {
@@ -164,7 +196,14 @@ impl OutputMirror {
             stderr_ids: Vec::new(),
             out,
             err,
+            out_tail: Tail::default(),
+            err_tail: Tail::default(),
         }
+    }
+
+    /// The last bytes the guest wrote to stdout and how many it wrote in all; the same of stderr.
+    pub fn tails(&self) -> ((Vec<u8>, u64), (Vec<u8>, u64)) {
+        (self.out_tail.last(), self.err_tail.last())
     }
 
     /// Follows the stdout/stderr stream ids and shows what the guest writes to them.
@@ -217,9 +256,11 @@ impl OutputMirror {
                 if self.stdout_ids.contains(&id) {
                     // Output that cannot be shown (closed pipe) does not change the replay.
                     self.out.write(bytes);
+                    self.out_tail.push(bytes);
                 } else if self.stderr_ids.contains(&id) {
                     self.out.flush();
                     self.err.write(bytes);
+                    self.err_tail.push(bytes);
                 }
             }
         }

@@ -14,8 +14,9 @@ pub enum Stop {
     Exit(i32),
     /// The host trapped at this call when the trace was recorded, with this message.
     HostTrap(String),
-    /// The guest did not do what the source says.
-    Divergence(Divergence),
+    /// The guest did not do what the source says (boxed: the report is much bigger than the
+    /// other stops).
+    Divergence(Box<Divergence>),
     /// The source cannot answer (a trace cut, corrupt, or not one `record` writes).
     Unreadable(anyhow::Error),
 }

@@ -230,7 +230,7 @@ impl Harness {
 
 fn divergence(stop: Stop) -> Divergence {
     match stop {
-        Stop::Divergence(d) => d,
+        Stop::Divergence(d) => *d,
         other => panic!("expected a divergence, got {other:?}"),
     }
 }
@@ -351,7 +351,52 @@ fn other_arguments_are_a_divergence_with_both_calls_in_wave() {
     assert_eq!(d.actual, "wasi:random/random@0.2.12.get-random-bytes(16)");
     let text = d.to_string();
     assert!(text.contains("entry #2"), "{text}");
-    assert!(text.contains("differ at byte 0"), "{text}");
+    assert_eq!(
+        d.detail.as_deref(),
+        Some("(differs in len: 8 recorded, 16 now; encoded arguments: 1 bytes recorded, 1 now)")
+    );
+    // The calls before it, as `trace show` prints them, handles named.
+    assert_eq!(
+        d.before,
+        [
+            "#0 wasi:cli/stdout@0.2.12.get-stdout()",
+            "#1   -> 1 (stdout)"
+        ]
+    );
+}
+
+#[test]
+fn writes_are_shown_as_text_on_named_streams_with_what_differs() {
+    let mut recorded = vec![1, 9];
+    recorded.extend_from_slice(b"sha=5cd6\n");
+    let bytes = trace(
+        &[
+            call(GET_STDOUT, &[]),
+            ret(&[1]),
+            call(WRITE, &recorded),
+            ret(&[0]),
+        ],
+        true,
+    );
+    let mut r = replayer(&bytes);
+    r.call(GET_STDOUT, &[]).expect("matches");
+    let mut now = vec![1, 20];
+    now.extend_from_slice(b"an extra line in v2\n");
+    let d = divergence(r.call(WRITE, &now).expect_err("diverges"));
+    assert_eq!(
+        d.expected,
+        r#"wasi:io/streams@0.2.12.[method]output-stream.write(1 (stdout), "sha=5cd6\n" (9 bytes))"#
+    );
+    assert_eq!(
+        d.actual,
+        r#"wasi:io/streams@0.2.12.[method]output-stream.write(1 (stdout), "an extra line in v2\n" (20 bytes))"#
+    );
+    assert_eq!(
+        d.detail.as_deref(),
+        Some(
+            r#"(differs in contents: the first 0 bytes are equal, then "sha=5cd6\n" recorded, "an extra lin…" now (9 bytes recorded, 20 now); encoded arguments: 11 bytes recorded, 22 now)"#
+        )
+    );
 }
 
 #[test]
@@ -544,11 +589,15 @@ fn reports_of_big_arguments_stay_short() {
     other[5000] = b'y';
     let d = divergence(replayer(&bytes).call(WRITE, &other).expect_err("diverges"));
     assert!(d.expected.chars().count() < 400, "{}", d.expected);
-    assert!(d.expected.ends_with("more characters)"), "{}", d.expected);
+    assert!(
+        d.expected.ends_with("(10000 bytes, 9928 characters cut))"),
+        "{}",
+        d.expected
+    );
     assert_eq!(
         d.detail.as_deref(),
         Some(
-            "(the encoded arguments first differ at byte 5000; lengths: 10003 recorded, 10003 now)"
+            r#"(differs in contents: the first 4997 bytes are equal, then "xxxxxxxxxxxx…" recorded, "yxxxxxxxxxxx…" now (10000 bytes recorded, 10000 now); encoded arguments: 10003 bytes recorded, 10003 now)"#
         )
     );
     let huge = vec![0u8; MAX_DECODED_BYTES + 1];

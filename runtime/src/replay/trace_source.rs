@@ -1,7 +1,9 @@
 //! The trace as a source of host results: [`TraceSource`] answers each call of the guest with the
 //! recorded results after checking that the guest makes the very call the trace has next (same
 //! function, same argument bytes), and reports the first difference as a [`Divergence`] with both
-//! calls in WAVE.
+//! calls as people read them (bytes as text or hex, handles named by what created them: the
+//! source follows the names as the calls go, [`HandleNamer`]), what differs in the arguments, and
+//! the last calls before it.
 //!
 //! The trace is read one entry at a time, so memory stays flat however long the run; the common
 //! case, the next entry being this very call, is compared on bytes borrowed from the reader.
@@ -10,14 +12,52 @@ use super::divergence::Divergence;
 use super::divergence::{truncate, MAX_DECODED_BYTES};
 use super::source::{Finish, HostResults, Stop};
 use anyhow::{anyhow, Context, Result};
-use recorder_host::functions::FunctionTable;
+use recorder_host::functions::{Function, FunctionTable};
+use recorder_host::names::HandleNamer;
 use recorder_host::trace::{Entry, EntryRef, Header, TraceError, TraceReader};
+use recorder_host::value::first_difference;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
 /// How much of a call's values a report decodes (bigger ones are shown by their size).
 const SHOWN: Option<usize> = Some(MAX_DECODED_BYTES);
+
+/// How many answered calls a divergence report shows before the divergent entry.
+const BEFORE: usize = 3;
+
+/// An answered call, kept for the report of a divergence right after it.
+#[derive(Default)]
+struct Past {
+    entry: u64,
+    func: u32,
+    args: Kept,
+    results: Kept,
+}
+
+/// Encoded values kept for a report: the bytes when a report would decode them (at most
+/// [`MAX_DECODED_BYTES`]), else only their size, so a replay copies no big write twice.
+#[derive(Default)]
+struct Kept {
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl Kept {
+    fn set(&mut self, bytes: &[u8]) {
+        self.bytes.clear();
+        self.len = bytes.len();
+        if bytes.len() <= MAX_DECODED_BYTES {
+            self.bytes.extend_from_slice(bytes);
+        }
+    }
+
+    /// The values as a report shows them (`show` them when they were kept).
+    fn shown(&self, show: impl FnOnce(&[u8]) -> String) -> Option<String> {
+        (self.len <= MAX_DECODED_BYTES).then(|| show(&self.bytes))
+    }
+}
 
 /// Answers the guest's host calls from a trace, checking each against it.
 pub struct TraceSource<R: Read> {
@@ -30,6 +70,11 @@ pub struct TraceSource<R: Read> {
     export: Option<u32>,
     /// The number of the next entry to read.
     next: u64,
+    /// Names of the handles the answered calls created.
+    names: HandleNamer,
+    /// The last [`BEFORE`] answered calls (their buffers reused: no allocation per call once
+    /// full).
+    past: VecDeque<Past>,
 }
 
 impl TraceSource<BufReader<File>> {
@@ -45,12 +90,15 @@ impl<R: Read> TraceSource<R> {
     /// A source of `reader`'s entries, named `name` in messages.
     pub fn new(reader: TraceReader<R>, name: impl Into<String>) -> Self {
         let table = FunctionTable::new(&reader.header().component);
+        let names = HandleNamer::new(&table);
         TraceSource {
             reader,
             name: name.into(),
             table,
             export: None,
             next: 0,
+            names,
+            past: VecDeque::with_capacity(BEFORE),
         }
     }
 
@@ -100,15 +148,86 @@ impl<R: Read> TraceSource<R> {
 
     fn describe_call(&self, func: u32, args: &[u8]) -> String {
         match self.table.import(func) {
-            Some(f) => truncate(format!("{}{}", f.name, f.show_args(args, SHOWN))),
+            Some(f) => truncate(format!(
+                "{}{}",
+                f.name,
+                f.readable_args(args, SHOWN, &self.names)
+            )),
             None => format!("<unknown function {func}>(<{} bytes>)", args.len()),
+        }
+    }
+
+    /// Remembers the answered call at entry `entry` for a report.
+    fn remember(&mut self, entry: u64, func: u32, args: &[u8], results: &[u8]) {
+        self.names.observe(func, args, results);
+        let mut past = if self.past.len() == BEFORE {
+            self.past.pop_front().unwrap_or_default()
+        } else {
+            Past::default()
+        };
+        past.entry = entry;
+        past.func = func;
+        past.args.set(args);
+        past.results.set(results);
+        self.past.push_back(past);
+    }
+
+    /// The remembered calls as `trace show` prints them.
+    fn before(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for p in &self.past {
+            match self.table.import(p.func) {
+                Some(f) => {
+                    let args = p
+                        .args
+                        .shown(|a| f.readable_args(a, SHOWN, &self.names))
+                        .unwrap_or_else(|| format!("(<{} bytes of values>)", p.args.len));
+                    let results = p
+                        .results
+                        .shown(|r| f.readable_results(r, SHOWN, &self.names))
+                        .unwrap_or_else(|| format!("<{} bytes of values>", p.results.len));
+                    lines.push(truncate(format!("#{} {}{args}", p.entry, f.name)));
+                    lines.push(truncate(format!("#{}   -> {results}", p.entry + 1)));
+                }
+                None => lines.push(format!("#{} <unknown function {}>", p.entry, p.func)),
+            }
+        }
+        lines
+    }
+
+    /// What differs between the recorded arguments of `f` and the guest's: the first parameter,
+    /// field or element, and the encoded lengths.
+    fn difference(&self, f: &Function, recorded: &[u8], now: &[u8]) -> String {
+        let lengths = format!(
+            "encoded arguments: {} bytes recorded, {} now",
+            recorded.len(),
+            now.len()
+        );
+        let decodable = recorded.len().max(now.len()) <= MAX_DECODED_BYTES;
+        let found = decodable
+            .then(|| first_difference(&f.params, &f.param_names, recorded, now, &self.names))
+            .flatten();
+        match found {
+            Some(d) => format!("(differs in {d}; {lengths})"),
+            None => {
+                let at = recorded
+                    .iter()
+                    .zip(now)
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(recorded.len().min(now.len()));
+                format!("(the {lengths}, first differing at byte {at})")
+            }
         }
     }
 
     /// The host's call of export `func` with `args`, in WAVE.
     fn describe_export_call(&self, func: u32, args: &[u8]) -> String {
         match self.table.export(func) {
-            Some(f) => truncate(format!("export {}{}", f.name, f.show_args(args, SHOWN))),
+            Some(f) => truncate(format!(
+                "export {}{}",
+                f.name,
+                f.readable_args(args, SHOWN, &self.names)
+            )),
             None => format!("<unknown export {func}>(<{} bytes>)", args.len()),
         }
     }
@@ -119,7 +238,7 @@ impl<R: Read> TraceSource<R> {
         let name = f.map_or("the export", |f| f.name.as_str());
         let values = match f {
             // One result, shown bare as `trace show` and `--invoke` do.
-            Some(f) => f.show_results(results, SHOWN),
+            Some(f) => f.readable_results(results, SHOWN, &self.names),
             None => format!("<{} bytes>", results.len()),
         };
         truncate(format!("export {name} returns {values}"))
@@ -146,44 +265,42 @@ impl<R: Read> TraceSource<R> {
                 func: expected,
                 args: expected_args,
             }) => {
-                let detail = (expected == func).then(|| {
-                    let at = expected_args
-                        .iter()
-                        .zip(args)
-                        .position(|(a, b)| a != b)
-                        .unwrap_or(expected_args.len().min(args.len()));
-                    format!(
-                        "(the encoded arguments first differ at byte {at}; lengths: {} recorded, {} now)",
-                        expected_args.len(),
-                        args.len()
-                    )
-                });
-                Stop::Divergence(Divergence {
+                let detail = match (expected == func, self.table.import(func)) {
+                    (true, Some(f)) => Some(self.difference(f, &expected_args, args)),
+                    _ => None,
+                };
+                Stop::Divergence(Box::new(Divergence {
                     entry: entry_no,
                     expected: self.describe_call(expected, &expected_args),
                     actual: self.describe_call(func, args),
                     detail,
-                })
+                    before: self.before(),
+                    ..Divergence::default()
+                }))
             }
             Some(
                 entry @ (Entry::Exit { .. }
                 | Entry::Trap { .. }
                 | Entry::End { .. }
                 | Entry::ExportReturn { .. }),
-            ) => Stop::Divergence(Divergence {
+            ) => Stop::Divergence(Box::new(Divergence {
                 entry: entry_no,
                 expected: self.describe_entry(Some(&entry)),
                 actual: self.describe_call(func, args),
                 detail: Some("(the guest makes a call that the recorded run did not make)".into()),
-            }),
-            None => Stop::Divergence(Divergence {
+                before: self.before(),
+                ..Divergence::default()
+            })),
+            None => Stop::Divergence(Box::new(Divergence {
                 entry: entry_no,
                 expected: self.describe_entry(None),
                 actual: self.describe_call(func, args),
                 detail: Some(
                     "(the trace has no exit entry: it was not written by `record`)".into(),
                 ),
-            }),
+                before: self.before(),
+                ..Divergence::default()
+            })),
             Some(other) => Stop::Unreadable(anyhow!(
                 "the trace {} has {} at entry #{entry_no} where a call is expected: it was not \
                  written by `record`",
@@ -229,7 +346,7 @@ impl<R: Read + Send> HostResults for TraceSource<R> {
                  not have: it was not written by `record` for this program",
                 self.name
             ))),
-            Some(entry @ Entry::Call { .. }) => Err(Stop::Divergence(Divergence {
+            Some(entry @ Entry::Call { .. }) => Err(Stop::Divergence(Box::new(Divergence {
                 entry: entry_no,
                 expected: self.describe_entry(Some(&entry)),
                 actual: "the guest is ready for the host's call of its export".into(),
@@ -237,7 +354,8 @@ impl<R: Read + Send> HostResults for TraceSource<R> {
                     "(the guest makes no call while it is instantiated; the recorded one did)"
                         .into(),
                 ),
-            })),
+                ..Divergence::default()
+            }))),
             other => Err(Stop::Unreadable(anyhow!(
                 "the trace {} has {} at entry #{entry_no} where the host calls an export: it was \
                  not written by `record`",
@@ -266,12 +384,14 @@ impl<R: Read + Send> HostResults for TraceSource<R> {
             }
             _ => "(the guest returns where the recorded run did not)",
         };
-        Err(Stop::Divergence(Divergence {
+        Err(Stop::Divergence(Box::new(Divergence {
             entry: entry_no,
             expected: self.describe_entry(entry.as_ref()),
             actual,
             detail: Some(detail.into()),
-        }))
+            before: self.before(),
+            ..Divergence::default()
+        })))
     }
 
     /// The guest calls import `func` with `args`: returns the recorded results, or why the replay
@@ -306,6 +426,7 @@ impl<R: Read + Send> HostResults for TraceSource<R> {
             Ok(Some(EntryRef::Return { results })) => {
                 let results = results.to_vec();
                 self.next += 1;
+                self.remember(entry_no, func, args, &results);
                 return Ok(results);
             }
             Ok(other) => other.map(|e| e.to_entry()),
@@ -357,12 +478,14 @@ impl<R: Read + Send> HostResults for TraceSource<R> {
                 }
                 _ => None,
             };
-            return Err(Stop::Divergence(Divergence {
+            return Err(Stop::Divergence(Box::new(Divergence {
                 entry: entry_no,
                 expected: self.describe_entry(entry.as_ref()),
                 actual,
                 detail,
-            }));
+                before: self.before(),
+                ..Divergence::default()
+            })));
         }
         self.expect_end()
     }

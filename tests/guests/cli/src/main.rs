@@ -66,7 +66,7 @@ fn main() {
 }
 
 /// Runs one step. `Err` only for an unknown or malformed step (usage errors).
-fn run_step(step: &str, args: &[String]) -> Result<(), String> {
+pub(crate) fn run_step(step: &str, args: &[String]) -> Result<(), String> {
     let (name, arg) = match step.split_once(':') {
         Some((n, a)) => (n, Some(a)),
         None => (step, None),
