@@ -13,6 +13,8 @@
 //! - [`serve`]: the HTTP server of `serve` (a `wasi:http/proxy` component, one store per request,
 //!   one trace per request when recording);
 //! - [`bench`]: builds compared on one trace (replays timed, fuel, statistics, reports);
+//! - [`corpus`]: many traces replayed against one build in parallel, classified, reported
+//!   (JUnit, JSON);
 //! - [`options`]: the command-line options several commands share;
 //! - [`commands`]: one module per command, with its arguments and `execute`.
 //!
@@ -21,6 +23,7 @@
 pub mod bench;
 pub mod cache;
 pub mod commands;
+pub mod corpus;
 pub mod engine;
 pub mod exit;
 pub mod hosts;

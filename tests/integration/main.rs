@@ -6,6 +6,7 @@
 mod common;
 
 mod bench;
+mod corpus;
 mod divergence;
 mod exports;
 mod foreign;

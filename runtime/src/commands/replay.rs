@@ -1,34 +1,45 @@
-//! `proxyrt replay [--quiet] [--request N] app.wasm TRACE`: the replay library ([`crate::replay`])
-//! driven from the command line, its result printed and turned into an exit status. TRACE is a
-//! trace, or a recorded service (a directory of request traces), replayed request by request.
+//! `proxyrt replay [--quiet] [corpus options] app.wasm TRACE...`: the replay library
+//! ([`crate::replay`]) driven from the command line, its result printed and turned into an exit
+//! status. TRACE is a trace, or a corpus (directories of traces, such as a recorded service, or
+//! several traces) replayed in parallel by [`crate::corpus`].
 
+use crate::corpus::{self, report, Outcome};
 use crate::engine::WasmOptions;
-use crate::exit::{error_report, DIVERGENCE_EXIT_CODE};
+use crate::exit::error_report;
 use crate::identity::{self, short_hex, Build};
 use crate::load;
 use crate::options::CacheOptions;
 use crate::replay::{Ending, Output, Replayable, Replayer, TraceSource};
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 use recorder_host::http;
 use recorder_host::trace::service;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// `proxyrt replay [--quiet] [--request N] [cache options] app.wasm TRACE`.
 #[derive(Args, Debug, Clone)]
 #[command(after_help = "\
 The component may be the recorded one or another build of the same program (same imports and
-exports); a trace of another program is refused. TRACE may be a recorded service, the directory
-`proxyrt serve --record DIR` wrote: every request is replayed in arrival order (or only the one
-`--request N` names), offline, and the guest's response is checked call by call.
+exports); a trace of another program is refused.
+
+TRACE may also be a directory, or several traces: a corpus. Every trace found (recursively, by
+content: files that start like a trace) is replayed, `-j` at a time, the guest's output not shown;
+a line per trace (with `--quiet`, only those that did not replay) and a summary follow, and
+`--junit`/`--report-json` write reports a CI reads. A recorded service (the directory `proxyrt serve
+--record DIR` wrote) is such a corpus, its requests named by their request lines; `--request N`
+picks one.
 
 Exit status: the recorded run's status when the guest does exactly what the trace says (134 for a
 trap, as `run`); 86 when the guest diverges from the trace (a report on stderr names the entry and
-the expected and actual calls); 1 when the trace or the component cannot be read. For a service:
-0 when every request replays as recorded, 86 when one diverges, 1 when one cannot be read.")]
+the expected and actual calls); 1 when the trace or the component cannot be read. For a corpus:
+0 when every trace replays as recorded, 86 when one diverges, else 1 when one cannot be used
+(unreadable, or recorded from another program).")]
 pub struct ReplayCommand {
     /// Do not show the guest's replayed stdout and stderr, nor notes (divergences and errors are
-    /// still reported).
+    /// still reported); for a corpus, no line for the traces that replay as recorded.
     #[arg(short, long)]
     pub quiet: bool,
 
@@ -39,10 +50,24 @@ pub struct ReplayCommand {
 
     /// Also write what happened as JSON into FILE: `{"diverged": false, "status": N}`, or
     /// `{"diverged": true, "status": 86, "report": {...}}` with the divergence (entry, expected,
-    /// actual, detail, backtrace frames, the calls before it, output tails). For a recorded
-    /// service, a list of them, each with its `"request"`.
-    #[arg(long, value_name = "FILE")]
+    /// actual, detail, backtrace frames, the calls before it, output tails). For a corpus, one
+    /// record per trace: its path, outcome (`passed`, `diverged`, `unreadable`,
+    /// `other-program`), detail, calls, time and request.
+    #[arg(long, alias = "json", value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+
+    /// Corpus: write a JUnit XML report into FILE (one test case per trace; a divergence is a
+    /// failure with its report, an unusable trace an error).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Corpus: replays at once (default: the number of CPUs).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Corpus: start no new replay once a trace diverged.
+    #[arg(long)]
+    pub fail_fast: bool,
 
     #[command(flatten)]
     pub cache: CacheOptions,
@@ -51,24 +76,28 @@ pub struct ReplayCommand {
     #[arg(value_name = "WASM")]
     pub wasm: PathBuf,
 
-    /// The trace written by `proxyrt record`, or the directory written by `proxyrt serve
-    /// --record`.
-    #[arg(value_name = "TRACE")]
-    pub trace: PathBuf,
+    /// The trace written by `proxyrt record`; or a corpus: directories of traces (such as the
+    /// one `proxyrt serve --record` writes) or several traces.
+    #[arg(value_name = "TRACE", required = true, num_args = 1..)]
+    pub traces: Vec<PathBuf>,
 }
 
 impl ReplayCommand {
-    /// Replays `self.trace` on `self.wasm` and returns the process exit status.
+    /// Replays the trace(s) on `self.wasm` and returns the process exit status.
     pub async fn execute(self) -> Result<i32> {
         let path = &self.wasm;
         let cache = self.cache.cache();
-        let service = self.trace.is_dir();
-        if self.request.is_some() && !service {
-            bail!(
-                "`--request` picks a request of a recorded service (a directory written by \
-                 `proxyrt serve --record`); {} is a single trace",
-                self.trace.display()
-            );
+        let single = match self.traces.as_slice() {
+            [one] if !one.is_dir() => Some(one.clone()),
+            _ => None,
+        };
+        let corpus = single.is_none()
+            || self.junit.is_some()
+            || self.jobs.is_some()
+            || self.fail_fast
+            || self.request.is_some();
+        if self.jobs == Some(0) {
+            bail!("`-j` needs at least 1");
         }
         let original = load::read_binary_component(path, "replay")?;
         let replayable = Replayable::new(&original, path, cache.as_ref())?;
@@ -78,80 +107,114 @@ impl ReplayCommand {
             ..WasmOptions::default()
         };
         let replayer = replayable.compile(&wasm, cache.as_ref())?;
-        if !service {
-            let (status, report) = self.replay_trace(&replayer, &original, &self.trace).await?;
-            self.write_report(&report)?;
-            return Ok(status);
+        match single {
+            Some(trace) if !corpus => {
+                let (status, report) = self.replay_trace(&replayer, &original, &trace).await?;
+                self.write_report(&report)?;
+                Ok(status)
+            }
+            _ => tokio::task::block_in_place(|| self.replay_corpus(&replayer)),
         }
-        let mut requests = service::request_traces(&self.trace).with_context(|| {
-            format!("cannot read the recorded service {}", self.trace.display())
-        })?;
+    }
+
+    /// Replays a corpus (see the command's help) on `replayer`.
+    fn replay_corpus(&self, replayer: &Replayer) -> Result<i32> {
+        let mut traces = corpus::collect(&self.traces)?;
+        let from = match self.traces.as_slice() {
+            [one] => one.display().to_string(),
+            many => format!("{} paths", many.len()),
+        };
         if let Some(n) = self.request {
-            requests.retain(|(seq, _)| *seq == n);
-            if requests.is_empty() {
-                bail!("{} has no request {n}", self.trace.display());
+            traces.retain(|t| {
+                t.file_name()
+                    .and_then(|f| f.to_str())
+                    .and_then(service::request_number)
+                    == Some(n)
+            });
+            if traces.is_empty() {
+                bail!("{from} has no request {n}");
             }
         }
-        if requests.is_empty() {
+        if traces.is_empty() {
             bail!(
-                "{} holds no request trace (`request-N.trace`): is it a directory written by \
-                 `proxyrt serve --record`?",
-                self.trace.display()
+                "{from} holds no trace (files written by `proxyrt record` or `proxyrt serve \
+                 --record`)"
             );
         }
-        let (mut replayed, mut diverged, mut failed) = (0, 0, 0);
-        let mut reports = Vec::new();
-        for (seq, trace) in &requests {
-            // The request as people name it, and what the recorded guest answered.
-            let (line, answer) = match http::read_exchange(trace) {
-                Ok((header, exchange)) => (
-                    header
-                        .request
-                        .map(|r| format!(" {} {}", r.method, r.uri))
-                        .unwrap_or_default(),
-                    format!(" ({})", exchange.summary()),
-                ),
-                Err(_) => (String::new(), String::new()),
-            };
-            let replayed_trace = self.replay_trace(&replayer, &original, trace).await;
-            if let Ok((_, mut report)) = replayed_trace.as_ref().map(|(s, r)| (*s, r.clone())) {
-                report["request"] = (*seq).into();
-                reports.push(report);
+        let jobs = self.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        let options = corpus::Options {
+            jobs,
+            fail_fast: self.fail_fast,
+        };
+        let bar = progress_bar(traces.len());
+        let say = |text: &str| match &bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        };
+        let start = Instant::now();
+        let results = corpus::replay_all(replayer, &traces, options, &|r| {
+            if let Some(bar) = &bar {
+                bar.inc(1);
             }
-            match replayed_trace.map(|(status, _)| status) {
-                Ok(status) if status == DIVERGENCE_EXIT_CODE => {
-                    diverged += 1;
-                    eprintln!(
-                        "request {seq}{line}: diverged from the recorded request (report above)"
-                    );
+            if let Some(line) = self.line(r) {
+                say(&line);
+            }
+        })?;
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
+        }
+        let time = start.elapsed();
+        eprintln!(
+            "{}",
+            report::summary(
+                &results,
+                traces.len(),
+                &from,
+                time,
+                options.jobs.min(traces.len())
+            )
+        );
+        if let Some(file) = &self.junit {
+            let xml = report::junit(&results, &self.wasm.display().to_string(), time)?;
+            std::fs::write(file, xml)
+                .with_context(|| format!("cannot write the JUnit report {}", file.display()))?;
+        }
+        self.write_report(&report::json(&results))?;
+        Ok(report::Counts::of(&results).exit_status())
+    }
+
+    /// What a corpus replay says of one trace (`None`: nothing, a passed trace with `--quiet`).
+    fn line(&self, r: &corpus::TraceResult) -> Option<String> {
+        let label = report::label(r);
+        let run = if r.request.is_some() {
+            "request"
+        } else {
+            "run"
+        };
+        match &r.outcome {
+            Outcome::Passed { status } => {
+                if self.quiet {
+                    return None;
                 }
-                Ok(_) => {
-                    replayed += 1;
-                    if !self.quiet {
-                        eprintln!("request {seq}{line}: replayed as recorded{answer}");
-                    }
-                }
-                Err(e) => {
-                    failed += 1;
-                    eprintln!("request {seq}: {}", error_report(&e));
-                }
+                // A request's response as recorded, as `trace show DIR` shows it.
+                let answer = match (&r.request, http::read_exchange(&r.trace)) {
+                    (Some(_), Ok((_, exchange))) => exchange.summary(),
+                    _ => format!("status {status}, {} calls", r.calls),
+                };
+                Some(format!("{label}: replayed as recorded ({answer})"))
+            }
+            Outcome::Diverged(d) => Some(format!(
+                "{d}\n(`proxyrt trace show {} --skip {}` shows the trace from there)\n{label}: \
+                 diverged from the recorded {run} (report above)",
+                r.trace.display(),
+                d.entry.saturating_sub(2)
+            )),
+            Outcome::OtherProgram(m) | Outcome::Unreadable(m) => {
+                Some(format!("{label}: Error: {m}"))
             }
         }
-        self.write_report(&serde_json::Value::Array(reports))?;
-        eprintln!(
-            "{} request{} replayed from {}: {replayed} as recorded, {diverged} diverged, {failed} \
-             unreadable",
-            requests.len(),
-            if requests.len() == 1 { "" } else { "s" },
-            self.trace.display()
-        );
-        Ok(if diverged > 0 {
-            DIVERGENCE_EXIT_CODE
-        } else if failed > 0 {
-            1
-        } else {
-            0
-        })
     }
 
     /// Writes `report` to `--report-json FILE`, if given.
@@ -241,6 +304,20 @@ impl ReplayCommand {
     }
 }
 
+/// A progress bar of `n` replays on stderr when it is a terminal.
+fn progress_bar(n: usize) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(n as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} {pos}/{len} traces {wide_bar} {elapsed}")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::commands::{Cli, Command};
@@ -254,10 +331,8 @@ mod tests {
         {
             Command::Replay(r) => {
                 assert!(r.quiet && r.cache.no_cache);
-                assert_eq!(
-                    (r.wasm.to_str(), r.trace.to_str()),
-                    (Some("a.wasm"), Some("t.bin"))
-                );
+                assert_eq!(r.wasm.to_str(), Some("a.wasm"));
+                assert_eq!(r.traces, [std::path::PathBuf::from("t.bin")]);
             }
             other => panic!("parsed as {other:?}"),
         }
