@@ -146,3 +146,87 @@ fn a_corpus_replays_in_parallel_with_reports() {
     let report = junit(&xml);
     assert_eq!((report.tests, report.failures, report.errors), (6, 0, 2));
 }
+
+/// The records of a `--json` report, by trace, without their times (which differ run to run).
+fn records(path: &Path) -> Vec<serde_json::Value> {
+    let text = fs::read_to_string(path).expect("a JSON report");
+    let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let mut records: Vec<serde_json::Value> = value
+        .as_array()
+        .expect("a list of records")
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            r["time_ms"] = serde_json::Value::Null;
+            r
+        })
+        .collect();
+    records.sort_by(|a, b| a["trace"].as_str().cmp(&b["trace"].as_str()));
+    records
+}
+
+/// N machines as N processes: `--partition hash:K/3` shards are disjoint and together are the
+/// corpus, and `report merge` of their JSON reports equals the one-machine report.
+#[test]
+fn shards_merge_into_the_one_machine_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("corpus");
+    let traces = corpus(&root);
+    let whole = dir.path().join("whole.json");
+    let out = replay_in_empty_dir(guests::CLI_V2, &root, &["--json", whole.to_str().unwrap()]);
+    out.assert_status(86);
+    let mut shards = Vec::new();
+    let mut seen = Vec::new();
+    for k in 1..=3 {
+        let report = dir.path().join(format!("shard-{k}.json"));
+        let share = format!("hash:{k}/3");
+        let out = replay_in_empty_dir(
+            guests::CLI_V2,
+            &root,
+            &["--partition", &share, "--json", report.to_str().unwrap()],
+        );
+        // A shard diverges if it has a trace at all (every trace diverges on this build).
+        let shard = records(&report);
+        out.assert_status(if shard.is_empty() { 0 } else { 86 });
+        seen.extend(
+            shard
+                .iter()
+                .map(|r| r["trace"].as_str().unwrap().to_string()),
+        );
+        shards.push(report);
+    }
+    let mut expected: Vec<String> = traces.iter().map(|t| t.display().to_string()).collect();
+    expected.sort();
+    seen.sort();
+    assert_eq!(
+        seen, expected,
+        "the shards are disjoint and cover the corpus"
+    );
+
+    let merged = dir.path().join("merged.json");
+    let xml = dir.path().join("merged.xml");
+    let out = common::proxyrt()
+        .args(["report", "merge", "--json", merged.to_str().unwrap()])
+        .args(["--junit", xml.to_str().unwrap()])
+        .args(shards.iter().map(|s| s.to_str().unwrap()))
+        .output_checked();
+    out.assert_status(86);
+    out.assert_stderr_contains("4 traces from 3 reports: 0 as recorded, 4 diverged");
+    assert_eq!(
+        records(&merged),
+        records(&whole),
+        "merged = one machine's report"
+    );
+    let report = junit(&xml);
+    assert_eq!((report.tests, report.failures, report.errors), (4, 4, 0));
+
+    // The same shard twice is an overlap, not a bigger corpus.
+    let out = common::proxyrt()
+        .args(["report", "merge"])
+        .args([shards[0].to_str().unwrap(), shards[0].to_str().unwrap()])
+        .output_checked();
+    if !records(&shards[0]).is_empty() {
+        out.assert_status(1);
+        out.assert_stderr_contains("the shards overlap");
+    }
+}

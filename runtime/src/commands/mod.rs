@@ -8,6 +8,7 @@ pub mod bench;
 pub mod instrument;
 pub mod record;
 pub mod replay;
+pub mod report;
 pub mod run;
 pub mod serve;
 pub mod trace;
@@ -42,6 +43,9 @@ pub enum Command {
     /// Inspect a trace.
     #[command(subcommand)]
     Trace(trace::TraceCommand),
+    /// Work with the reports of corpus replays (`merge` the shards' reports).
+    #[command(subcommand)]
+    Report(report::ReportCommand),
 }
 
 impl Command {
@@ -55,6 +59,7 @@ impl Command {
             Command::Bench(c) => c.execute().await,
             Command::Instrument(c) => c.execute(),
             Command::Trace(c) => c.execute(),
+            Command::Report(c) => c.execute(),
         }
     }
 }

@@ -69,6 +69,13 @@ pub struct ReplayCommand {
     #[arg(long)]
     pub fail_fast: bool,
 
+    /// Corpus: replay only a share of it, as cargo-nextest partitions tests: `hash:K/N` (by a hash
+    /// of each trace's path within the corpus; stable as traces come and go) or `count:K/N` (every
+    /// N-th trace in path order, from the K-th). For N shards on N machines (a CI matrix, a
+    /// Kubernetes Indexed Job); `proxyrt report merge` joins their `--json` reports.
+    #[arg(long, value_name = "hash:K/N|count:K/N")]
+    pub partition: Option<corpus::Partition>,
+
     #[command(flatten)]
     pub cache: CacheOptions,
 
@@ -95,7 +102,8 @@ impl ReplayCommand {
             || self.junit.is_some()
             || self.jobs.is_some()
             || self.fail_fast
-            || self.request.is_some();
+            || self.request.is_some()
+            || self.partition.is_some();
         if self.jobs == Some(0) {
             bail!("`-j` needs at least 1");
         }
@@ -124,9 +132,11 @@ impl ReplayCommand {
             [one] => one.display().to_string(),
             many => format!("{} paths", many.len()),
         };
+
         if let Some(n) = self.request {
             traces.retain(|t| {
-                t.file_name()
+                t.path
+                    .file_name()
                     .and_then(|f| f.to_str())
                     .and_then(service::request_number)
                     == Some(n)
@@ -140,6 +150,10 @@ impl ReplayCommand {
                 "{from} holds no trace (files written by `proxyrt record` or `proxyrt serve \
                  --record`)"
             );
+        }
+        // A shard may be empty (more shards than traces): that is no error.
+        if let Some(partition) = &self.partition {
+            traces = partition.select(traces);
         }
         let jobs = self.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
@@ -176,12 +190,14 @@ impl ReplayCommand {
                 options.jobs.min(traces.len())
             )
         );
+        let component = self.wasm.display().to_string();
+        let records = report::json(&results, &component);
         if let Some(file) = &self.junit {
-            let xml = report::junit(&results, &self.wasm.display().to_string(), time)?;
+            let xml = report::junit(&records, &component, time)?;
             std::fs::write(file, xml)
                 .with_context(|| format!("cannot write the JUnit report {}", file.display()))?;
         }
-        self.write_report(&report::json(&results))?;
+        self.write_report(&serde_json::Value::Array(records))?;
         Ok(report::Counts::of(&results).exit_status())
     }
 

@@ -58,21 +58,103 @@ pub struct Options {
     pub fail_fast: bool,
 }
 
+/// A trace of a corpus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its name in the corpus: its path relative to the directory it was found under (`/` between
+    /// components), or the path as given. The same on every machine that has the corpus, wherever
+    /// it is: what `--partition hash:` hashes.
+    pub name: String,
+}
+
 /// The traces `paths` name: files as given, and under each directory (recursively) every file
 /// that starts with the trace magic, in path order.
-pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<Found>> {
     let mut out = Vec::new();
     for path in paths {
         if path.is_dir() {
             let mut found = Vec::new();
             walk(path, &mut found)?;
             found.sort();
-            out.extend(found);
+            out.extend(found.into_iter().map(|p| {
+                let name = p
+                    .strip_prefix(path)
+                    .unwrap_or(&p)
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                Found { path: p, name }
+            }));
         } else {
-            out.push(path.clone());
+            out.push(Found {
+                path: path.clone(),
+                name: path.display().to_string(),
+            });
         }
     }
     Ok(out)
+}
+
+/// A share of a corpus, selected as cargo-nextest's `--partition` selects tests, so that a CI
+/// matrix or a Kubernetes Indexed Job runs N shards on N machines: `hash:K/N` keeps the traces
+/// whose name ([`Found::name`]) hashes to shard K (stable when traces are added or removed),
+/// `count:K/N` every N-th trace in path order, from the K-th. K counts from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partition {
+    Hash { shard: u64, total: u64 },
+    Count { shard: u64, total: u64 },
+}
+
+impl std::str::FromStr for Partition {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad =
+            || format!("`{s}` is not a partition: write `hash:K/N` or `count:K/N` (1 <= K <= N)");
+        let (kind, share) = s.split_once(':').ok_or_else(bad)?;
+        let (k, n) = share.split_once('/').ok_or_else(bad)?;
+        let (shard, total): (u64, u64) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if shard == 0 || shard > total {
+            return Err(bad());
+        }
+        match kind {
+            "hash" => Ok(Partition::Hash { shard, total }),
+            "count" => Ok(Partition::Count { shard, total }),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl Partition {
+    /// The traces of `traces` in this share, in their order.
+    pub fn select(&self, traces: Vec<Found>) -> Vec<Found> {
+        match *self {
+            Partition::Count { shard, total } => traces
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| *i as u64 % total == shard - 1)
+                .map(|(_, t)| t)
+                .collect(),
+            Partition::Hash { shard, total } => traces
+                .into_iter()
+                .filter(|t| name_hash(&t.name) % total == shard - 1)
+                .collect(),
+        }
+    }
+}
+
+/// The first 8 bytes of the SHA-256 of `name`: the same on every machine and in every release.
+fn name_hash(name: &str) -> u64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(name.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -108,7 +190,7 @@ fn is_trace(path: &Path) -> bool {
 /// missing).
 pub fn replay_all(
     replayer: &Replayer,
-    traces: &[PathBuf],
+    traces: &[Found],
     options: Options,
     done: &(dyn Fn(&TraceResult) + Sync),
 ) -> Result<Vec<TraceResult>> {
@@ -133,7 +215,7 @@ pub fn replay_all(
                     let Some(trace) = traces.get(i) else {
                         return Ok(());
                     };
-                    let result = replay_one(&runtime, replayer, &interfaces, trace);
+                    let result = replay_one(&runtime, replayer, &interfaces, &trace.path);
                     if options.fail_fast && matches!(result.outcome, Outcome::Diverged(_)) {
                         stop.store(true, Ordering::Relaxed);
                     }
@@ -213,4 +295,66 @@ fn replay_one(
     };
     result.time = start.elapsed();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus(n: usize) -> Vec<Found> {
+        (0..n)
+            .map(|i| Found {
+                path: PathBuf::from(format!("/somewhere/t{i}.bin")),
+                name: format!("t{i}.bin"),
+            })
+            .collect()
+    }
+
+    /// The shards of either kind are disjoint and together are the corpus; `count:` splits it
+    /// evenly; a bad spec is an error.
+    #[test]
+    fn partitions_split_a_corpus() {
+        let all = corpus(50);
+        for kind in ["hash", "count"] {
+            let mut union = Vec::new();
+            for k in 1..=3 {
+                let p: Partition = format!("{kind}:{k}/3").parse().unwrap();
+                let share = p.select(all.clone());
+                if kind == "count" {
+                    assert!(
+                        share.len() == 16 || share.len() == 17,
+                        "{kind} {k}: {}",
+                        share.len()
+                    );
+                }
+                assert!(!share.is_empty(), "{kind} {k}");
+                union.extend(share);
+            }
+            union.sort_by(|a, b| a.name.cmp(&b.name));
+            let mut expected = all.clone();
+            expected.sort_by(|a, b| a.name.cmp(&b.name));
+            assert_eq!(union, expected, "{kind}");
+        }
+        // The hash is of the name only: another location of the corpus picks the same traces.
+        let p: Partition = "hash:2/3".parse().unwrap();
+        let moved: Vec<Found> = all
+            .iter()
+            .map(|f| Found {
+                path: PathBuf::from("/elsewhere").join(&f.name),
+                name: f.name.clone(),
+            })
+            .collect();
+        let names = |v: Vec<Found>| v.into_iter().map(|f| f.name).collect::<Vec<_>>();
+        assert_eq!(names(p.select(all)), names(p.select(moved)));
+        for bad in [
+            "hash:0/3",
+            "hash:4/3",
+            "count:1",
+            "slice:1/2",
+            "hash:a/b",
+            "3/3",
+        ] {
+            assert!(bad.parse::<Partition>().is_err(), "{bad}");
+        }
+    }
 }

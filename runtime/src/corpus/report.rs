@@ -92,34 +92,43 @@ pub fn summary(
     )
 }
 
-/// The JUnit report: one suite named after the component, one test case per trace (its path),
-/// a divergence a `failure` with the report, an unusable trace an `error`.
-pub fn junit(results: &[TraceResult], component: &str, time: Duration) -> Result<String> {
+/// The JUnit report of the JSON `records` ([`json`], or merged shards' records): one suite named
+/// after the component, one test case per trace (its path), a divergence a `failure` with the
+/// report, an unusable trace an `error`. Built from the records so that a merged report is the
+/// same as one machine's.
+pub fn junit(records: &[serde_json::Value], component: &str, time: Duration) -> Result<String> {
     let mut report = Report::new("proxyrt replay");
     let mut suite = TestSuite::new(component);
-    for r in results {
-        let status = match &r.outcome {
-            Outcome::Passed { .. } => TestCaseStatus::success(),
-            Outcome::Diverged(d) => {
+    for r in records {
+        let text = |key: &str| r[key].as_str().unwrap_or_default().to_string();
+        let status = match r["outcome"].as_str().unwrap_or_default() {
+            "passed" => TestCaseStatus::success(),
+            "diverged" => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(format!("diverged from the trace at entry #{}", d.entry))
-                    .set_type("divergence")
-                    .set_description(d.to_string());
+                s.set_message(format!(
+                    "diverged from the trace at entry #{}",
+                    r["detail"]["entry"].as_u64().unwrap_or_default()
+                ))
+                .set_type("divergence")
+                .set_description(text("report"));
                 s
             }
-            Outcome::OtherProgram(message) => {
+            kind => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-                s.set_message(message.clone()).set_type("other program");
-                s
-            }
-            Outcome::Unreadable(message) => {
-                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-                s.set_message(message.clone()).set_type("unreadable trace");
+                s.set_message(r["detail"].as_str().unwrap_or_default().to_string())
+                    .set_type(if kind == "other-program" {
+                        "other program"
+                    } else {
+                        "unreadable trace"
+                    });
                 s
             }
         };
-        let mut case = TestCase::new(r.trace.display().to_string(), status);
-        case.set_classname("proxyrt.replay").set_time(r.time);
+        let mut case = TestCase::new(text("trace"), status);
+        case.set_classname("proxyrt.replay")
+            .set_time(Duration::from_secs_f64(
+                r["time_ms"].as_f64().unwrap_or_default() / 1e3,
+            ));
         suite.add_test_case(case);
     }
     suite.set_time(time);
@@ -128,26 +137,61 @@ pub fn junit(results: &[TraceResult], component: &str, time: Duration) -> Result
     report.to_string().context("cannot write the JUnit report")
 }
 
-/// The JSON report: one record per trace.
-pub fn json(results: &[TraceResult]) -> serde_json::Value {
-    let records = results
+/// The JSON report: one record per trace (`trace`, `component`: the build replayed, `outcome`:
+/// `passed`, `diverged`, `unreadable` or `other-program`, `detail`, `report`: a divergence's
+/// text, `calls`, `time_ms`, `request`).
+pub fn json(results: &[TraceResult], component: &str) -> Vec<serde_json::Value> {
+    results
         .iter()
         .map(|r| {
-            let (outcome, detail) = match &r.outcome {
-                Outcome::Passed { status } => ("passed", serde_json::json!({"status": status})),
-                Outcome::Diverged(d) => ("diverged", d.json()),
-                Outcome::OtherProgram(m) => ("other-program", serde_json::json!(m)),
-                Outcome::Unreadable(m) => ("unreadable", serde_json::json!(m)),
+            let (outcome, detail, text) = match &r.outcome {
+                Outcome::Passed { status } => {
+                    ("passed", serde_json::json!({"status": status}), None)
+                }
+                Outcome::Diverged(d) => ("diverged", d.json(), Some(d.to_string())),
+                Outcome::OtherProgram(m) => ("other-program", serde_json::json!(m), None),
+                Outcome::Unreadable(m) => ("unreadable", serde_json::json!(m), None),
             };
             serde_json::json!({
                 "trace": r.trace.display().to_string(),
+                "component": component,
                 "outcome": outcome,
                 "detail": detail,
+                "report": text,
                 "calls": r.calls,
                 "time_ms": r.time.as_secs_f64() * 1e3,
                 "request": r.request.as_ref().map(|q| serde_json::json!({"method": q.method, "uri": q.uri})),
             })
         })
-        .collect();
-    serde_json::Value::Array(records)
+        .collect()
+}
+
+/// Counts of JSON `records` (as [`Counts::of`] counts results).
+pub fn counts_of_records(records: &[serde_json::Value]) -> Counts {
+    let mut c = Counts::default();
+    for r in records {
+        match r["outcome"].as_str() {
+            Some("passed") => c.passed += 1,
+            Some("diverged") => c.diverged += 1,
+            Some("other-program") => c.other_program += 1,
+            _ => c.unreadable += 1,
+        }
+    }
+    c
+}
+
+/// The summary of JSON `records` (merged shards): `12 traces from 3 reports: ...`.
+pub fn records_summary(records: &[serde_json::Value], reports: usize) -> String {
+    let c = counts_of_records(records);
+    format!(
+        "{} trace{} from {reports} report{}: {} as recorded, {} diverged, {} unreadable, {} of \
+         another program",
+        records.len(),
+        if records.len() == 1 { "" } else { "s" },
+        if reports == 1 { "" } else { "s" },
+        c.passed,
+        c.diverged,
+        c.unreadable,
+        c.other_program
+    )
 }
