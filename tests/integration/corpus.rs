@@ -87,6 +87,22 @@ fn a_corpus_replays_in_parallel_with_reports() {
         .iter()
         .all(|r| r["outcome"] == "passed" && r["calls"].as_u64() > Some(0)));
 
+    // `trace stats DIR` summarizes the corpus: its traces by program, calls over all of them.
+    let stats = common::proxyrt()
+        .args(["trace", "stats", "--json"])
+        .arg(&root)
+        .output_checked();
+    stats.assert_status(0);
+    let stats: serde_json::Value = serde_json::from_str(stats.stdout_text().trim()).unwrap();
+    assert_eq!(stats["corpus"]["traces"], 4, "{stats}");
+    let programs = stats["corpus"]["programs"].as_object().unwrap();
+    assert_eq!(programs.len(), 1, "{stats}");
+    assert!(
+        programs.keys().all(|p| p.starts_with("cli.wasm (")),
+        "{stats}"
+    );
+    assert!(stats.get("service").is_none(), "no request traces: {stats}");
+
     // A rebuilt guest that prints one more line diverges on every trace: 86, a failure each.
     let out = replay_in_empty_dir(guests::CLI_V2, &root, &["--junit", xml.to_str().unwrap()]);
     out.assert_status(86);

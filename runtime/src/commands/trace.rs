@@ -2,6 +2,7 @@
 //! and programs (`--json`, one object per line) read it. Both stream: memory stays flat whatever the
 //! trace's size.
 
+use crate::corpus;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use recorder_host::functions::{Function, FunctionTable};
@@ -44,8 +45,9 @@ pub struct TraceShowArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct TraceStatsArgs {
-    /// The trace file, or a recorded service (the directory `serve --record` wrote: its requests
-    /// are counted, and its calls over all of them).
+    /// The trace file, or a corpus: a directory of traces (recursively), counted by program, its
+    /// calls over all of them, and for a recorded service (the directory `serve --record` wrote)
+    /// its requests by status.
     pub file: PathBuf,
     /// Print a JSON object instead of a table.
     #[arg(long)]
@@ -325,13 +327,23 @@ struct Totals {
     payload: u64,
     file_bytes: u64,
     complete: bool,
+    /// Traces by program (the first bytes of the interface hash, and the first argv), for a
+    /// corpus.
+    programs: BTreeMap<String, u64>,
 }
 
 impl Totals {
     /// Adds the trace at `path`; returns whether it is complete.
     fn add(&mut self, path: &Path) -> Result<bool> {
         let mut reader = open(path)?;
-        let table = FunctionTable::new(&reader.header().component);
+        let header = reader.header();
+        let program = format!(
+            "{} ({})",
+            header.argv.first().map_or("?", String::as_str),
+            crate::identity::short_hex(&header.interface_sha256)
+        );
+        *self.programs.entry(program).or_default() += 1;
+        let table = FunctionTable::new(&header.component);
         let (funcs, exports) = (table.imports(), table.exports());
         let mut pending: Option<String> = None;
         let end = loop {
@@ -393,13 +405,19 @@ struct RequestCounts {
 fn stats(args: &TraceStatsArgs) -> Result<i32> {
     let mut totals = Totals::default();
     let mut service = None;
+    let mut traces = 0u64;
     if args.file.is_dir() {
         let mut counts = RequestCounts::default();
         totals.complete = true;
-        for (_, path) in requests(&args.file)? {
+        for found in corpus::collect(std::slice::from_ref(&args.file))? {
+            let path = found.path;
+            traces += 1;
             totals.complete &= totals.add(&path)?;
-            let (_, exchange) = http::read_exchange(&path)
+            let (header, exchange) = http::read_exchange(&path)
                 .with_context(|| format!("cannot read the trace {}", path.display()))?;
+            if header.request.is_none() {
+                continue;
+            }
             counts.requests += 1;
             let status = match (exchange.status, &exchange.error) {
                 (Some(s), _) => s.to_string(),
@@ -411,7 +429,7 @@ fn stats(args: &TraceStatsArgs) -> Result<i32> {
             counts.request_body_bytes += exchange.request_body;
             counts.response_body_bytes += exchange.response_body;
         }
-        service = Some(counts);
+        service = (counts.requests > 0).then_some(counts);
     } else {
         totals.complete = totals.add(&args.file)?;
     }
@@ -421,7 +439,9 @@ fn stats(args: &TraceStatsArgs) -> Result<i32> {
         payload,
         file_bytes,
         complete,
+        programs,
     } = totals;
+    let corpus = args.file.is_dir();
     let mut rows: Vec<_> = per.into_iter().collect();
     rows.sort_by(|a, b| b.1.calls.cmp(&a.1.calls).then(a.0.cmp(&b.0)));
     let stdout = std::io::stdout();
@@ -436,8 +456,15 @@ fn stats(args: &TraceStatsArgs) -> Result<i32> {
         if let Some(counts) = &service {
             v["service"] = serde_json::to_value(counts)?;
         }
+        if corpus {
+            v["corpus"] = json!({"traces": traces, "programs": programs});
+        }
         writeln!(out, "{v}")?;
     } else {
+        if corpus {
+            let by: Vec<String> = programs.iter().map(|(p, n)| format!("{p}: {n}")).collect();
+            writeln!(out, "{traces} traces, by program: {}", by.join(", "))?;
+        }
         if let Some(c) = &service {
             let statuses: Vec<String> = c
                 .statuses
