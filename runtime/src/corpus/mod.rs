@@ -88,11 +88,13 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<Found>> {
                     .join("/");
                 Found { path: p, name }
             }));
-        } else {
+        } else if path.exists() {
             out.push(Found {
                 path: path.clone(),
                 name: path.display().to_string(),
             });
+        } else {
+            anyhow::bail!("no trace or directory {}", path.display());
         }
     }
     Ok(out)
