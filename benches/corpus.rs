@@ -50,10 +50,20 @@ fn timed(mut cmd: Command) -> (Duration, i64) {
     let mut status = 0;
     // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: wait4 on our own child, which nothing else waits for (`child` is not waited on).
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(reaped, pid, "wait4");
-    (start.elapsed(), usage.ru_maxrss)
+    loop {
+        // SAFETY: `pid` is our own child, not reaped yet (std only reaps in `wait`/`try_wait`);
+        // `status` and `usage` are valid for writes.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        assert_eq!(e.kind(), std::io::ErrorKind::Interrupted, "wait4: {e}");
+    }
+    let elapsed = start.elapsed();
+    drop(child); // already reaped: dropping a `Child` does not wait
+    assert_eq!(status, 0, "the corpus replay failed");
+    (elapsed, usage.ru_maxrss)
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
