@@ -7,6 +7,9 @@
 //! only: `cargo bench -p proxyrt --bench corpus`; under `cargo test --benches` it only checks
 //! that it builds).
 
+#[path = "common/peak.rs"]
+mod peak;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,30 +45,6 @@ fn corpus(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Runs `cmd` and returns its wall time and peak RSS in KiB (`wait4(2)`).
-fn timed(mut cmd: Command) -> (Duration, i64) {
-    let start = Instant::now();
-    let child = cmd.spawn().expect("spawn");
-    let pid = libc::pid_t::try_from(child.id()).expect("a pid");
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: `pid` is our own child, not reaped yet (std only reaps in `wait`/`try_wait`);
-        // `status` and `usage` are valid for writes.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if r == pid {
-            break;
-        }
-        let e = std::io::Error::last_os_error();
-        assert_eq!(e.kind(), std::io::ErrorKind::Interrupted, "wait4: {e}");
-    }
-    let elapsed = start.elapsed();
-    drop(child); // already reaped: dropping a `Child` does not wait
-    assert_eq!(status, 0, "the corpus replay failed");
-    (elapsed, usage.ru_maxrss)
-}
-
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -90,7 +69,7 @@ fn main() {
     assert!(warm.success());
 
     let mut per_process = Vec::new();
-    let mut jobs: [(Vec<Duration>, i64); 2] = Default::default();
+    let mut jobs: [(Vec<Duration>, u64); 2] = Default::default();
     for _ in 0..REPEATS {
         let start = Instant::now();
         for t in &traces {
@@ -107,7 +86,7 @@ fn main() {
             cmd.args(["replay", "-q", "-j", &(j + 1).to_string()])
                 .arg(proxyrt_test_guests::CLI)
                 .arg(&corpus_dir);
-            let (time, rss) = timed(cmd);
+            let (time, rss) = peak::run_measured(cmd);
             slot.0.push(time);
             slot.1 = slot.1.max(rss);
         }

@@ -19,10 +19,13 @@
 //! filter (`cargo bench -p proxyrt --bench replay -- peak-rss`) selects them like criterion's groups:
 //! a part runs when there is no filter or a filter is a substring of its name.
 
+#[path = "common/peak.rs"]
+mod peak;
+
 use criterion::{criterion_group, Criterion};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Rounds of the paired measurement (a `run`, a `record` and a `replay` each).
 const ROUNDS: usize = 15;
@@ -96,32 +99,9 @@ fn proxyrt(cache: &Path, args: &[String]) {
     assert!(status.success(), "proxyrt {args:?}: {status}");
 }
 
-/// Runs proxyrt to its end and returns its wall time and peak RSS in KiB, as `wait4(2)` reports them
-/// for that one child (`ru_maxrss`, KiB on Linux).
+/// Runs proxyrt to its end and returns its wall time and peak RSS in KiB (`wait4(2)`).
 fn measure(cache: &Path, args: &[String]) -> (Duration, u64) {
-    let start = Instant::now();
-    let child = command(cache, args).spawn().expect("spawn proxyrt");
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is plain data; all zeroes is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: `pid` is our own child, not reaped yet (std only reaps in `wait`/`try_wait`);
-        // `status` and `usage` are valid for writes.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if r == pid {
-            break;
-        }
-        let e = std::io::Error::last_os_error();
-        assert_eq!(e.kind(), std::io::ErrorKind::Interrupted, "wait4: {e}");
-    }
-    let elapsed = start.elapsed();
-    drop(child); // already reaped: dropping a `Child` does not wait
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "proxyrt {args:?}: wait status {status:#x}"
-    );
-    (elapsed, usage.ru_maxrss as u64)
+    peak::run_measured(command(cache, args))
 }
 
 /// The number of host calls in a trace, from `proxyrt trace stats --json`.

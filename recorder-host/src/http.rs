@@ -62,10 +62,7 @@ enum Role {
     OutgoingBodyWrite,
     SetResponse,
     NewRequest,
-    SetMethod,
-    SetScheme,
-    SetAuthority,
-    SetPath,
+    SetPart,
     Handle,
     FutureGet,
     ResponseStatus,
@@ -92,10 +89,7 @@ fn role(interface: Option<&str>, name: &str) -> Role {
         ("wasi:http/types", "[method]outgoing-body.write") => Role::OutgoingBodyWrite,
         ("wasi:http/types", "[static]response-outparam.set") => Role::SetResponse,
         ("wasi:http/types", "[constructor]outgoing-request") => Role::NewRequest,
-        ("wasi:http/types", "[method]outgoing-request.set-method") => Role::SetMethod,
-        ("wasi:http/types", "[method]outgoing-request.set-scheme") => Role::SetScheme,
-        ("wasi:http/types", "[method]outgoing-request.set-authority") => Role::SetAuthority,
-        ("wasi:http/types", "[method]outgoing-request.set-path-with-query") => Role::SetPath,
+        ("wasi:http/types", _) if RequestPart::of(name).is_some() => Role::SetPart,
         ("wasi:http/outgoing-handler", "handle") => Role::Handle,
         ("wasi:http/types", "[method]future-incoming-response.get") => Role::FutureGet,
         ("wasi:http/types", "[method]incoming-response.status") => Role::ResponseStatus,
@@ -117,12 +111,63 @@ enum Owner {
     Upstream(usize),
 }
 
+/// An outgoing request as the guest builds it, one `set-*` call at a time: what the HTTP summary
+/// and the handle namer (`crate::names`) both read of it.
 #[derive(Debug, Default, Clone)]
-struct Draft {
-    method: Option<String>,
-    scheme: Option<String>,
-    authority: Option<String>,
-    path: Option<String>,
+pub(crate) struct RequestDraft {
+    pub method: Option<String>,
+    pub scheme: Option<String>,
+    pub authority: Option<String>,
+    pub path: Option<String>,
+}
+
+/// The part of an outgoing request a `set-*` call sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestPart {
+    Method,
+    Scheme,
+    Authority,
+    Path,
+}
+
+impl RequestPart {
+    /// The part that `outgoing-request`'s method `name` sets, if it sets one.
+    pub(crate) fn of(name: &str) -> Option<RequestPart> {
+        Some(match name {
+            "[method]outgoing-request.set-method" => RequestPart::Method,
+            "[method]outgoing-request.set-scheme" => RequestPart::Scheme,
+            "[method]outgoing-request.set-authority" => RequestPart::Authority,
+            "[method]outgoing-request.set-path-with-query" => RequestPart::Path,
+            _ => return None,
+        })
+    }
+}
+
+impl RequestDraft {
+    /// Takes the value `v` a `set-*` call gave `part`.
+    pub(crate) fn set(&mut self, part: RequestPart, v: &Value) {
+        match part {
+            RequestPart::Method => self.method = method_name(v),
+            RequestPart::Scheme => self.scheme = option(v).map(|s| scheme_name(&s)),
+            RequestPart::Authority => self.authority = option(v).and_then(|s| string(&s)),
+            RequestPart::Path => self.path = option(v).and_then(|s| string(&s)),
+        }
+    }
+
+    /// The method, `GET` unless the guest set another.
+    pub(crate) fn method(&self) -> String {
+        self.method.clone().unwrap_or_else(|| "GET".into())
+    }
+
+    /// `scheme://authority/path?query`, `http` and `/` unless the guest set others.
+    pub(crate) fn url(&self) -> String {
+        format!(
+            "{}://{}{}",
+            self.scheme.as_deref().unwrap_or("http"),
+            self.authority.as_deref().unwrap_or_default(),
+            self.path.as_deref().unwrap_or("/")
+        )
+    }
 }
 
 /// Follows a trace's calls and builds the [`Exchange`] they make up.
@@ -136,7 +181,7 @@ pub struct HttpObserver<'t> {
     bodies: HashMap<u32, Owner>,
     streams: HashMap<u32, Owner>,
     /// Outgoing requests being built, by handle.
-    drafts: HashMap<u32, Draft>,
+    drafts: HashMap<u32, RequestDraft>,
     /// Outgoing request index by future handle, by incoming-response handle.
     futures: HashMap<u32, usize>,
     upstream: HashMap<u32, usize>,
@@ -273,21 +318,16 @@ impl<'t> HttpObserver<'t> {
             },
             Role::NewRequest => {
                 if let Some(q) = result.and_then(handle) {
-                    self.drafts.insert(q, Draft::default());
+                    self.drafts.insert(q, RequestDraft::default());
                 }
             }
-            Role::SetMethod | Role::SetScheme | Role::SetAuthority | Role::SetPath => {
-                let (Some(q), Some(v)) = (this, arg(1)) else {
+            Role::SetPart => {
+                let (Some(q), Some(v), Some(part)) = (this, arg(1), RequestPart::of(&f.func))
+                else {
                     return;
                 };
-                let Some(draft) = self.drafts.get_mut(&q) else {
-                    return;
-                };
-                match role {
-                    Role::SetMethod => draft.method = method_name(v),
-                    Role::SetScheme => draft.scheme = option(v).map(|s| scheme_name(&s)),
-                    Role::SetAuthority => draft.authority = option(v).and_then(|s| string(&s)),
-                    _ => draft.path = option(v).and_then(|s| string(&s)),
+                if let Some(draft) = self.drafts.get_mut(&q) {
+                    draft.set(part, v);
                 }
             }
             Role::Handle => {
@@ -295,16 +335,10 @@ impl<'t> HttpObserver<'t> {
                     return;
                 };
                 let draft = self.drafts.remove(&q).unwrap_or_default();
-                let url = format!(
-                    "{}://{}{}",
-                    draft.scheme.unwrap_or_else(|| "http".into()),
-                    draft.authority.unwrap_or_default(),
-                    draft.path.unwrap_or_else(|| "/".into())
-                );
                 let k = self.exchange.outgoing.len();
                 let mut outgoing = Outgoing {
-                    method: draft.method.unwrap_or_else(|| "GET".into()),
-                    url,
+                    method: draft.method(),
+                    url: draft.url(),
                     ..Outgoing::default()
                 };
                 match result {
@@ -407,7 +441,7 @@ fn bytes_len(v: &Value) -> Option<u64> {
     (v.kind() == WasmTypeKind::List).then(|| v.unwrap_list().count() as u64)
 }
 
-pub(crate) fn option(v: &Value) -> Option<Value> {
+fn option(v: &Value) -> Option<Value> {
     if v.kind() != WasmTypeKind::Option {
         return None;
     }
@@ -419,7 +453,7 @@ pub(crate) fn string(v: &Value) -> Option<String> {
 }
 
 /// `method`'s case as HTTP spells it: `get` is `GET`, `other("PURGE")` is `PURGE`.
-pub(crate) fn method_name(v: &Value) -> Option<String> {
+fn method_name(v: &Value) -> Option<String> {
     if v.kind() != WasmTypeKind::Variant {
         return None;
     }
@@ -431,7 +465,7 @@ pub(crate) fn method_name(v: &Value) -> Option<String> {
 }
 
 /// `scheme`'s case as a URL spells it: `HTTP` is `http`, `other("ws")` is `ws`.
-pub(crate) fn scheme_name(v: &Value) -> String {
+fn scheme_name(v: &Value) -> String {
     if v.kind() != WasmTypeKind::Variant {
         return "http".into();
     }

@@ -11,7 +11,7 @@
 //! name is forgotten when it is dropped or its id comes back from another call (ids are reused).
 
 use crate::functions::FunctionTable;
-use crate::http::{method_name, option, scheme_name, string};
+use crate::http::{string, RequestDraft, RequestPart};
 use crate::types::ValueType;
 use crate::value::{Cursor, Decoder, HandleNames};
 use std::collections::HashMap;
@@ -37,10 +37,7 @@ enum Role {
     /// `[constructor]outgoing-request`.
     NewRequest,
     /// `outgoing-request.set-method` / `set-scheme` / `set-authority` / `set-path-with-query`.
-    SetMethod,
-    SetScheme,
-    SetAuthority,
-    SetPath,
+    SetPart(RequestPart),
     /// `[resource-drop]R(own<R>)`.
     Drop,
 }
@@ -82,10 +79,9 @@ fn role(interface: Option<&str>, name: &str, result: Option<&ValueType>) -> Role
         | ("wasi:http/types", "[method]outgoing-request.body")
         | ("wasi:http/types", "[method]outgoing-body.write") => Role::Inherits,
         ("wasi:http/types", "[constructor]outgoing-request") => Role::NewRequest,
-        ("wasi:http/types", "[method]outgoing-request.set-method") => Role::SetMethod,
-        ("wasi:http/types", "[method]outgoing-request.set-scheme") => Role::SetScheme,
-        ("wasi:http/types", "[method]outgoing-request.set-authority") => Role::SetAuthority,
-        ("wasi:http/types", "[method]outgoing-request.set-path-with-query") => Role::SetPath,
+        ("wasi:http/types", _) if RequestPart::of(name).is_some() => {
+            RequestPart::of(name).map_or(Role::Other, Role::SetPart)
+        }
         _ => Role::Other,
     };
     match by_name {
@@ -100,27 +96,12 @@ fn role(interface: Option<&str>, name: &str, result: Option<&ValueType>) -> Role
     }
 }
 
-/// An outgoing request as far as the guest set it.
-#[derive(Debug, Default, Clone)]
-struct Draft {
-    method: Option<String>,
-    scheme: Option<String>,
-    authority: Option<String>,
-    path: Option<String>,
-}
-
-impl Draft {
-    /// `GET http://host/path`, or `outgoing request` until it has an authority.
-    fn name(&self) -> String {
-        match &self.authority {
-            None => "outgoing request".into(),
-            Some(authority) => format!(
-                "{} {}://{authority}{}",
-                self.method.as_deref().unwrap_or("GET"),
-                self.scheme.as_deref().unwrap_or("http"),
-                self.path.as_deref().unwrap_or("/")
-            ),
-        }
+/// The name of an outgoing request as far as the guest set it: `GET http://host/path`, or
+/// `outgoing request` until it has an authority.
+fn draft_name(draft: &RequestDraft) -> String {
+    match &draft.authority {
+        None => "outgoing request".into(),
+        Some(_) => format!("{} {}", draft.method(), draft.url()),
     }
 }
 
@@ -141,7 +122,7 @@ pub struct HandleNamer {
 #[derive(Default)]
 struct State {
     names: HashMap<u32, String>,
-    drafts: HashMap<u32, Draft>,
+    drafts: HashMap<u32, RequestDraft>,
     /// The ids of the handles a result holds (reused between calls).
     created: Vec<u32>,
 }
@@ -237,8 +218,8 @@ impl HandleNamer {
             }
             Role::NewRequest => {
                 if let Some(id) = new {
-                    let draft = Draft::default();
-                    st.names.insert(id, draft.name());
+                    let draft = RequestDraft::default();
+                    st.names.insert(id, draft_name(&draft));
                     st.drafts.insert(id, draft);
                 }
             }
@@ -281,7 +262,7 @@ impl HandleNamer {
                     }
                 }
             }
-            Role::SetMethod | Role::SetScheme | Role::SetAuthority | Role::SetPath => {
+            Role::SetPart(part) => {
                 let Some(id) = first() else {
                     return;
                 };
@@ -294,13 +275,8 @@ impl HandleNamer {
                 let Some(v) = values.get(1) else {
                     return;
                 };
-                match role {
-                    Role::SetMethod => draft.method = method_name(v),
-                    Role::SetScheme => draft.scheme = option(v).map(|s| scheme_name(&s)),
-                    Role::SetAuthority => draft.authority = option(v).and_then(|s| string(&s)),
-                    _ => draft.path = option(v).and_then(|s| string(&s)),
-                }
-                let name = draft.name();
+                draft.set(part, v);
+                let name = draft_name(draft);
                 st.names.insert(id, name);
             }
         }
