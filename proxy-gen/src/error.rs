@@ -22,6 +22,11 @@ pub enum Error {
     #[error("unsupported WebAssembly binary version/layer {0:#010x}")]
     UnknownVersion(u32),
 
+    /// A core module that cannot be made a component with the preview-1 command adapter
+    /// ([`crate::adapt_command`]): not a WASI command, or invalid.
+    #[error("{0:#}")]
+    NotACommand(anyhow::Error),
+
     /// The component does not validate or its WIT cannot be decoded.
     #[error("malformed component: {0:#}")]
     Malformed(anyhow::Error),

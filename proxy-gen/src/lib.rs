@@ -2,6 +2,8 @@
 //! the component, in-process, with no toolchain (wasm-tools crates 0.258 + wac-graph 0.12).
 //!
 //! - [`analyze`] checks the input and returns the [`ComponentInfo`] "intercept table".
+//! - [`adapt_command`] makes a WASI preview-1 command module a component (with the adapter the
+//!   caller brings);
 //! - [`instrument`] returns the composed component for a [`Mode`]; [`instrument_embedded`] the
 //!   replay composition with the recorded calls built in; [`proxy`] the proxy alone.
 //!
@@ -17,6 +19,7 @@
 #![warn(missing_docs)]
 
 mod abi;
+mod adapt;
 mod analyze;
 mod compose;
 mod coremod;
@@ -33,6 +36,7 @@ mod typeenc;
 mod walk;
 mod wasmcode;
 
+pub use adapt::adapt_command;
 pub use analyze::{
     analyze, decode, validate, ComponentInfo, Decoded, ExportHandle, FuncKind, FunctionInfo,
     InterceptedFunction, InterfaceInfo, NamedType, ResourceDrop, ResourceRef, ValueType,

@@ -1,7 +1,8 @@
 //! Reading a component from disk and telling users clearly when the file is not one.
 //!
-//! wasmtime's own errors for a core module or a random file are accurate but terse; proxyrt only runs
-//! components, so it checks the preamble first and says what the file is and what to do about it.
+//! wasmtime's own errors for a random file are accurate but terse, so proxyrt checks the preamble
+//! first and says what the file is and what to do about it. A WASI preview-1 command module is
+//! made a component with the preview-1 adapter (as `wasm-tools component new --adapt` does).
 
 use anyhow::{bail, Context, Result};
 use std::path::Path;
@@ -72,17 +73,48 @@ pub fn read_binary_component(path: &Path, command: &str) -> Result<Vec<u8>> {
     }
 }
 
-/// Reads `path`; a core module is an error, a component in either format is returned with its kind.
+/// Reads `path`; a component in either format is returned with its kind, and a WASI preview-1
+/// command module as the component [`adapt`] makes of it.
 fn read_classified(path: &Path) -> Result<(Vec<u8>, Kind)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     match classify(&bytes, path)? {
-        Kind::CoreModule => bail!(
-            "{}: this is a core WebAssembly module, not a component; proxyrt runs components \
-             (make one with `wasm-tools component new`, or build for the wasm32-wasip2 target)",
-            path.display()
-        ),
+        Kind::CoreModule => Ok((adapt(&bytes, path)?, Kind::Component)),
+        Kind::Text if is_module_text(&bytes) => {
+            let module = wat::parse_bytes(&bytes).with_context(|| {
+                format!("{}: not a valid WebAssembly text module", path.display())
+            })?;
+            Ok((adapt(&module, path)?, Kind::Component))
+        }
         kind => Ok((bytes, kind)),
     }
+}
+
+/// Whether WebAssembly text `bytes` is a core module (`(module ...`, after comments), not a
+/// component.
+fn is_module_text(bytes: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return false;
+    };
+    let mut rest = text.trim_start();
+    while let Some(line) = rest.strip_prefix(";;") {
+        rest = line.split_once('\n').map_or("", |(_, r)| r).trim_start();
+    }
+    rest.strip_prefix('(')
+        .is_some_and(|r| r.trim_start().starts_with("module"))
+}
+
+/// The WASI preview-1 command module `module` (read from `path`) as a `wasi:cli/command`
+/// component: the module with the `wasi_snapshot_preview1` command adapter of this wasmtime
+/// release, as `wasm-tools component new --adapt` makes it. `wasmtime run` runs such modules
+/// natively; through the adapter they run on the same WASI 0.2 host as components, so record and
+/// replay see (and the trace holds) the adapter's WASI 0.2 calls. The encoding is deterministic:
+/// the same module gives the same component, so traces and caches keyed by the component's bytes
+/// hold across runs.
+fn adapt(module: &[u8], path: &Path) -> Result<Vec<u8>> {
+    use wasi_preview1_component_adapter_provider as adapter;
+    proxy_gen::adapt_command(module, adapter::WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("{}: a core WebAssembly module", path.display()))
 }
 
 #[cfg(test)]

