@@ -336,3 +336,69 @@ fn a_full_disk_is_a_clear_error() {
         "the guest went on without a trace"
     );
 }
+
+/// Two `record`s into one empty compilation cache at once, then every cache entry cut in half (as
+/// by a crash mid-write in a cache without atomic renames): both recordings succeed, each trace
+/// replays, and the cut entries are ignored with a warning and rebuilt, never used.
+#[test]
+fn the_cache_survives_concurrent_writers_and_cut_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let with_cache = |cmd: common::Cmd| cmd.env("PROXYRT_CACHE_DIR", &cache);
+    let recorders: Vec<_> = (0..2)
+        .map(|i| {
+            let trace = dir.path().join(format!("t{i}.bin"));
+            let cache = cache.clone();
+            let t = trace.clone();
+            let handle = std::thread::spawn(move || {
+                proxyrt()
+                    .env("PROXYRT_CACHE_DIR", &cache)
+                    .args(["record", "--trace"])
+                    .arg(&t)
+                    .args([guests::CLI, &format!("echo:run {i}")])
+                    .output_checked()
+            });
+            (trace, handle)
+        })
+        .collect();
+    for (i, (trace, handle)) in recorders.into_iter().enumerate() {
+        let out = handle.join().expect("a recorder thread");
+        out.assert_status(0);
+        assert_eq!(out.stdout_text(), format!("run {i}\n"));
+        let replayed = with_cache(proxyrt())
+            .args(["replay", guests::CLI])
+            .arg(&trace)
+            .output_checked();
+        replayed.assert_status(0);
+        assert_eq!(replayed.stdout_text(), format!("run {i}\n"));
+    }
+    let mut cut = 0;
+    for entry in fs::read_dir(&cache).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = fs::read(&path).unwrap();
+            fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+            cut += 1;
+        }
+    }
+    assert!(cut >= 2, "the cache has entries ({cut})");
+    let trace = dir.path().join("again.bin");
+    let out = with_cache(proxyrt())
+        .args(["record", "--trace"])
+        .arg(&trace)
+        .args([guests::CLI, "echo:after the cut"])
+        .output_checked();
+    out.assert_status(0);
+    assert_eq!(out.stdout_text(), "after the cut\n");
+    assert!(
+        out.stderr_text().contains("warning"),
+        "{}",
+        out.stderr_text()
+    );
+    let replayed = with_cache(proxyrt())
+        .args(["replay", guests::CLI])
+        .arg(&trace)
+        .output_checked();
+    replayed.assert_status(0);
+    assert_eq!(replayed.stdout_text(), "after the cut\n");
+}
