@@ -192,31 +192,8 @@ impl FunctionTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{FuncKind, FunctionInfo, InterfaceInfo, ResourceDrop, ResourceRef};
-
-    fn interface(name: &str, functions: Vec<FunctionInfo>) -> InterfaceInfo {
-        InterfaceInfo {
-            name: name.into(),
-            package: None,
-            interface: None,
-            version: None,
-            resources: vec![],
-            functions,
-        }
-    }
-
-    fn func(name: &str, params: Vec<ValueType>, result: Option<ValueType>) -> FunctionInfo {
-        FunctionInfo {
-            name: name.into(),
-            kind: FuncKind::Freestanding,
-            params: params
-                .into_iter()
-                .enumerate()
-                .map(|(i, t)| (format!("p{i}"), t))
-                .collect(),
-            result,
-        }
-    }
+    use crate::test_info::{func, iface as interface};
+    use crate::types::{ResourceDrop, ResourceRef};
 
     const RANDOM: &str = "wasi:random/random@0.2.6";
     const STREAMS: &str = "wasi:io/streams@0.2.6";

@@ -25,3 +25,6 @@ pub mod names;
 pub mod trace;
 pub mod types;
 pub mod value;
+
+#[cfg(test)]
+mod test_info;

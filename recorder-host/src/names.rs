@@ -286,45 +286,8 @@ impl HandleNamer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{ComponentInfo, FuncKind, FunctionInfo, InterfaceInfo, ResourceRef};
-
-    fn own(interface: &str, name: &str) -> ValueType {
-        ValueType::Own(ResourceRef {
-            interface: Some(interface.into()),
-            name: name.into(),
-        })
-    }
-
-    fn borrow(interface: &str, name: &str) -> ValueType {
-        ValueType::Borrow(ResourceRef {
-            interface: Some(interface.into()),
-            name: name.into(),
-        })
-    }
-
-    fn func(name: &str, params: Vec<ValueType>, result: Option<ValueType>) -> FunctionInfo {
-        FunctionInfo {
-            name: name.into(),
-            kind: FuncKind::Freestanding,
-            params: params
-                .into_iter()
-                .enumerate()
-                .map(|(i, t)| (format!("p{i}"), t))
-                .collect(),
-            result,
-        }
-    }
-
-    fn iface(name: &str, functions: Vec<FunctionInfo>) -> InterfaceInfo {
-        InterfaceInfo {
-            name: name.into(),
-            package: None,
-            interface: None,
-            version: None,
-            resources: vec![],
-            functions,
-        }
-    }
+    use crate::test_info::{borrow, func, iface, own};
+    use crate::types::{ComponentInfo, ResourceRef};
 
     const FS: &str = "wasi:filesystem/types@0.2.6";
     const STREAMS: &str = "wasi:io/streams@0.2.6";
