@@ -4,11 +4,9 @@
 //! Why one file per request: requests run concurrently, each in its own store, so each writes
 //! its own stream without a lock and never interleaves with another; a request that completed is
 //! complete on disk whatever happens to the server afterwards (SIGTERM, a crash), and a request cut
-//! by a crash is an ordinary cut trace. Every tool that reads a trace reads a request, and
-//! replaying a service is replaying its requests in arrival order.
-
-use std::io;
-use std::path::{Path, PathBuf};
+//! by a crash is an ordinary cut trace. Every tool that reads a trace reads a request, and a
+//! service is a corpus (`proxyrt::corpus`, which finds traces by content, in path order: the
+//! zero-padded numbers sort in arrival order).
 
 /// The file name of request `seq`'s trace (1 for the first request to arrive).
 pub fn request_trace_name(seq: u64) -> String {
@@ -24,27 +22,12 @@ pub fn request_number(file_name: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// The request traces in `dir`, by request number (arrival order), with their paths. Other files
-/// are ignored.
-pub fn request_traces(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if let Some(seq) = name.to_str().and_then(request_number) {
-            out.push((seq, entry.path()));
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn names_round_trip_and_order_by_number() {
+    fn names_round_trip() {
         assert_eq!(request_trace_name(7), "request-000007.trace");
         assert_eq!(request_number("request-000007.trace"), Some(7));
         assert_eq!(request_number("request-1234567.trace"), Some(1234567));
@@ -56,16 +39,9 @@ mod tests {
         ] {
             assert_eq!(request_number(other), None, "{other}");
         }
-        let dir = tempfile::tempdir().unwrap();
-        for seq in [10, 2, 1] {
-            std::fs::write(dir.path().join(request_trace_name(seq)), b"").unwrap();
-        }
-        std::fs::write(dir.path().join("notes.txt"), b"").unwrap();
-        let found: Vec<u64> = request_traces(dir.path())
-            .unwrap()
-            .into_iter()
-            .map(|(seq, _)| seq)
-            .collect();
-        assert_eq!(found, [1, 2, 10]);
+        // Zero-padded, the names sort in arrival order (as the corpus takes them: by path).
+        let mut names: Vec<String> = [10, 2, 1].map(request_trace_name).to_vec();
+        names.sort();
+        assert_eq!(names, [1, 2, 10].map(request_trace_name));
     }
 }

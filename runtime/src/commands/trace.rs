@@ -25,8 +25,8 @@ pub enum TraceCommand {
 
 #[derive(Args, Debug, Clone)]
 pub struct TraceShowArgs {
-    /// The trace file, or a recorded service (the directory `serve --record` wrote: one line per
-    /// request).
+    /// The trace file, or a corpus: a directory of traces (one line per trace; for the requests of
+    /// a recorded service, the directory `serve --record` wrote, one per request).
     pub file: PathBuf,
     /// Skip this many entries first.
     #[arg(long, default_value_t = 0)]
@@ -151,24 +151,29 @@ fn ended(result: Result<Option<Entry>, TraceError>) -> Result<Entry, Result<bool
     }
 }
 
-/// The request traces of the recorded service `dir`, in arrival order.
-fn requests(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
-    service::request_traces(dir)
-        .with_context(|| format!("cannot read the recorded service {}", dir.display()))
-}
-
-/// `proxyrt trace show DIR`: one line per request: its number, method and URL, and what the
-/// guest answered and asked upstream ([`http::Exchange::summary`]).
-fn show_service(args: &TraceShowArgs) -> Result<i32> {
+/// `proxyrt trace show DIR`: one line per trace of the corpus, for a request of a served
+/// component its number, method and URL, and what the guest answered and asked upstream
+/// ([`http::Exchange::summary`]); for another trace its path in the corpus and argv.
+fn show_corpus(args: &TraceShowArgs) -> Result<i32> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for (seq, path) in requests(&args.file)? {
-        let (header, exchange) = http::read_exchange(&path)
+    for found in corpus::collect(std::slice::from_ref(&args.file))? {
+        let path = &found.path;
+        let (header, exchange) = http::read_exchange(path)
             .with_context(|| format!("cannot read the trace {}", path.display()))?;
-        let (method, uri) = header
-            .request
-            .as_ref()
-            .map_or(("?", "?"), |r| (r.method.as_str(), r.uri.as_str()));
+        let seq = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(service::request_number);
+        let (Some(request), Some(seq)) = (&header.request, seq) else {
+            if args.json {
+                writeln!(out, "{}", json!({"trace": found.name, "argv": header.argv}))?;
+            } else {
+                writeln!(out, "{}: argv {:?}", found.name, header.argv)?;
+            }
+            continue;
+        };
+        let (method, uri) = (request.method.as_str(), request.uri.as_str());
         if args.json {
             let outgoing: Vec<_> = exchange
                 .outgoing
@@ -202,7 +207,7 @@ fn show_service(args: &TraceShowArgs) -> Result<i32> {
 /// `proxyrt trace show`.
 fn show(args: &TraceShowArgs) -> Result<i32> {
     if args.file.is_dir() {
-        return show_service(args);
+        return show_corpus(args);
     }
     let mut reader = open(&args.file)?;
     let header = reader.header().clone();
