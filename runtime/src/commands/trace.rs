@@ -338,8 +338,9 @@ struct Totals {
 }
 
 impl Totals {
-    /// Adds the trace at `path`; returns whether it is complete.
-    fn add(&mut self, path: &Path) -> Result<bool> {
+    /// Adds the trace at `path`; returns whether it is complete and, for a trace of a served
+    /// request, what its calls make up over HTTP (read in the same pass).
+    fn add(&mut self, path: &Path) -> Result<(bool, Option<http::Exchange>)> {
         let mut reader = open(path)?;
         let header = reader.header();
         let program = format!(
@@ -349,8 +350,14 @@ impl Totals {
         );
         *self.programs.entry(program).or_default() += 1;
         let table = FunctionTable::new(&header.component);
+        let mut observer = header
+            .request
+            .is_some()
+            .then(|| http::HttpObserver::new(&table));
         let (funcs, exports) = (table.imports(), table.exports());
         let mut pending: Option<String> = None;
+        // The last call's id and arguments, for the observer.
+        let mut call: Option<(u32, Vec<u8>)> = None;
         let end = loop {
             let entry = match ended(reader.next_entry()) {
                 Ok(e) => e,
@@ -367,6 +374,9 @@ impl Totals {
                     c.arg_bytes += args.len() as u64;
                     self.payload += args.len() as u64;
                     pending = Some(name);
+                    if observer.is_some() {
+                        call = Some((func, args));
+                    }
                 }
                 Entry::ExportCall { func, args } => {
                     let name = exports.get(func as usize).map_or_else(
@@ -384,13 +394,16 @@ impl Totals {
                     if let Some(name) = pending.take() {
                         self.per.entry(name).or_default().result_bytes += results.len() as u64;
                     }
+                    if let (Some(observer), Some((func, args))) = (observer.as_mut(), call.take()) {
+                        observer.observe(func, &args, &results);
+                    }
                 }
                 _ => {}
             }
         };
         let complete = end?;
         self.file_bytes += std::fs::metadata(path)?.len();
-        Ok(complete)
+        Ok((complete, observer.map(|o| o.exchange().clone())))
     }
 }
 
@@ -417,12 +430,11 @@ fn stats(args: &TraceStatsArgs) -> Result<i32> {
         for found in corpus::collect(std::slice::from_ref(&args.file))? {
             let path = found.path;
             traces += 1;
-            totals.complete &= totals.add(&path)?;
-            let (header, exchange) = http::read_exchange(&path)
-                .with_context(|| format!("cannot read the trace {}", path.display()))?;
-            if header.request.is_none() {
+            let (complete, exchange) = totals.add(&path)?;
+            totals.complete &= complete;
+            let Some(exchange) = exchange else {
                 continue;
-            }
+            };
             counts.requests += 1;
             let status = match (exchange.status, &exchange.error) {
                 (Some(s), _) => s.to_string(),
@@ -436,7 +448,7 @@ fn stats(args: &TraceStatsArgs) -> Result<i32> {
         }
         service = (counts.requests > 0).then_some(counts);
     } else {
-        totals.complete = totals.add(&args.file)?;
+        totals.complete = totals.add(&args.file)?.0;
     }
     let Totals {
         per,
