@@ -49,19 +49,25 @@ pub fn check(
     trace: &Path,
 ) -> Result<Build> {
     if header.interface_sha256 != info.interface_sha256()? {
-        bail!(
-            "the trace {} was recorded from another program (its imports and exports differ from \
-             those of {}; the trace's argv was {:?})",
-            trace.display(),
-            path.display(),
-            header.argv
-        );
+        bail!("{}", other_program(header, path, trace));
     }
     Ok(if header.component_sha256 == component_sha256(original) {
         Build::Recorded
     } else {
         Build::Other
     })
+}
+
+/// What is said of a trace (`header`, read from `trace`) of another program than the component at
+/// `path`: by [`check`], and by corpus replay, which counts such traces apart.
+pub fn other_program(header: &Header, path: &Path, trace: &Path) -> String {
+    format!(
+        "the trace {} was recorded from another program (its imports and exports differ from \
+         those of {}; the trace's argv was {:?})",
+        trace.display(),
+        path.display(),
+        header.argv
+    )
 }
 
 /// The first bytes of a hash in hex, as notes show them.

@@ -13,6 +13,7 @@
 
 pub mod report;
 
+use crate::identity;
 use crate::replay::{Divergence, Ending, Output, Replayer, TraceSource};
 use anyhow::{Context, Result};
 use recorder_host::trace::{HttpRequestLine, MAGIC};
@@ -260,14 +261,9 @@ fn replay_one(
     };
     result.outcome = match TraceSource::open(trace) {
         Err(e) => Outcome::Unreadable(format!("{e:#}")),
-        Ok(source) if &source.header().interface_sha256 != interfaces => {
-            Outcome::OtherProgram(format!(
-                "the trace {} was recorded from another program (its imports and exports differ; \
-                 the trace's argv was {:?})",
-                trace.display(),
-                source.header().argv
-            ))
-        }
+        Ok(source) if &source.header().interface_sha256 != interfaces => Outcome::OtherProgram(
+            identity::other_program(source.header(), replayer.path(), trace),
+        ),
         Ok(source) => {
             result.request = source.header().request.clone();
             match runtime.block_on(replayer.replay(source, Output::Discard)) {

@@ -209,6 +209,11 @@ impl Replayer {
         &self.info
     }
 
+    /// The path of the component it was compiled from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Replays the guest once against `source`, showing its output as `output` says. An error is
     /// a replay that could not be carried out: the source cannot be read (a cut or corrupt trace)
     /// or proxyrt failed; a divergence is not an error but an [`Ending`].
