@@ -206,6 +206,9 @@ impl Plan {
         let mut interface_funcs = Vec::new();
         let mut bare_funcs = Vec::new();
         let mut imports = Vec::new();
+        // The interfaces the proxy imports from the host, so far (the world lists dependencies
+        // first).
+        let mut imported_ifaces = HashSet::new();
         for (import, (key, item)) in world.imports.iter().enumerate() {
             let name = resolve.name_world_key(key);
             if mode.added_interface() == Some(name.as_str()) {
@@ -217,12 +220,31 @@ impl Plan {
             let kind = match item {
                 WorldItem::Interface { id, .. } => {
                     let iface = &resolve.interfaces[*id];
-                    let has_resources = decoded.resource_types(*id).next().is_some();
+                    // Resources it defines, or uses from another interface (`use x.{r}`, or a
+                    // handle in a record): either way its types are the proxy's wrappers when
+                    // the proxy wraps, not the host's (found by the fuzzer: a types-only
+                    // interface `use`ing a resource was passed through on replay).
+                    let has_resources = decoded.resource_types(*id).next().is_some()
+                        || iface.types.values().any(|&t| {
+                            matches!(
+                                resolve.types[abi::dealias(resolve, t)].kind,
+                                TypeDefKind::Resource
+                            ) || abi::contains_handle(resolve, &Type::Id(t), &|_| true)
+                        });
                     // A types-only interface (no functions, no resources) is imported even on
                     // replay: a guest export may `use` its types, and an export's types must be
                     // named by an import or export.
-                    let types_only = iface.functions.is_empty() && !has_resources;
+                    // ... and only if the interfaces its types come from (`use x.{t}`) are
+                    // imported too (found by the fuzzer: one `use`d a type of an interface with
+                    // functions, which replay does not import).
+                    let types_only = iface.functions.is_empty()
+                        && !has_resources
+                        && used_interfaces(resolve, *id)
+                            .all(|from| imported_ifaces.contains(&from));
                     let imported = forwards || types_only;
+                    if imported {
+                        imported_ifaces.insert(*id);
+                    }
                     let first = interface_funcs.len() as u32;
                     for f in iface.functions.values() {
                         interface_funcs.push(planned(interface_funcs.len(), &name, f, import));
@@ -261,7 +283,21 @@ impl Plan {
                     });
                     ImportKind::Function { id: id as u32 }
                 }
-                WorldItem::Type { .. } => ImportKind::Type,
+                WorldItem::Type { id, .. } => {
+                    if matches!(resolve.types[*id].kind, TypeDefKind::Resource) {
+                        // A resource the world defines itself, not an interface (a `use` of an
+                        // interface's resource is an alias, and fine). The composition cannot
+                        // name it: its functions became top-level exports beside no resource of
+                        // the proxy's, and an export taking it did not validate (both found by
+                        // the fuzzer). No WASI world does this.
+                        unsupported!(
+                            "the world defines the resource `{name}` itself; resources defined \
+                             at world level (not in an interface) are not supported yet (define \
+                             it in an interface)"
+                        );
+                    }
+                    ImportKind::Type
+                }
             };
             imports.push(PlannedImport { name, import, kind });
         }
@@ -675,6 +711,25 @@ impl WrappedExport {
             ),
         }
     }
+}
+
+/// The other interfaces the types of `iface` are `use`d from.
+fn used_interfaces(
+    resolve: &Resolve,
+    iface: InterfaceId,
+) -> impl Iterator<Item = InterfaceId> + '_ {
+    resolve.interfaces[iface]
+        .types
+        .values()
+        .filter_map(move |&t| {
+            let TypeDefKind::Type(Type::Id(from)) = resolve.types[t].kind else {
+                return None;
+            };
+            match resolve.types[from].owner {
+                TypeOwner::Interface(other) if other != iface => Some(other),
+                _ => None,
+            }
+        })
 }
 
 #[cfg(test)]

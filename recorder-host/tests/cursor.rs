@@ -140,13 +140,18 @@ fn handles_are_collected_in_order() {
     assert_eq!(c.position(), bytes.len());
 }
 
-/// A fixed-length list of values that take no byte is skipped at once, whatever its length.
+/// A fixed-length list needs a byte per element: its length is checked before anything is read.
 #[test]
-fn zero_sized_elements_are_skipped_at_once() {
+fn fixed_lengths_are_checked_against_the_bytes_left() {
+    // Every WIT type takes a byte at least, so a header claiming `u32::MAX` elements of an empty
+    // tuple (no WIT type) is refused at once instead of counted to.
     let ty = V::FixedLengthList(b(V::Tuple(vec![])), u32::MAX);
     let mut c = Cursor::new(&[]);
-    assert_eq!(c.skip(&ty), Ok(()));
-    assert!(c.is_empty());
+    assert!(c.skip(&ty).is_err());
+    assert!(Decoder::decode_all(&[], [&ty]).is_err());
+    let ty = V::FixedLengthList(b(V::U8), 3);
+    assert!(Cursor::new(&[1, 2]).skip(&ty).is_err());
+    assert_agree(&ty, &[1, 2, 3]);
 }
 
 /// Skips one value of `ty` and requires every byte used: `decode_all`'s verdict, without values.

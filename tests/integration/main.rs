@@ -10,6 +10,7 @@ mod corpus;
 mod divergence;
 mod exports;
 mod foreign;
+mod fuzz;
 mod http;
 mod instrument;
 mod newtypes;

@@ -8,8 +8,35 @@ use super::entry::EntryRef;
 use serde::{Deserialize, Serialize};
 use std::io;
 
-fn bincode_config() -> impl bincode::config::Config {
+fn bincode_config() -> bincode::config::Configuration {
     bincode::config::standard()
+}
+
+/// Runs `$decode` with `$config` bound to [`bincode_config`] limited to the smallest of a few
+/// sizes that is at least `$len`, the payload's length. Why a limit: bincode 2 allocates a string
+/// or byte buffer of the length a payload claims *before* it reads the bytes (the fuzzer found a
+/// 3-exabyte allocation from a 2 KB header), and only a configured limit makes it check the claim
+/// first. Everything a payload really holds fits in the payload, so a limit of its length turns
+/// a bogus claim into an error; a limit is a type parameter, hence the sizes, which keep any
+/// allocation within twice the payload (and within 64 KiB for the small ones).
+macro_rules! with_limit_for {
+    ($len:expr, |$config:ident| $decode:expr) => {{
+        let len: usize = $len;
+        if len <= 1 << 16 {
+            let $config = bincode_config().with_limit::<{ 1 << 16 }>();
+            $decode
+        } else if len <= 1 << 20 {
+            let $config = bincode_config().with_limit::<{ 1 << 20 }>();
+            $decode
+        } else if len <= 1 << 24 {
+            let $config = bincode_config().with_limit::<{ 1 << 24 }>();
+            $decode
+        } else {
+            // MAX_FRAME_LEN: no frame is longer.
+            let $config = bincode_config().with_limit::<{ super::entry::MAX_FRAME_LEN as usize }>();
+            $decode
+        }
+    }};
 }
 
 /// Replaces `out` with the encoding of `value`.
@@ -22,11 +49,12 @@ pub(super) fn encode<T: Serialize>(value: &T, out: &mut Vec<u8>) -> io::Result<(
 
 /// Decodes a value that must fill `payload` exactly.
 pub(super) fn decode<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, String> {
-    // Decoding works on one checked frame: serde caps what it preallocates for a sequence
-    // (`size_hint::cautious`) and bincode stops at the end of the slice, so a bogus inner length
-    // cannot make a large allocation.
-    let (value, used) =
-        bincode::serde::decode_from_slice(payload, bincode_config()).map_err(|e| e.to_string())?;
+    // Decoding works on one checked frame, with a limit of its size (see `with_limit_for`);
+    // serde caps what it preallocates for a sequence (`size_hint::cautious`).
+    let (value, used) = with_limit_for!(payload.len(), |config| {
+        bincode::serde::decode_from_slice(payload, config)
+    })
+    .map_err(|e| e.to_string())?;
     if used != payload.len() {
         return Err(format!(
             "{} trailing bytes after the value",
@@ -38,8 +66,10 @@ pub(super) fn decode<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T
 
 /// [`decode`] of a value that borrows from `payload`.
 pub(super) fn decode_ref<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, String> {
-    let (value, used) = bincode::serde::borrow_decode_from_slice(payload, bincode_config())
-        .map_err(|e| e.to_string())?;
+    let (value, used) = with_limit_for!(payload.len(), |config| {
+        bincode::serde::borrow_decode_from_slice(payload, config)
+    })
+    .map_err(|e| e.to_string())?;
     if used != payload.len() {
         return Err(format!(
             "{} trailing bytes after the value",
@@ -52,9 +82,11 @@ pub(super) fn decode_ref<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T,
 /// The value a payload starts with, ignoring the rest: how a reader gets a header's
 /// `format_version` (its first field) before it decodes the rest, whose layout depends on it.
 pub(super) fn decode_prefix<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, String> {
-    bincode::serde::decode_from_slice(payload, bincode_config())
-        .map(|(value, _)| value)
-        .map_err(|e| e.to_string())
+    with_limit_for!(payload.len(), |config| {
+        bincode::serde::decode_from_slice(payload, config)
+    })
+    .map(|(value, _)| value)
+    .map_err(|e| e.to_string())
 }
 
 /// bincode's variant index of [`Entry::Call`](super::Entry::Call) / [`EntryRef::Call`].

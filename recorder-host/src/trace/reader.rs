@@ -48,6 +48,14 @@ impl TraceReader<BufReader<File>> {
     }
 }
 
+impl<'a> TraceReader<&'a [u8]> {
+    /// Reads a trace held in memory, whose length is known as a file's is (so a length prefix
+    /// beyond the end is a cut, as in [`Self::open`]).
+    pub fn from_slice(bytes: &'a [u8]) -> Result<Self, TraceError> {
+        TraceReader::with_len(bytes, Some(bytes.len() as u64))
+    }
+}
+
 impl<R: Read> TraceReader<R> {
     /// Reads the header from a stream of unknown length.
     pub fn new(input: R) -> Result<Self, TraceError> {

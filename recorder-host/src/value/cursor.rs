@@ -222,6 +222,20 @@ impl<'a> Cursor<'a> {
         Ok(n as usize)
     }
 
+    /// The `n` of a fixed-length list `list<T, n>` (from the type, not the bytes), checked against
+    /// the bytes left as [`Self::count`] is: every WIT type takes at least one byte (WIT has no
+    /// empty tuple, record or flags), so more elements than bytes is a corrupt value or a bogus
+    /// type, and no reader counts to a `u32::MAX` a damaged header claims.
+    pub fn fixed_count(&self, n: u32) -> Result<usize, DecodeError> {
+        let left = self.rest().len();
+        if u64::from(n) > left as u64 {
+            return Err(self.error(format!(
+                "a fixed-length list of {n} elements exceeds the {left} bytes left"
+            )));
+        }
+        Ok(n as usize)
+    }
+
     /// A LEB128 length, then that many bytes: a `list<u8>` (or the bytes of a string), in place.
     pub fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
         let n = self.count()?;
@@ -268,8 +282,7 @@ impl<'a> Cursor<'a> {
 
     /// Steps over one value of type `ty`, building nothing (a `list<u8>` or a string is one
     /// bounds check). It accepts exactly the bytes the decoder accepts for a type WAVE can show,
-    /// with the same error, and any well-formed value of the other types WIT allows in values
-    /// (an empty tuple takes no byte).
+    /// with the same error, and any well-formed value of the other types WIT allows in values.
     pub fn skip(&mut self, ty: &ValueType) -> Result<(), DecodeError> {
         self.walk(ty, None)
     }
@@ -346,14 +359,8 @@ impl<'a> Cursor<'a> {
                 }
             }
             V::FixedLengthList(t, n) => {
-                for _ in 0..*n {
-                    let start = self.pos;
+                for _ in 0..self.fixed_count(*n)? {
                     self.walk(t, out.as_deref_mut())?;
-                    if self.pos == start {
-                        // A type that takes no byte (an empty tuple) takes none in every
-                        // element: no need to count to `n`, which the header sets.
-                        break;
-                    }
                 }
             }
             V::Map(k, v) => {

@@ -76,9 +76,10 @@ impl<'a> Decoder<'a> {
                 Value::make_list(&wt, items).map_err(wave_err)?
             }
             V::FixedLengthList(t, n) => {
+                let n = c.fixed_count(*n)?;
                 let wt = wave_type(ty).map_err(|e| self.error(e))?;
-                let mut items = Vec::new();
-                for _ in 0..*n {
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
                     items.push(self.value(t)?);
                 }
                 Value::make_list(&wt, items).map_err(wave_err)?

@@ -201,7 +201,10 @@ pub fn show(
             let n = c.count()?;
             items(c, t, n, names, out)?;
         }
-        V::FixedLengthList(t, n) => items(c, t, *n as usize, names, out)?,
+        V::FixedLengthList(t, n) => {
+            let n = c.fixed_count(*n)?;
+            items(c, t, n, names, out)?
+        }
         V::Map(k, v) => {
             let n = c.count()?;
             let entry = V::Tuple(vec![(**k).clone(), (**v).clone()]);
@@ -310,12 +313,7 @@ fn items(
             if i == HEAD_ITEMS {
                 let _ = write!(out, ", …{} elements cut…", n - HEAD_ITEMS - TAIL_ITEMS);
             }
-            let start = c.position();
             c.skip(t)?;
-            if c.position() == start {
-                // Elements of no bytes (an empty tuple): all the others are the same.
-                break;
-            }
             continue;
         }
         if i > 0 {
@@ -391,6 +389,8 @@ fn differ(
             list_difference(a, b, &entry, path, names)
         }
         V::FixedLengthList(t, n) => {
+            a.fixed_count(*n)?;
+            b.fixed_count(*n)?;
             for i in 0..*n {
                 if let Some(d) = differ(a, b, t, &format!("{path}[{i}]"), names)? {
                     return Ok(Some(d));

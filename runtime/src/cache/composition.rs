@@ -154,7 +154,13 @@ fn decode_entry(key: &[u8; 32], bytes: &[u8]) -> Result<Instrumented> {
         .context("bad interfaces length")?;
     let (info_bytes, composed) = rest.split_at(info_len);
     let (info, used): (ComponentInfo, usize) =
-        bincode::serde::decode_from_slice(info_bytes, bincode::config::standard())
+        // With a limit: bincode allocates a string of the length it reads before reading it,
+        // so a damaged entry could claim exabytes (the trace reader's fuzzer found that); no
+        // component's interfaces take 64 MiB.
+        bincode::serde::decode_from_slice(
+            info_bytes,
+            bincode::config::standard().with_limit::<{ 64 << 20 }>(),
+        )
             .context("decoding the component's interfaces")?;
     if used != info_len {
         bail!("trailing bytes after the component's interfaces");
