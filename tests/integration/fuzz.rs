@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Seconds of mutations per target in a default run.
-const DEFAULT_SECONDS: u64 = 20;
+const DEFAULT_SECONDS: u64 = 30;
 
 fn corpus_dir(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
