@@ -28,9 +28,23 @@ pub struct Run {
     pub finding: Option<Finding>,
 }
 
-/// Runs `target` on every input of `kept`, then on mutations of them until `budget` is spent
-/// (at least once each), the mutations drawn from `seed`.
-pub fn run(target: fn(&[u8]), kept: &[Vec<u8>], budget: Duration, seed: u64) -> Run {
+/// How long a run goes on: `inputs` mutations, or less if `time` is spent first.
+///
+/// Why a count: the mutations are drawn from a seed, so a run of a given count tries the same
+/// inputs on every machine, and a test that passed here passes in CI; a run bounded by time
+/// only would try more inputs on a faster machine, and could fail there on one never tried
+/// here. The time bounds a slow machine.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Mutations to try at most.
+    pub inputs: u64,
+    /// Time to spend at most.
+    pub time: Duration,
+}
+
+/// Runs `target` on every input of `kept`, then on mutations of them until `budget` is spent,
+/// the mutations drawn from `seed`.
+pub fn run(target: fn(&[u8]), kept: &[Vec<u8>], budget: Budget, seed: u64) -> Run {
     let mut run = Run::default();
     for input in kept {
         run.inputs += 1;
@@ -43,7 +57,10 @@ pub fn run(target: fn(&[u8]), kept: &[Vec<u8>], budget: Duration, seed: u64) -> 
     let start = Instant::now();
     let empty = [Vec::new()];
     let pool: &[Vec<u8>] = if kept.is_empty() { &empty } else { kept };
-    while start.elapsed() < budget {
+    for _ in 0..budget.inputs {
+        if start.elapsed() >= budget.time {
+            break;
+        }
         let mut input = pool[rng.usize(..pool.len())].clone();
         for _ in 0..rng.usize(1..=4) {
             mutate(&mut rng, &mut input, pool);

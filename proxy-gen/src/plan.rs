@@ -209,6 +209,11 @@ impl Plan {
         // The interfaces the proxy imports from the host, so far (the world lists dependencies
         // first).
         let mut imported_ifaces = HashSet::new();
+        // The types the exports mention (for world-level types, which exports cannot take yet).
+        let mut exported_types = LiveTypes::default();
+        for item in world.exports.values() {
+            exported_types.add_world_item(resolve, item);
+        }
         for (import, (key, item)) in world.imports.iter().enumerate() {
             let name = resolve.name_world_key(key);
             if mode.added_interface() == Some(name.as_str()) {
@@ -294,6 +299,15 @@ impl Plan {
                             "the world defines the resource `{name}` itself; resources defined \
                              at world level (not in an interface) are not supported yet (define \
                              it in an interface)"
+                        );
+                    }
+                    if exported_types.contains(*id) {
+                        // The composition's export would name the proxy's re-export of the type,
+                        // which no component-level import or export names: it does not validate
+                        // (found by the fuzzer).
+                        unsupported!(
+                            "the world-level type `{name}` is used by an export; world-level \
+                             types in exports are not supported yet (define it in an interface)"
                         );
                     }
                     ImportKind::Type

@@ -4,19 +4,30 @@
 //! by the real `proxyrt record` (a CLI run, a trap, an exit status, a cut trace), so their seeds
 //! are always of the current trace format.
 //!
-//! `PROXYRT_FUZZ_SECONDS` sets each target's time (default [`DEFAULT_SECONDS`]); a failing input
-//! is written to `$CARGO_TARGET_TMPDIR/fuzz-findings/` and named in the failure, to be added to
-//! the corpus once fixed. Longer, coverage-guided runs: `fuzz/README.md`.
+//! Each target tries a fixed number of mutations from a fixed seed ([`INPUTS`], at most
+//! [`MAX_TIME`]), so that every run, here or in CI, tries the same inputs (`driver::Budget`).
+//! `PROXYRT_FUZZ_SECONDS=N` explores instead: N seconds per target, as many inputs as fit, from
+//! a seed of the clock (printed). A failing input is written to
+//! `$CARGO_TARGET_TMPDIR/fuzz-findings/` and named in the failure, to be added to the corpus once
+//! fixed. Longer, coverage-guided runs: `fuzz/README.md`.
 
 use crate::common::proxyrt;
 use proxyrt_fuzz::{driver, TARGETS};
 use proxyrt_test_guests as guests;
+use recorder_host::trace::{TraceError, TraceReader};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// Seconds of mutations per target in a default run.
-const DEFAULT_SECONDS: u64 = 30;
+/// Mutations per target in a default run: about 30 s each in a debug build on 2 cores.
+const INPUTS: &[(&str, u64)] = &[
+    ("trace_file", 400_000),
+    ("trace_entries", 60_000),
+    ("value_decoder", 1_500_000),
+    ("generated_world", 6_000),
+];
+/// The most a default run of one target takes, on a slow machine.
+const MAX_TIME: Duration = Duration::from_secs(90);
 
 fn corpus_dir(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -69,14 +80,56 @@ fn fuzz(target: &str, extra: &[Vec<u8>]) {
         .into_iter()
         .map(|(_, bytes)| bytes)
         .collect();
-    kept.extend_from_slice(extra);
     assert!(!kept.is_empty(), "{target} has no kept input");
-    let seconds = std::env::var("PROXYRT_FUZZ_SECONDS")
+    // The inputs of this run only (recorded traces hold clock readings and random bytes) are
+    // tried as they are, not mutated: mutations start from the kept inputs alone, so that they
+    // are the same in every run.
+    let once = driver::run(
+        run,
+        extra,
+        driver::Budget {
+            inputs: 0,
+            time: MAX_TIME,
+        },
+        0,
+    );
+    report(target, once);
+    let (budget, seed) = match std::env::var("PROXYRT_FUZZ_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(DEFAULT_SECONDS);
-    // Quiet: the targets' panics are caught and reported below, with their input.
-    let result = driver::run(run, &kept, Duration::from_secs(seconds), 0x5eed);
+    {
+        Some(seconds) => {
+            let seed = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            eprintln!("{target}: exploring for {seconds} s from seed {seed:#x}");
+            let time = Duration::from_secs(seconds);
+            (
+                driver::Budget {
+                    inputs: u64::MAX,
+                    time,
+                },
+                seed,
+            )
+        }
+        None => {
+            let inputs = INPUTS
+                .iter()
+                .find(|(name, _)| *name == target)
+                .map_or(10_000, |(_, n)| *n);
+            (
+                driver::Budget {
+                    inputs,
+                    time: MAX_TIME,
+                },
+                0x5eed,
+            )
+        }
+    };
+    report(target, driver::run(run, &kept, budget, seed));
+}
+
+fn report(target: &str, result: driver::Run) {
     if let Some(finding) = result.finding {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-findings");
         std::fs::create_dir_all(&dir).expect("findings directory");
@@ -116,4 +169,24 @@ fn fuzz_value_decoder() {
 #[test]
 fn fuzz_generated_world() {
     fuzz("generated_world", &[]);
+}
+
+/// The kept trace seeds are of the current trace format: stale ones would stop at the version
+/// check, and their mutations would test nothing else.
+#[test]
+fn trace_seeds_are_of_the_current_format() {
+    for target in ["trace_file", "trace_entries"] {
+        let seeds = driver::inputs_in(&corpus_dir(target));
+        assert!(seeds.len() >= 2, "{target} has no seeds");
+        for (path, bytes) in seeds {
+            if let Err(e @ (TraceError::UnsupportedVersion { .. } | TraceError::NotATrace)) =
+                TraceReader::from_slice(&bytes)
+            {
+                panic!(
+                    "{}: {e}; run fuzz/seeds.sh to record the seeds again",
+                    path.display()
+                );
+            }
+        }
+    }
 }
