@@ -44,7 +44,7 @@ pub struct Budget {
 
 /// Runs `target` on every input of `kept`, then on mutations of them until `budget` is spent,
 /// the mutations drawn from `seed`.
-pub fn run(target: fn(&[u8]), kept: &[Vec<u8>], budget: Budget, seed: u64) -> Run {
+pub fn run(target: crate::Target, kept: &[Vec<u8>], budget: Budget, seed: u64) -> Run {
     let mut run = Run::default();
     for input in kept {
         run.inputs += 1;
@@ -74,7 +74,7 @@ pub fn run(target: fn(&[u8]), kept: &[Vec<u8>], budget: Budget, seed: u64) -> Ru
     run
 }
 
-fn try_one(target: fn(&[u8]), input: &[u8]) -> Option<Finding> {
+fn try_one(target: crate::Target, input: &[u8]) -> Option<Finding> {
     let start = Instant::now();
     let result = catch_unwind(AssertUnwindSafe(|| target(input)));
     let took = start.elapsed();

@@ -33,7 +33,7 @@ use wasm_encoder::{
     ComponentFuncTypeEncoder, ComponentOuterAliasKind, ComponentTypeRef, ComponentValType,
     ExportKind, InstanceType, ModuleArg, TypeBounds,
 };
-use wit_parser::{Function, InterfaceId, Resolve, TypeId};
+use wit_parser::{Function, InterfaceId, Resolve, Type, TypeId};
 
 use crate::abi;
 use crate::analyze::Decoded;
@@ -603,7 +603,13 @@ fn import_guest_imports<'a>(
             }
             ImportKind::Type => {
                 let id = import.world_type(decoded)?;
-                let encoded = if replay {
+                // A type without handles is the same for the guest and the host: it is imported
+                // (named) in every mode, and the guest-facing stubs use that import too. Defined
+                // structurally instead, a bare function taking it was exported with an unnamed
+                // record, which does not validate (found by the fuzzer). A type with handles is
+                // the guest's own on replay (the proxy's wrappers).
+                let has_handles = abi::contains_handle(resolve, &Type::Id(id), &|_| true);
+                let encoded = if replay && has_handles {
                     GuestTypes(root).encode_type_id(resolve, id)
                 } else {
                     root.encode_type_id(resolve, id)
@@ -613,6 +619,9 @@ fn import_guest_imports<'a>(
                 else {
                     bail!("world type `{name}` encoded as a primitive");
                 };
+                if !has_handles {
+                    root.guest_maps.id_to_index.insert(id, index);
+                }
                 exports.push(Export::Type { name, index });
             }
         }

@@ -447,3 +447,19 @@ fn world_level_types_in_exports_are_refused() {
         }
     }
 }
+
+/// World-level types of bare function imports, in a proxy that wraps (no resource anywhere):
+/// the stubs take the imported, named type (structurally defined, the export of a bare function
+/// did not validate; found by the fuzzer). Replay imports the type too: it needs no host.
+#[test]
+fn world_level_types_when_wrapping() {
+    let world = "package t:wt3;
+        world guest {
+            record txx { a: u32, b: list<string, 2> }
+            variant v { one(txx), two }
+            import xx: func(x: txx, y: v) -> option<v>;
+            export run: func() -> u32;
+        }";
+    let guest = guest_from_wit(&[world], "guest");
+    assert!(instrument_and_check(&guest).replay.is_some());
+}
