@@ -33,7 +33,7 @@ use wasm_encoder::{
     ComponentFuncTypeEncoder, ComponentOuterAliasKind, ComponentTypeRef, ComponentValType,
     ExportKind, InstanceType, ModuleArg, TypeBounds,
 };
-use wit_parser::{Function, InterfaceId, Resolve, Type, TypeId};
+use wit_parser::{Function, InterfaceId, LiveTypes, Resolve, Type, TypeId, TypeOwner};
 
 use crate::abi;
 use crate::analyze::Decoded;
@@ -609,7 +609,16 @@ fn import_guest_imports<'a>(
                 // record, which does not validate (found by the fuzzer). A type with handles is
                 // the guest's own on replay (the proxy's wrappers).
                 let has_handles = abi::contains_handle(resolve, &Type::Id(id), &|_| true);
-                let encoded = if replay && has_handles {
+                // ... and on replay only if every interface it takes types from is imported
+                // (a `use` at world level of a type of an interface replay does not import).
+                let mut live = LiveTypes::default();
+                live.add_type_id(resolve, id);
+                let from_imports = live.iter().all(|t| match resolve.types[t].owner {
+                    TypeOwner::Interface(i) => root.instances.contains_key(&i),
+                    _ => true,
+                });
+                let named = !has_handles && (!replay || from_imports);
+                let encoded = if replay && !named {
                     GuestTypes(root).encode_type_id(resolve, id)
                 } else {
                     root.encode_type_id(resolve, id)
@@ -619,7 +628,7 @@ fn import_guest_imports<'a>(
                 else {
                     bail!("world type `{name}` encoded as a primitive");
                 };
-                if !has_handles {
+                if named {
                     root.guest_maps.id_to_index.insert(id, index);
                 }
                 exports.push(Export::Type { name, index });
