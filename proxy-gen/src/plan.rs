@@ -225,6 +225,22 @@ impl Plan {
             let kind = match item {
                 WorldItem::Interface { id, .. } => {
                     let iface = &resolve.interfaces[*id];
+                    if let Some(from) = used_interfaces(resolve, *id).find(|from| {
+                        !world.imports.values().any(
+                            |item| matches!(item, WorldItem::Interface { id, .. } if id == from),
+                        )
+                    }) {
+                        // The component's import takes these types from an interface it only
+                        // exports (found by the fuzzer): the proxy has no instance to take
+                        // them from.
+                        unsupported!(
+                            "the imported interface `{name}` uses types of `{}`, which the \
+                             component does not import",
+                            resolve
+                                .id_of(from)
+                                .unwrap_or_else(|| "an inline interface".into())
+                        );
+                    }
                     // Resources it defines, or uses from another interface (`use x.{r}`, or a
                     // handle in a record): either way its types are the proxy's wrappers when
                     // the proxy wraps, not the host's (found by the fuzzer: a types-only
