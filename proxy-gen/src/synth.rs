@@ -223,6 +223,12 @@ enum Export {
         name: String,
         index: u32,
     },
+    /// A world-level type defined by the proxy for the guest, on replay (see
+    /// `import_guest_imports`).
+    GuestType {
+        name: String,
+        id: TypeId,
+    },
 }
 
 /// Emits the proxy that `plan` describes for the guest described by `decoded`: pass-through,
@@ -617,18 +623,21 @@ fn import_guest_imports<'a>(
                     TypeOwner::Interface(i) => root.instances.contains_key(&i),
                     _ => true,
                 });
-                let named = !has_handles && (!replay || from_imports);
-                let encoded = if replay && !named {
-                    GuestTypes(root).encode_type_id(resolve, id)
-                } else {
-                    root.encode_type_id(resolve, id)
-                };
-                let ComponentValType::Type(index) =
-                    encoded.with_context(|| format!("type `{name}`"))?
+                if replay && !(from_imports && !has_handles) {
+                    // The guest's own type, defined when the proxy exports it: by then the
+                    // interfaces exported before it have named their types (a type defined
+                    // here, in terms of unnamed ones, did not validate as an export; found by
+                    // the fuzzer).
+                    exports.push(Export::GuestType { name, id });
+                    continue;
+                }
+                let ComponentValType::Type(index) = root
+                    .encode_type_id(resolve, id)
+                    .with_context(|| format!("type `{name}`"))?
                 else {
                     bail!("world type `{name}` encoded as a primitive");
                 };
-                if named {
+                if !has_handles {
                     root.guest_maps.id_to_index.insert(id, index);
                 }
                 exports.push(Export::Type { name, index });
@@ -694,6 +703,16 @@ fn export_guest_imports(
             Export::Func { name, k } => {
                 root.builder
                     .export(name.as_str(), ComponentExportKind::Func, lifted[k], None);
+            }
+            Export::GuestType { name, id } => {
+                let ComponentValType::Type(index) = GuestTypes(root)
+                    .encode_type_id(resolve, id)
+                    .with_context(|| format!("type `{name}`"))?
+                else {
+                    bail!("world type `{name}` encoded as a primitive");
+                };
+                root.builder
+                    .export(name.as_str(), ComponentExportKind::Type, index, None);
             }
             Export::Type { name, index } => {
                 root.builder
