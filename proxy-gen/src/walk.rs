@@ -169,10 +169,21 @@ pub trait Visitor {
     fn unsupported(&self, what: Unsupported) -> Result<()>;
 }
 
+/// Most instructions one generated function may have. The code is straight-line per type, and
+/// some nestings of variants multiply (the fuzzer found a random WIT type that made 3 GB of
+/// code); real interfaces stay far below (WASI's largest function takes a few thousand).
+pub const MAX_BODY_INSTRUCTIONS: usize = 1 << 20;
+
 /// Emits `v`'s code for the value of type `ty` at `at`.
 pub fn walk(v: &impl Visitor, b: &mut Body, ty: &Type, at: At<'_>) -> Result<()> {
     if !v.wants(ty) {
         return Ok(());
+    }
+    if b.code.len() > MAX_BODY_INSTRUCTIONS {
+        crate::error::unsupported!(
+            "a function's types are too large: their generated code exceeds \
+             {MAX_BODY_INSTRUCTIONS} instructions"
+        );
     }
     match shape(v.resolve(), ty) {
         Shape::Scalar(t) => v.scalar(b, t, at),
