@@ -125,16 +125,21 @@ impl ComponentInfo {
     }
 
     /// Whether a parameter of type `ty` of an export is a handle the host creates: an `own` of a
-    /// resource of an imported interface. The proxy records such a handle as the call
+    /// resource of an imported interface (not also exported). The proxy records such a handle as the call
     /// `[export-handle]R` ([`Self::export_handles`]), so the export's recorded arguments leave it
     /// out, and replay, which has no host to create it, gets it from that call.
     pub fn is_host_handle(&self, ty: &ValueType) -> bool {
         let ValueType::Own(r) = ty else {
             return false;
         };
-        self.imported_interfaces
-            .iter()
-            .any(|i| Some(&i.name) == r.interface.as_ref() && i.resources.contains(&r.name))
+        let defines = |i: &InterfaceInfo| {
+            Some(&i.name) == r.interface.as_ref() && i.resources.contains(&r.name)
+        };
+        // An interface both imported and exported names its resources alike in both; an
+        // exported interface's functions take the exported one's, which the guest creates
+        // (found by the fuzzer: such a parameter was taken for a host handle).
+        self.imported_interfaces.iter().any(defines)
+            && !self.exported_interfaces.iter().any(defines)
     }
 
     /// Every exported function with its id, numbered like [`Self::intercepted_functions`]: interface
