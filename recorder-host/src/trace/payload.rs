@@ -1,8 +1,8 @@
-//! A header or an entry as a frame's payload, and back: bincode 2 (`standard()`) through serde,
+//! A header as a frame's payload or an entry as a part of a block, and back: bincode 2 (`standard()`) through serde,
 //! except for `Call` and `Return`, which are encoded and parsed by hand, byte for byte what bincode
 //! writes for them (a test pins it at every varint boundary). Those two are all but a handful of a
-//! trace's entries, so they skip serde on both sides: the recorder frames the proxy's bytes in
-//! place, the replayer borrows them from the frame without a decoder.
+//! trace's entries, so they skip serde on both sides: the recorder copies the proxy's bytes from
+//! its memory into the block once, the replayer borrows them from the block without a decoder.
 
 use super::entry::EntryRef;
 use serde::{Deserialize, Serialize};
@@ -64,19 +64,15 @@ pub(super) fn decode<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T
     Ok(value)
 }
 
-/// [`decode`] of a value that borrows from `payload`.
-pub(super) fn decode_ref<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, String> {
-    let (value, used) = with_limit_for!(payload.len(), |config| {
-        bincode::serde::borrow_decode_from_slice(payload, config)
+/// Decodes the value `bytes` start with, borrowing from them: the value and the number of bytes
+/// it took (entries follow one another in a block, each delimited by its own encoding).
+pub(super) fn decode_ref_prefix<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
+) -> Result<(T, usize), String> {
+    with_limit_for!(bytes.len(), |config| {
+        bincode::serde::borrow_decode_from_slice(bytes, config)
     })
-    .map_err(|e| e.to_string())?;
-    if used != payload.len() {
-        return Err(format!(
-            "{} trailing bytes after the value",
-            payload.len() - used
-        ));
-    }
-    Ok(value)
+    .map_err(|e| e.to_string())
 }
 
 /// The value a payload starts with, ignoring the rest: how a reader gets a header's
@@ -163,27 +159,27 @@ fn get_varint(bytes: &[u8]) -> Option<(u64, usize)> {
     canonical.then_some((v, n))
 }
 
-/// Decodes a `Call` or `Return` payload without serde (the replayer's hot path); `None` for every
-/// other entry and for anything unusual, which the serde decoder then decodes or reports.
-pub(super) fn decode_bytes_entry(payload: &[u8]) -> Option<EntryRef<'_>> {
-    let (variant, mut at) = get_varint(payload)?;
+/// Decodes the `Call` or `Return` entry `bytes` start with, without serde (the replayer's hot
+/// path): the entry and the number of bytes it took. `None` for every other entry and for
+/// anything unusual, which the serde decoder then decodes or reports.
+pub(super) fn decode_bytes_entry(bytes: &[u8]) -> Option<(EntryRef<'_>, usize)> {
+    let (variant, mut at) = get_varint(bytes)?;
     let func = match u32::try_from(variant).ok()? {
         CALL => {
-            let (func, n) = get_varint(payload.get(at..)?)?;
+            let (func, n) = get_varint(bytes.get(at..)?)?;
             at += n;
             Some(u32::try_from(func).ok()?)
         }
         RETURN => None,
         _ => return None,
     };
-    let (len, n) = get_varint(payload.get(at..)?)?;
+    let (len, n) = get_varint(bytes.get(at..)?)?;
     at += n;
-    let bytes = payload.get(at..)?;
-    if bytes.len() as u64 != len {
-        return None;
-    }
-    Some(match func {
-        Some(func) => EntryRef::Call { func, args: bytes },
-        None => EntryRef::Return { results: bytes },
-    })
+    let end = at.checked_add(usize::try_from(len).ok()?)?;
+    let values = bytes.get(at..end)?;
+    let entry = match func {
+        Some(func) => EntryRef::Call { func, args: values },
+        None => EntryRef::Return { results: values },
+    };
+    Some((entry, end))
 }
