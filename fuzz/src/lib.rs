@@ -20,8 +20,11 @@ pub use trace::{trace_entries, trace_file};
 pub use value::value_decoder;
 pub use world::generated_world;
 
+/// A target: a function of the input bytes that panics on a finding.
+pub type Target = fn(&[u8]);
+
 /// Every target, by the name its corpus directory and its cargo-fuzz binary have.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("trace_file", trace_file),
     ("trace_entries", trace_entries),
     ("value_decoder", value_decoder),
