@@ -421,3 +421,19 @@ fn bad_blocks_are_reported_without_allocating_their_claims() {
         assert!(err.contains(expected), "{expected}: {err}");
     }
 }
+
+/// A header of many small values (a large component's many functions and types) reads back:
+/// bincode counts each decoded integer against the decoding limit at its size in memory (a
+/// string's length as 8 bytes, a variant index as 4) however few bytes encode it, so the limit
+/// must leave room for that (the componentize-py guest's 52 KB header failed with
+/// `LimitExceeded` under a limit of its size rounded up to 64 KiB).
+#[test]
+fn a_header_of_many_small_values_reads_back() {
+    for count in [1, 1_000, 20_000, 100_000, 1_000_000] {
+        let mut h = header();
+        h.argv = vec!["a".to_string(); count];
+        let bytes = TraceWriter::new(Vec::new(), &h).unwrap().finish().unwrap();
+        let r = TraceReader::from_slice(&bytes).unwrap_or_else(|e| panic!("{count}: {e}"));
+        assert_eq!(r.header(), &h);
+    }
+}

@@ -13,31 +13,40 @@ fn bincode_config() -> bincode::config::Configuration {
 }
 
 /// Runs `$decode` with `$config` bound to [`bincode_config`] limited to the smallest of a few
-/// sizes that is at least `$len`, the payload's length. Why a limit: bincode 2 allocates a string
-/// or byte buffer of the length a payload claims *before* it reads the bytes (the fuzzer found a
-/// 3-exabyte allocation from a 2 KB header), and only a configured limit makes it check the claim
-/// first. Everything a payload really holds fits in the payload, so a limit of its length turns
-/// a bogus claim into an error; a limit is a type parameter, hence the sizes, which keep any
-/// allocation within twice the payload (and within 64 KiB for the small ones).
+/// sizes that is at least [`CLAIMS_PER_BYTE`] times `$len`, the payload's length. Why a limit:
+/// bincode 2 allocates a string or byte buffer of the length a payload claims *before* it reads
+/// the bytes (the fuzzer found a 3-exabyte allocation from a 2 KB header), and only a configured
+/// limit makes it check the claim first. Why the factor: bincode counts against the limit every
+/// integer it decodes at its size in memory (a length as 8 bytes, a variant index as 4) however
+/// few bytes encode it, so a payload of many small values claims several times its length (the
+/// componentize-py guest's 52 KB header claimed more than 64 KiB). Everything a payload really
+/// holds fits in that, so a bogus claim is still an error; a limit is a type parameter, hence
+/// the sizes, which keep any allocation within 16 times the payload (and within 512 KiB for the
+/// small ones).
 macro_rules! with_limit_for {
     ($len:expr, |$config:ident| $decode:expr) => {{
-        let len: usize = $len;
-        if len <= 1 << 16 {
-            let $config = bincode_config().with_limit::<{ 1 << 16 }>();
+        let claims: usize = ($len as usize).saturating_mul(CLAIMS_PER_BYTE);
+        if claims <= 1 << 19 {
+            let $config = bincode_config().with_limit::<{ 1 << 19 }>();
             $decode
-        } else if len <= 1 << 20 {
-            let $config = bincode_config().with_limit::<{ 1 << 20 }>();
+        } else if claims <= 1 << 23 {
+            let $config = bincode_config().with_limit::<{ 1 << 23 }>();
             $decode
-        } else if len <= 1 << 24 {
-            let $config = bincode_config().with_limit::<{ 1 << 24 }>();
+        } else if claims <= 1 << 27 {
+            let $config = bincode_config().with_limit::<{ 1 << 27 }>();
             $decode
         } else {
-            // MAX_FRAME_LEN: no frame is longer.
-            let $config = bincode_config().with_limit::<{ super::entry::MAX_FRAME_LEN as usize }>();
+            // MAX_FRAME_LEN: no frame, entry or block is longer.
+            let $config = bincode_config()
+                .with_limit::<{ CLAIMS_PER_BYTE * super::entry::MAX_FRAME_LEN as usize }>();
             $decode
         }
     }};
 }
+
+/// The most bincode counts against its limit per byte decoded: a `u64` or `usize` in one byte
+/// counts 8 (this format has no `u128`).
+const CLAIMS_PER_BYTE: usize = 8;
 
 /// Replaces `out` with the encoding of `value`.
 pub(super) fn encode<T: Serialize>(value: &T, out: &mut Vec<u8>) -> io::Result<()> {
