@@ -42,7 +42,7 @@ pub const BUFFER: usize = 256 << 10;
 
 /// Bytes of encoded entries a block holds (a block holding one larger entry holds just it):
 /// what is compressed at once, and what a process killed while computing loses at most beyond
-/// the write buffer. Measured in BENCHMARKS.md: 64 KiB compresses within 15 % of 256 KiB on
+/// the write buffer. Measured in BENCHMARKS.md: 64 KiB compresses within 17 % of 256 KiB on
 /// small calls, in a quarter of the memory.
 pub const BLOCK_SIZE: usize = 64 << 10;
 
