@@ -14,6 +14,7 @@
 
 use super::entry::MAX_FRAME_LEN;
 use super::frame::{read_full, FrameError};
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
 
 /// Length of a block's head: the two lengths, the codec and the CRC-32.
@@ -65,12 +66,22 @@ impl std::str::FromStr for Compression {
     }
 }
 
-/// Writes blocks, with the compressor and its output buffer kept across blocks.
+/// Blocks smaller than this are stored raw without trying: zstd's frame alone is ~10 bytes.
+const MIN_COMPRESSED: usize = 64;
+
+thread_local! {
+    /// The zstd contexts of the thread, made at its first compressed block and kept for every
+    /// trace it writes or reads: `serve --record` writes a short trace per request, and making
+    /// a compression context for each cost more than the request's whole trace (+10 % of its
+    /// time, measured in BENCHMARKS.md).
+    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<zstd::stream::raw::Decoder<'static>>> = const { RefCell::new(None) };
+}
+
+/// Writes blocks, with the output buffer of the compressor kept across blocks.
 #[derive(Default)]
 pub(super) struct BlockWriter {
     compression: Compression,
-    /// Made at the first block that is compressed.
-    compressor: Option<zstd::bulk::Compressor<'static>>,
     /// The last block's compressed bytes (reused).
     packed: Vec<u8>,
     /// Bytes of entries written, and bytes of blocks (heads included).
@@ -102,16 +113,21 @@ impl BlockWriter {
                 ))
             })?;
         let (codec, data) = match self.compression {
-            Compression::None => (RAW, raw),
-            Compression::Zstd => {
-                let compressor = match &mut self.compressor {
-                    Some(c) => c,
-                    empty => empty.insert(zstd::bulk::Compressor::new(ZSTD_LEVEL)?),
-                };
-                self.packed.clear();
-                self.packed
-                    .reserve(zstd::zstd_safe::compress_bound(raw.len()));
-                compressor.compress_to_buffer(raw, &mut self.packed)?;
+            Compression::Zstd if raw.len() >= MIN_COMPRESSED => {
+                let packed = &mut self.packed;
+                packed.clear();
+                packed.reserve(zstd::zstd_safe::compress_bound(raw.len()));
+                COMPRESSOR.with(|cell| -> io::Result<()> {
+                    let mut cell = cell
+                        .try_borrow_mut()
+                        .map_err(|_| io::Error::other("the zstd compressor is in use"))?;
+                    let compressor = match &mut *cell {
+                        Some(c) => c,
+                        empty => empty.insert(zstd::bulk::Compressor::new(ZSTD_LEVEL)?),
+                    };
+                    compressor.compress_to_buffer(raw, packed)?;
+                    Ok(())
+                })?;
                 if self.packed.len() < raw.len() {
                     (ZSTD, &self.packed[..])
                 } else {
@@ -119,6 +135,7 @@ impl BlockWriter {
                     (RAW, raw)
                 }
             }
+            Compression::Zstd | Compression::None => (RAW, raw),
         };
         // `data` is no longer than `raw`, so its length fits too.
         let stored_len = data.len() as u32;
@@ -149,8 +166,6 @@ pub(super) struct BlockReader<R> {
     stored: Vec<u8>,
     /// The last block's entries (reused: the largest block's size for the whole trace).
     raw: Vec<u8>,
-    /// Made at the first compressed block.
-    decompressor: Option<zstd::stream::raw::Decoder<'static>>,
     /// Bytes of entries read, and bytes of blocks (heads included).
     raw_bytes: u64,
     stored_bytes: u64,
@@ -166,7 +181,6 @@ impl<R: Read> BlockReader<R> {
             offset,
             stored: Vec::new(),
             raw: Vec::new(),
-            decompressor: None,
             raw_bytes: 0,
             stored_bytes: 0,
         }
@@ -265,12 +279,18 @@ impl<R: Read> BlockReader<R> {
             return Err(FrameError::Corrupt("checksum mismatch".into()));
         }
         if codec == ZSTD {
-            let decoder = match &mut self.decompressor {
-                Some(d) => d,
-                empty => empty.insert(zstd::stream::raw::Decoder::new()?),
-            };
-            if let Err(reason) = decompress(decoder, &self.stored, raw_len as usize, &mut self.raw)
-            {
+            let (stored, raw) = (&self.stored, &mut self.raw);
+            let decompressed = DECOMPRESSOR.with(|cell| {
+                let mut cell = cell
+                    .try_borrow_mut()
+                    .map_err(|_| io::Error::other("the zstd decompressor is in use"))?;
+                let decoder = match &mut *cell {
+                    Some(d) => d,
+                    empty => empty.insert(zstd::stream::raw::Decoder::new()?),
+                };
+                Ok::<_, io::Error>(decompress(decoder, stored, raw_len as usize, raw))
+            })?;
+            if let Err(reason) = decompressed {
                 self.raw.clear();
                 return Err(FrameError::Corrupt(reason));
             }
