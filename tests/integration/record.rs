@@ -457,23 +457,25 @@ fn bad_traces_are_clear_errors() {
 fn a_full_disk_is_a_clear_error() {
     let full = Path::new("/dev/full");
     assert!(full.exists(), "this test needs Linux's /dev/full");
-    let out = proxyrt()
-        .args(["record", "--trace"])
-        .arg(full)
-        .args([guests::CLI, "echo:a", "sleep:10", "echo:b"])
-        .output_checked();
-    out.assert_status(1);
-    out.assert_stderr_contains("cannot write the trace /dev/full");
-    out.assert_stderr_contains("No space left on device");
-    assert!(
-        !out.stderr_text().contains("panicked"),
-        "{}",
-        out.stderr_text()
-    );
-    assert!(
-        !out.stdout_text().contains('b'),
-        "the guest went on without a trace"
-    );
+    for compression in ["zstd", "none"] {
+        let out = proxyrt()
+            .args(["record", "--trace-compression", compression, "--trace"])
+            .arg(full)
+            .args([guests::CLI, "echo:a", "sleep:10", "echo:b"])
+            .output_checked();
+        out.assert_status(1);
+        out.assert_stderr_contains("cannot write the trace /dev/full");
+        out.assert_stderr_contains("No space left on device");
+        assert!(
+            !out.stderr_text().contains("panicked"),
+            "{compression}: {}",
+            out.stderr_text()
+        );
+        assert!(
+            !out.stdout_text().contains('b'),
+            "{compression}: the guest went on without a trace"
+        );
+    }
 }
 
 /// Two `record`s into one empty compilation cache at once, then every cache entry cut in half (as
