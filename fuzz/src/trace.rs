@@ -1,4 +1,4 @@
-//! The trace reader, on arbitrary files: it reads a trace up to its last complete entry and says
+//! The trace reader, on arbitrary files: it reads a trace up to its last complete block and says
 //! how it ends, never panics, and allocates no more than the input holds; every entry it returns
 //! is then shown as `trace show` shows it (values decoded by the header's types, handles named,
 //! HTTP exchanges followed), and what it read writes back to a trace that reads the same.
@@ -6,34 +6,51 @@
 use recorder_host::functions::FunctionTable;
 use recorder_host::http::HttpObserver;
 use recorder_host::names::HandleNamer;
-use recorder_host::trace::{Entry, EntryRef, TraceError, TraceReader, TraceWriter, MAGIC};
+use recorder_host::trace::{
+    Compression, Entry, EntryRef, TraceError, TraceReader, TraceWriter, MAGIC,
+};
 
 /// Most entries a target reads of one input: inputs are small, so this only bounds a reader
 /// that would not stop.
 const MAX_ENTRIES: usize = 1 << 16;
 
-/// The target on the file as it is: most mutations break a frame's CRC-32, so this one mostly
-/// checks the framing (lengths, torn and corrupt frames, the header).
+/// The target on the file as it is: most mutations break the header's or a block's CRC-32, so
+/// this one mostly checks the framing (lengths, torn and corrupt blocks, the header).
 pub fn trace_file(data: &[u8]) {
     read_both_ways(data);
 }
 
-/// The target with every frame's CRC-32 made right first, so that mutations of lengths, tags,
-/// function ids and values reach the entry decoder, the value decoder and the printers.
+/// The target with the header's and every block's CRC-32 made right first, so that mutations
+/// of lengths, codecs, compressed data, tags, function ids and values reach the decompressor,
+/// the entry decoder, the value decoder and the printers.
 pub fn trace_entries(data: &[u8]) {
     read_both_ways(&with_valid_checksums(data));
 }
 
-/// `data` with the checksum of each frame (as its length prefix delimits it, the last one cut
-/// at the end of the input) set to the CRC-32 of its payload.
+/// Length of a block's head: `stored_len:u32le raw_len:u32le codec:u8 crc32:u32le`.
+const BLOCK_HEAD: usize = 13;
+
+/// `data` with the checksum of the header frame set to the CRC-32 of its payload, and the
+/// checksum of each block after it (as its `stored_len` delimits it, the last one cut at the end
+/// of the input) set to the CRC-32 of its first 9 bytes and its stored bytes.
 pub fn with_valid_checksums(data: &[u8]) -> Vec<u8> {
     let mut out = data.to_vec();
     let mut at = MAGIC.len();
-    while at + 8 <= out.len() {
-        let len = u32::from_le_bytes([out[at], out[at + 1], out[at + 2], out[at + 3]]) as usize;
-        let end = (at + 8).saturating_add(len).min(out.len());
-        let crc = crc32fast::hash(&out[at + 8..end]);
-        out[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
+    if at + 8 > out.len() {
+        return out;
+    }
+    let len = u32::from_le_bytes([out[at], out[at + 1], out[at + 2], out[at + 3]]) as usize;
+    let end = (at + 8).saturating_add(len).min(out.len());
+    let crc = crc32fast::hash(&out[at + 8..end]);
+    out[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
+    at = end;
+    while at + BLOCK_HEAD <= out.len() {
+        let stored = u32::from_le_bytes([out[at], out[at + 1], out[at + 2], out[at + 3]]) as usize;
+        let end = (at + BLOCK_HEAD).saturating_add(stored).min(out.len());
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&out[at..at + 9]);
+        crc.update(&out[at + BLOCK_HEAD..end]);
+        out[at + 9..at + BLOCK_HEAD].copy_from_slice(&crc.finalize().to_le_bytes());
         at = end;
     }
     out
@@ -134,9 +151,18 @@ fn read<R: std::io::Read>(reader: Result<TraceReader<R>, TraceError>) -> Result<
     })
 }
 
-/// The header and entries read, written as a new trace, read back the same and complete.
+/// The header and entries read, written as a new trace (compressed and not), read back the same
+/// and complete.
 fn rewrite(read: &Read) {
-    let mut w = TraceWriter::new(Vec::new(), &read.header).expect("writing to memory");
+    for compression in [Compression::Zstd, Compression::None] {
+        rewrite_with(read, compression);
+    }
+}
+
+fn rewrite_with(read: &Read, compression: Compression) {
+    let mut w = TraceWriter::new(Vec::new(), &read.header)
+        .expect("writing to memory")
+        .with_compression(compression);
     for entry in &read.entries {
         w.append(entry).expect("an entry that was read writes back");
     }

@@ -60,26 +60,48 @@ fn entries() -> Vec<Entry> {
     ]
 }
 
-/// A trace of `entries()`; without `finish`, as a process killed after its last append leaves it:
-/// every frame but the end marker.
-fn write_trace(finish: bool) -> Vec<u8> {
-    let mut w = TraceWriter::new(Vec::new(), &header()).unwrap();
+const COMPRESSIONS: [Compression; 2] = [Compression::None, Compression::Zstd];
+
+/// A trace of `entries()` with each entry in a block of its own (the writer flushed after each, as
+/// the recorder does before a call that may block); without `finish`, as a process killed after
+/// its last flush leaves it: every block but the end marker's.
+fn write_trace_with(compression: Compression, finish: bool) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut w = TraceWriter::new(&mut bytes, &header())
+        .unwrap()
+        .with_compression(compression);
     for e in entries() {
         w.append(&e).unwrap();
+        w.flush().unwrap();
     }
     assert_eq!(w.entries(), 6);
-    let mut bytes = w.finish().unwrap();
-    if !finish {
-        // Walk the frames and drop the last one, the end marker.
-        let (mut pos, mut last) = (MAGIC.len(), MAGIC.len());
-        while pos < bytes.len() {
-            last = pos;
-            let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
-            pos += 8 + len;
-        }
-        bytes.truncate(last);
+    if finish {
+        w.finish().unwrap();
+    } else {
+        drop(w);
     }
     bytes
+}
+
+fn write_trace(finish: bool) -> Vec<u8> {
+    write_trace_with(Compression::default(), finish)
+}
+
+/// Where the first block starts (past the header frame).
+fn block_start(bytes: &[u8]) -> usize {
+    MAGIC.len() + 8 + u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize
+}
+
+/// Where each block of a trace ends (its offset past the block), in order.
+fn block_ends(bytes: &[u8]) -> Vec<usize> {
+    let mut at = block_start(bytes);
+    let mut ends = vec![];
+    while at < bytes.len() {
+        let stored = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        at += 13 + stored;
+        ends.push(at);
+    }
+    ends
 }
 
 fn read_all(bytes: &[u8]) -> (Result<Header, String>, Vec<Entry>, Option<String>) {
@@ -170,10 +192,11 @@ fn file_round_trip_and_cut_detection() {
     let got: Result<Vec<_>, _> = r.collect();
     assert_eq!(got.unwrap(), entries());
 
-    // Cut in the middle of the fourth entry's payload.
-    let full = std::fs::read(&path).unwrap();
-    let cut = write_trace(false);
-    let mid = cut.len() - 3;
+    // Cut in the middle of the sixth entry's block: the five before it are read.
+    let full = write_trace(true);
+    let ends = block_ends(&full);
+    assert_eq!(ends.len(), 7, "a block per entry and the end marker's");
+    let mid = ends[5] - 3;
     std::fs::write(&path, &full[..mid]).unwrap();
     let mut r = TraceReader::open(&path).unwrap();
     let mut n = 0;
@@ -185,56 +208,123 @@ fn file_round_trip_and_cut_detection() {
         }
     };
     assert_eq!(n, 5);
+    let torn = (mid - ends[4]) as u64;
     assert!(
-        matches!(err, TraceError::Cut { complete: 5, torn_bytes } if torn_bytes > 0),
+        matches!(err, TraceError::Cut { complete: 5, torn_bytes } if torn_bytes == torn),
         "{err}"
     );
 }
 
 #[test]
 fn a_trace_without_end_marker_is_reported_cut_after_its_complete_entries() {
-    let bytes = write_trace(false);
-    let (h, got, err) = read_all(&bytes);
-    assert!(h.is_ok());
-    assert_eq!(got, entries());
-    let err = err.expect("cut must be reported");
-    assert!(err.contains("6 complete entries"), "{err}");
+    for compression in COMPRESSIONS {
+        let bytes = write_trace_with(compression, false);
+        let (h, got, err) = read_all(&bytes);
+        assert!(h.is_ok());
+        assert_eq!(got, entries());
+        let err = err.expect("cut must be reported");
+        assert!(err.contains("6 complete entries"), "{err}");
+    }
 }
 
+/// A cut anywhere reads exactly the entries of the blocks before it, and says how many.
 #[test]
-fn every_truncation_point_reads_a_prefix_and_never_panics() {
-    let bytes = write_trace(true);
-    let all = entries();
-    for cut in 0..bytes.len() {
-        let (h, got, err) = read_all(&bytes[..cut]);
-        if h.is_err() {
-            continue; // header itself cut: a clear error
+fn every_truncation_point_reads_the_complete_blocks_and_never_panics() {
+    for compression in COMPRESSIONS {
+        let bytes = write_trace_with(compression, true);
+        let ends = block_ends(&bytes);
+        let all = entries();
+        for cut in 0..bytes.len() {
+            let (h, got, err) = read_all(&bytes[..cut]);
+            if h.is_err() {
+                assert!(
+                    cut < block_start(&bytes),
+                    "{compression:?}: header unreadable at {cut}"
+                );
+                continue; // header itself cut: a clear error
+            }
+            let complete = ends.iter().filter(|&&end| end <= cut).count();
+            assert_eq!(got[..], all[..complete], "{compression:?}: cut at {cut}");
+            let err =
+                err.unwrap_or_else(|| panic!("{compression:?}: cut at {cut} read as complete"));
+            assert!(
+                err.contains(&format!("with {complete} complete entries")),
+                "{compression:?}: cut at {cut}: {err}"
+            );
         }
-        assert!(got.len() <= all.len());
-        assert_eq!(got[..], all[..got.len()], "cut at {cut}");
-        assert!(err.is_some(), "cut at {cut} read as complete");
+    }
+}
+
+/// Entries packed many to a block (no flush between them) read back; a cut in a block loses
+/// the block, never a part of an entry.
+#[test]
+fn packed_blocks_round_trip_and_cut_whole() {
+    for compression in COMPRESSIONS {
+        let mut w = TraceWriter::new(Vec::new(), &header())
+            .unwrap()
+            .with_compression(compression);
+        let mut expected = vec![];
+        for i in 0..20000u32 {
+            let args = format!("line {i}\n").into_bytes();
+            w.append_call_return(i % 3, &args, &[0]).unwrap();
+            expected.push(Entry::Call { func: i % 3, args });
+            expected.push(Entry::Return { results: vec![0] });
+        }
+        let bytes = w.finish().unwrap();
+        let (_, got, err) = read_all(&bytes);
+        assert_eq!(err, None);
+        assert_eq!(got, expected);
+        let mut r = TraceReader::from_slice(&bytes).unwrap();
+        while r.next_entry_ref().unwrap().is_some() {}
+        let (raw, stored) = r.block_sizes();
+        let ends = block_ends(&bytes);
+        assert_eq!(stored + block_start(&bytes) as u64, bytes.len() as u64);
+        if compression == Compression::Zstd {
+            assert!(stored * 5 < raw, "{stored} stored for {raw}");
+        } else {
+            assert_eq!(stored, raw + 13 * ends.len() as u64);
+        }
+        // Cut in the last block: every entry of the blocks before it, and no other.
+        assert!(ends.len() >= 2, "{compression:?}: {} blocks", ends.len());
+        let (_, got, err) = read_all(&bytes[..ends[ends.len() - 2] + 20]);
+        assert!(err.unwrap().contains("cut off"));
+        assert!(!got.is_empty() && got.len() < expected.len());
+        assert_eq!(got[..], expected[..got.len()]);
     }
 }
 
 #[test]
 fn every_flipped_byte_is_detected() {
-    let bytes = write_trace(true);
-    for i in 0..bytes.len() {
-        let mut damaged = bytes.clone();
-        damaged[i] ^= 0x20;
-        let (h, got, err) = read_all(&damaged);
-        // Either the header or some entry fails, or a length field changed so the trace reads as
-        // cut/corrupt; never a silently different, complete trace.
-        let silently_ok =
-            h.as_ref().is_ok_and(|h| *h == header()) && err.is_none() && got == entries();
-        assert!(
-            !silently_ok || damaged == bytes,
-            "flip at {i} went unnoticed"
-        );
-        assert!(
-            !(err.is_none() && h.is_ok() && got != entries()),
-            "flip at {i} changed the data silently"
-        );
+    for compression in COMPRESSIONS {
+        let bytes = write_trace_with(compression, true);
+        let ends = block_ends(&bytes);
+        for i in 0..bytes.len() {
+            let mut damaged = bytes.clone();
+            damaged[i] ^= 0x20;
+            let (h, got, err) = read_all(&damaged);
+            // Either the header or some block fails, or a length changed so the trace reads as
+            // cut; never a silently different or complete trace, and the entries read are those
+            // of the blocks before the damaged one.
+            if h.is_err() {
+                assert!(i < block_start(&bytes), "{compression:?}: flip at {i}");
+                continue;
+            }
+            let err = err.unwrap_or_else(|| panic!("{compression:?}: flip at {i} went unnoticed"));
+            let block = ends.iter().filter(|&&end| end <= i).count();
+            assert_eq!(
+                got[..],
+                entries()[..block],
+                "{compression:?}: flip at {i}: {err}"
+            );
+            let at = match block {
+                0 => block_start(&bytes),
+                n => ends[n - 1],
+            };
+            assert!(
+                err.contains(&format!("block at byte {at}")) || err.contains("cut off"),
+                "{compression:?}: flip at {i}: {err}"
+            );
+        }
     }
 }
 
@@ -260,4 +350,90 @@ fn bad_files_give_clear_errors() {
     h.format_version = 99;
     let w = TraceWriter::new(Vec::new(), &h).unwrap().finish().unwrap();
     assert!(err(&w).contains("version 99"), "{}", err(&w));
+    // Format 4 (a frame per entry), the previous version: refused as clearly.
+    h.format_version = 4;
+    let w = TraceWriter::new(Vec::new(), &h).unwrap().finish().unwrap();
+    assert!(
+        err(&w).contains("trace format version 4 is not supported"),
+        "{}",
+        err(&w)
+    );
+}
+
+/// A block of `data` stored with `codec`, claiming `raw_len` bytes of entries, with a right CRC.
+fn block(codec: u8, raw_len: u32, data: &[u8]) -> Vec<u8> {
+    let mut b = (data.len() as u32).to_le_bytes().to_vec();
+    b.extend_from_slice(&raw_len.to_le_bytes());
+    b.push(codec);
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&b);
+    crc.update(data);
+    b.extend_from_slice(&crc.finalize().to_le_bytes());
+    b.extend_from_slice(data);
+    b
+}
+
+/// Blocks whose checksum is right but whose lengths or data are not: each is reported, as the
+/// block at its offset, and nothing is allocated for a length that is not there.
+#[test]
+fn bad_blocks_are_reported_without_allocating_their_claims() {
+    let mut w = TraceWriter::new(Vec::new(), &header())
+        .unwrap()
+        .with_compression(Compression::None);
+    w.append(&Entry::Exit { code: 0 }).unwrap();
+    w.flush().unwrap();
+    // The header and a block holding `Exit`: what the bad block follows.
+    let good = w.finish().unwrap();
+    let good = &good[..block_ends(&good)[0]];
+    let zeros = vec![0u8; 100_000];
+    let packed = zstd::bulk::compress(&zeros, 1).unwrap();
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            block(0, 5, b"abcd"),
+            "a raw block of 5 bytes claims to store 4",
+        ),
+        (block(0, 0, b""), "an empty block"),
+        (block(7, 4, b"abcd"), "unknown block codec 7"),
+        (block(1, 4, b"abcd"), "claims to store 4"),
+        (block(1, u32::MAX, &packed), "over the"),
+        // 100 000 zeros claimed as fewer or more bytes: stopped past the claim / short of it.
+        (block(1, 1000, &packed), "more than its claimed 1000 bytes"),
+        (block(1, 200_000, &packed), "not its claimed 200000"),
+        (block(1, 1 << 27, &packed), "not its claimed 134217728"),
+        (block(1, 1000, &[0xff; 50]), "cannot decompress"),
+        // An entry that does not decode, in a sound block.
+        (block(0, 2, &[200, 1]), "entry 1 (in the block at byte"),
+    ];
+    for (bad, expected) in cases {
+        let mut bytes = good.to_vec();
+        let at = bytes.len();
+        bytes.extend_from_slice(&bad);
+        // As a stream (length unknown) and as a file.
+        let mut r = TraceReader::new(Cursor::new(bytes.clone())).unwrap();
+        assert_eq!(r.next_entry().unwrap(), Some(Entry::Exit { code: 0 }));
+        let err = r.next_entry().unwrap_err().to_string();
+        assert!(err.contains(expected), "{expected}: {err}");
+        assert!(err.contains(&format!("at byte {at}")), "{expected}: {err}");
+        assert!(r.next_entry().unwrap().is_none(), "reading stops there");
+        let mut r = TraceReader::from_slice(&bytes).unwrap();
+        assert_eq!(r.next_entry().unwrap(), Some(Entry::Exit { code: 0 }));
+        let err = r.next_entry().unwrap_err().to_string();
+        assert!(err.contains(expected), "{expected}: {err}");
+    }
+}
+
+/// A header of many small values (a large component's many functions and types) reads back:
+/// bincode counts each decoded integer against the decoding limit at its size in memory (a
+/// string's length as 8 bytes, a variant index as 4) however few bytes encode it, so the limit
+/// must leave room for that (the componentize-py guest's 52 KB header failed with
+/// `LimitExceeded` under a limit of its size rounded up to 64 KiB).
+#[test]
+fn a_header_of_many_small_values_reads_back() {
+    for count in [1, 1_000, 20_000, 100_000, 1_000_000] {
+        let mut h = header();
+        h.argv = vec!["a".to_string(); count];
+        let bytes = TraceWriter::new(Vec::new(), &h).unwrap().finish().unwrap();
+        let r = TraceReader::from_slice(&bytes).unwrap_or_else(|e| panic!("{count}: {e}"));
+        assert_eq!(r.header(), &h);
+    }
 }

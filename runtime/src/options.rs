@@ -277,6 +277,12 @@ impl CacheOptions {
     }
 }
 
+/// Parses `--trace-compression` (`record`, `serve --record`): a codec name of
+/// `Compression::NAMES`.
+pub fn trace_compression(name: &str) -> Result<recorder_host::trace::Compression, String> {
+    name.parse()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

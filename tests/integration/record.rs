@@ -210,53 +210,192 @@ fn a_trapping_guest_records_the_trap() {
     );
 }
 
-#[test]
-fn a_killed_recording_leaves_a_readable_cut_trace() {
-    let dir = tempfile::tempdir().unwrap();
-    let trace = dir.path().join("trace.bin");
-    let map = format!("{}::/data", dir.path().display());
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_proxyrt"))
+/// A `proxyrt record` of `steps` into `trace`, its blocks stored as `compression` says, running
+/// in the background.
+fn spawn_record(trace: &Path, compression: &str, steps: &[&str]) -> std::process::Child {
+    let map = format!("{}::/data", trace.parent().unwrap().display());
+    std::process::Command::new(env!("CARGO_BIN_EXE_proxyrt"))
         .env(
             "PROXYRT_CACHE_DIR",
             format!("{}/proxyrt-cache", env!("CARGO_TARGET_TMPDIR")),
         )
-        .args(["record", "--trace"])
-        .arg(&trace)
-        .args([
-            "--dir",
-            &map,
-            guests::CLI,
-            "echo:before",
-            "sleep:60000",
-            "echo:after",
-        ])
+        .args(["record", "--trace-compression", compression, "--trace"])
+        .arg(trace)
+        .args(["--dir", &map, guests::CLI])
+        .args(steps)
         .stdout(std::process::Stdio::null())
         .spawn()
-        .unwrap();
-    // Wait until the guest is blocked in its sleep: the poll call is flushed before it blocks.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let shown = show(&trace, &[]);
-        if shown.stdout_text().contains("pollable.block(") {
-            break;
+        .unwrap()
+}
+
+/// Killed while its guest waits, a recording leaves everything up to the wait on disk: the
+/// flush before a blocking call closes the open block (compressed or not).
+#[test]
+fn a_killed_recording_leaves_a_readable_cut_trace() {
+    for compression in ["zstd", "none"] {
+        let dir = tempfile::tempdir().unwrap();
+        let trace = dir.path().join("trace.bin");
+        let mut child = spawn_record(
+            &trace,
+            compression,
+            &["echo:before", "sleep:60000", "echo:after"],
+        );
+        // Wait until the guest is blocked in its sleep: the poll call is flushed before it blocks.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let shown = show(&trace, &[]);
+            if shown.stdout_text().contains("pollable.block(") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the guest never reached its sleep"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let shown = show(&trace, &[]);
+        shown.assert_status(0);
+        shown.assert_stderr_contains("no end marker");
+        let text = shown.stdout_text();
+        assert!(
+            text.contains("write(") && text.contains("pollable.block("),
+            "{compression}: {text}"
+        );
+        assert!(!text.contains("exit"), "{compression}: {text}");
+    }
+}
+
+/// Killed while its guest computes (no flush point near), a compressed recording leaves a trace
+/// readable up to its last complete block: `trace show`, `trace stats` and `replay` read that
+/// far, say it is cut, and never take the torn block for corruption.
+#[test]
+fn a_recording_killed_mid_run_reads_to_its_last_complete_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.bin");
+    let mut child = spawn_record(&trace, "zstd", &["lines:100000000"]);
+    // Wait until a few write buffers of blocks are on disk.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while fs::metadata(&trace).map_or(0, |m| m.len()) < 600_000 {
         assert!(
             std::time::Instant::now() < deadline,
-            "the guest never reached its sleep"
+            "the recording wrote too little"
         );
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    child.kill().unwrap(); // SIGKILL
+    child.kill().unwrap(); // SIGKILL, mid-run
     child.wait().unwrap();
     let shown = show(&trace, &[]);
     shown.assert_status(0);
-    shown.assert_stderr_contains("no end marker");
-    let text = shown.stdout_text();
-    assert!(
-        text.contains("write(") && text.contains("pollable.block("),
-        "{text}"
+    shown.assert_stderr_contains("complete entries but no end marker");
+    let err = shown.stderr_text();
+    assert!(!err.contains("corrupt"), "{err}");
+    // Every entry shown is a whole call of the guest's loop, in order.
+    let complete: u64 = err
+        .split("ends with ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(complete > 10_000, "{err}");
+    let stats = proxyrt()
+        .args(["trace", "stats", "--json"])
+        .arg(&trace)
+        .output_checked();
+    stats.assert_status(0);
+    let v: serde_json::Value = serde_json::from_str(stats.stdout_text()).unwrap();
+    assert_eq!(v["complete"], false);
+    assert_eq!(v["entries"].as_u64(), Some(complete));
+    let (raw, stored) = (
+        v["entry_bytes"].as_u64().unwrap(),
+        v["block_bytes"].as_u64().unwrap(),
     );
-    assert!(!text.contains("exit"), "{text}");
+    assert!(stored * 5 < raw, "{stored} bytes stored for {raw}");
+    let replayed = proxyrt()
+        .args(["replay", "-q", guests::CLI])
+        .arg(&trace)
+        .output_checked();
+    replayed.assert_status(1);
+    replayed.assert_stderr_contains("cut");
+}
+
+/// `--trace-compression none` stores every block raw, the default compresses them; both traces
+/// hold the same entries, show and replay the same, and `trace stats` gives both sizes.
+#[test]
+fn trace_compression_none_and_default() {
+    let mut shown = vec![];
+    let mut sizes = vec![];
+    for compression in [None, Some("none"), Some("zstd")] {
+        let dir = tempfile::tempdir().unwrap();
+        let trace = dir.path().join("trace.bin");
+        let option: &[&str] = match compression {
+            Some(c) => &["--trace-compression", c],
+            None => &[],
+        };
+        let out = proxyrt()
+            .arg("record")
+            .args(option)
+            .arg("--trace")
+            .arg(&trace)
+            .args([guests::CLI, "lines:3000", "random:5000", "echo:done"])
+            .output_checked();
+        out.assert_status(0);
+        let recorded = out.stdout_text().to_string();
+        let stats = proxyrt()
+            .args(["trace", "stats", "--json"])
+            .arg(&trace)
+            .output_checked();
+        stats.assert_status(0);
+        let v: serde_json::Value = serde_json::from_str(stats.stdout_text()).unwrap();
+        assert_eq!(v["complete"], true);
+        let raw = v["entry_bytes"].as_u64().unwrap();
+        let stored = v["block_bytes"].as_u64().unwrap();
+        let file = v["file_bytes"].as_u64().unwrap();
+        assert!(stored < file && raw > 0, "{v}");
+        sizes.push((raw, stored));
+        let text = proxyrt()
+            .args(["trace", "stats"])
+            .arg(&trace)
+            .output_checked();
+        text.assert_stdout_contains(&format!("entries: {raw} bytes raw, {stored} bytes stored"));
+        let s = show(&trace, &[]);
+        s.assert_status(0);
+        // Everything but the trace's path and the random bytes is the same in the three.
+        let text = s.stdout_text();
+        shown.push((
+            text.lines().count(),
+            text.lines().last().map(str::to_string),
+        ));
+        let replayed = proxyrt()
+            .args(["replay", guests::CLI])
+            .arg(&trace)
+            .output_checked();
+        replayed.assert_status(0);
+        assert_eq!(replayed.stdout_text(), recorded, "{compression:?}");
+    }
+    assert_eq!(shown[0], shown[1]);
+    assert_eq!(shown[1], shown[2]);
+    let [default, none, zstd] = [sizes[0], sizes[1], sizes[2]];
+    // zstd is the default (the random bytes differ, so the sizes may by a few bytes).
+    assert_eq!(default.0, zstd.0);
+    assert!(default.1.abs_diff(zstd.1) < 100, "{default:?} {zstd:?}");
+    assert_eq!(none.0, zstd.0, "the same entries");
+    assert!(
+        none.1 > none.0,
+        "raw blocks: the entries and the heads {none:?}"
+    );
+    assert!(zstd.1 * 3 < zstd.0, "compressed {zstd:?}");
+    // Another name is refused before anything runs.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = proxyrt()
+        .args(["record", "--trace-compression", "lz4", "--trace"])
+        .arg(dir.path().join("t"))
+        .args([guests::CLI, "echo:x"])
+        .output_checked();
+    bad.assert_status(2);
+    bad.assert_stderr_contains("expected one of: none, zstd");
+    assert!(!dir.path().join("t").exists());
 }
 
 #[test]
@@ -318,23 +457,25 @@ fn bad_traces_are_clear_errors() {
 fn a_full_disk_is_a_clear_error() {
     let full = Path::new("/dev/full");
     assert!(full.exists(), "this test needs Linux's /dev/full");
-    let out = proxyrt()
-        .args(["record", "--trace"])
-        .arg(full)
-        .args([guests::CLI, "echo:a", "sleep:10", "echo:b"])
-        .output_checked();
-    out.assert_status(1);
-    out.assert_stderr_contains("cannot write the trace /dev/full");
-    out.assert_stderr_contains("No space left on device");
-    assert!(
-        !out.stderr_text().contains("panicked"),
-        "{}",
-        out.stderr_text()
-    );
-    assert!(
-        !out.stdout_text().contains('b'),
-        "the guest went on without a trace"
-    );
+    for compression in ["zstd", "none"] {
+        let out = proxyrt()
+            .args(["record", "--trace-compression", compression, "--trace"])
+            .arg(full)
+            .args([guests::CLI, "echo:a", "sleep:10", "echo:b"])
+            .output_checked();
+        out.assert_status(1);
+        out.assert_stderr_contains("cannot write the trace /dev/full");
+        out.assert_stderr_contains("No space left on device");
+        assert!(
+            !out.stderr_text().contains("panicked"),
+            "{compression}: {}",
+            out.stderr_text()
+        );
+        assert!(
+            !out.stdout_text().contains('b'),
+            "{compression}: the guest went on without a trace"
+        );
+    }
 }
 
 /// Two `record`s into one empty compilation cache at once, then every cache entry cut in half (as

@@ -908,3 +908,43 @@ fn a_killed_server_leaves_its_completed_requests_replayable() {
     replayed.assert_stderr_contains("2 requests replayed from");
     replayed.assert_stderr_contains(": 2 as recorded, 0 diverged, 0 unreadable");
 }
+
+/// `serve --record` compresses each request's trace by default and stores it raw with
+/// `--trace-compression none`; both replay, and `trace stats` gives both sizes.
+#[test]
+fn serve_record_takes_trace_compression() {
+    let mut sizes = vec![];
+    for compression in [None, Some("none")] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let traces = dir.path().join("traces");
+        let traces_arg = traces.to_str().expect("a UTF-8 path");
+        let mut args = vec!["--record", traces_arg];
+        if let Some(c) = compression {
+            args.extend(["--trace-compression", c]);
+        }
+        args.push(guests::HTTP_HANDLER);
+        let server = Server::start(&args);
+        let body = "compress me ".repeat(100);
+        let reply = request(server.addr, "POST", "/z", &[], body.as_bytes());
+        assert_eq!(reply.status, 200, "{reply:?}");
+        let (status, _) = server.terminate();
+        assert_eq!(status, Some(0));
+        let stats = common::proxyrt()
+            .args(["trace", "stats", "--json"])
+            .arg(&traces)
+            .output_checked();
+        stats.assert_status(0);
+        let v: serde_json::Value = serde_json::from_str(stats.stdout_text()).expect("JSON");
+        assert_eq!(v["complete"], true, "{v}");
+        let raw = v["entry_bytes"].as_u64().expect("entry_bytes");
+        let stored = v["block_bytes"].as_u64().expect("block_bytes");
+        sizes.push((raw, stored));
+        let replayed = common::replay_in_empty_dir(guests::HTTP_HANDLER, &traces, &[]);
+        replayed.assert_status(0);
+        replayed.assert_stderr_contains(": 1 as recorded, 0 diverged, 0 unreadable");
+    }
+    let (zstd, none) = (sizes[0], sizes[1]);
+    assert_eq!(zstd.0, none.0, "the same entries");
+    assert!(zstd.1 < zstd.0, "compressed by default: {zstd:?}");
+    assert!(none.1 > none.0, "raw blocks: entries and heads: {none:?}");
+}

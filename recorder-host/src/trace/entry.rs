@@ -11,10 +11,14 @@ pub const MAGIC: &[u8; 8] = b"PRXYTRC\0";
 /// 2: the host's call of the guest's export is recorded (`ExportCall` .. `ExportReturn`), and replay
 /// expects it. 3: drops of imported resources are calls (`ComponentInfo::resource_drops`).
 /// 4: the header says which HTTP request a trace of `proxyrt serve` handled (`Header::request`).
-pub const FORMAT_VERSION: u32 = 4;
+/// 5: entries are packed in blocks, one length and CRC-32 per block, compressed (zstd) or raw;
+/// the header frame is as in format 4, so readers of 4 refuse 5 by its version, and this one
+/// refuses 4 the same way.
+pub const FORMAT_VERSION: u32 = 5;
 
-/// Largest frame a reader accepts (a single call's arguments or results). Guests moving more than this
-/// in one call are not realistic; a larger prefix is treated as corruption.
+/// Largest header frame, entry and block (of entries, before compression) a reader accepts: a
+/// single call's arguments or results. Guests moving more than this in one call are not
+/// realistic; a larger length is treated as corruption.
 pub const MAX_FRAME_LEN: u32 = 256 << 20;
 
 /// What the trace was recorded from; checked before replaying.
@@ -82,7 +86,8 @@ impl Header {
         }
     }
 
-    /// A header with nothing in it: what a reader holds until it has read the real one.
+    /// A header with nothing in it (for tests).
+    #[cfg(test)]
     pub(super) fn empty() -> Self {
         Header {
             format_version: FORMAT_VERSION,

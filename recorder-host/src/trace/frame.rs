@@ -1,4 +1,6 @@
-//! The framing of payloads: `len:u32le crc32(payload):u32le payload[len]`. Writing checks the
+//! The framing of the header: `len:u32le crc32(payload):u32le payload[len]` (entries are in
+//! blocks, `block`; the header keeps the framing of format 4, so that an older reader finds the
+//! version and says it is not its own). Writing checks the
 //! length against [`MAX_FRAME_LEN`]; reading checks the length before allocating anything and
 //! the CRC before anyone sees the payload, and tells a torn last frame (the writer was killed)
 //! from a corrupt one.
@@ -70,9 +72,9 @@ impl<R: Read> FrameReader<R> {
         }
     }
 
-    /// Offset in the input of the next frame.
-    pub(super) fn offset(&self) -> u64 {
-        self.offset
+    /// The input, its offset and the bytes left in it after the frames read.
+    pub(super) fn into_parts(self) -> (R, u64, Option<u64>) {
+        (self.input, self.offset, self.remaining)
     }
 
     /// The payload of the last frame read.
@@ -135,7 +137,7 @@ impl<R: Read> FrameReader<R> {
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
-fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+pub(super) fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut got = 0;
     while got < buf.len() {
         match input.read(&mut buf[got..]) {

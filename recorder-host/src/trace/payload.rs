@@ -1,8 +1,8 @@
-//! A header or an entry as a frame's payload, and back: bincode 2 (`standard()`) through serde,
+//! A header as a frame's payload or an entry as a part of a block, and back: bincode 2 (`standard()`) through serde,
 //! except for `Call` and `Return`, which are encoded and parsed by hand, byte for byte what bincode
 //! writes for them (a test pins it at every varint boundary). Those two are all but a handful of a
-//! trace's entries, so they skip serde on both sides: the recorder frames the proxy's bytes in
-//! place, the replayer borrows them from the frame without a decoder.
+//! trace's entries, so they skip serde on both sides: the recorder copies the proxy's bytes from
+//! its memory into the block once, the replayer borrows them from the block without a decoder.
 
 use super::entry::EntryRef;
 use serde::{Deserialize, Serialize};
@@ -13,31 +13,40 @@ fn bincode_config() -> bincode::config::Configuration {
 }
 
 /// Runs `$decode` with `$config` bound to [`bincode_config`] limited to the smallest of a few
-/// sizes that is at least `$len`, the payload's length. Why a limit: bincode 2 allocates a string
-/// or byte buffer of the length a payload claims *before* it reads the bytes (the fuzzer found a
-/// 3-exabyte allocation from a 2 KB header), and only a configured limit makes it check the claim
-/// first. Everything a payload really holds fits in the payload, so a limit of its length turns
-/// a bogus claim into an error; a limit is a type parameter, hence the sizes, which keep any
-/// allocation within twice the payload (and within 64 KiB for the small ones).
+/// sizes that is at least [`CLAIMS_PER_BYTE`] times `$len`, the payload's length. Why a limit:
+/// bincode 2 allocates a string or byte buffer of the length a payload claims *before* it reads
+/// the bytes (the fuzzer found a 3-exabyte allocation from a 2 KB header), and only a configured
+/// limit makes it check the claim first. Why the factor: bincode counts against the limit every
+/// integer it decodes at its size in memory (a length as 8 bytes, a variant index as 4) however
+/// few bytes encode it, so a payload of many small values claims several times its length (the
+/// componentize-py guest's 52 KB header claimed more than 64 KiB). Everything a payload really
+/// holds fits in that, so a bogus claim is still an error; a limit is a type parameter, hence
+/// the sizes, which keep any allocation within 16 times the payload (and within 512 KiB for the
+/// small ones).
 macro_rules! with_limit_for {
     ($len:expr, |$config:ident| $decode:expr) => {{
-        let len: usize = $len;
-        if len <= 1 << 16 {
-            let $config = bincode_config().with_limit::<{ 1 << 16 }>();
+        let claims: usize = ($len as usize).saturating_mul(CLAIMS_PER_BYTE);
+        if claims <= 1 << 19 {
+            let $config = bincode_config().with_limit::<{ 1 << 19 }>();
             $decode
-        } else if len <= 1 << 20 {
-            let $config = bincode_config().with_limit::<{ 1 << 20 }>();
+        } else if claims <= 1 << 23 {
+            let $config = bincode_config().with_limit::<{ 1 << 23 }>();
             $decode
-        } else if len <= 1 << 24 {
-            let $config = bincode_config().with_limit::<{ 1 << 24 }>();
+        } else if claims <= 1 << 27 {
+            let $config = bincode_config().with_limit::<{ 1 << 27 }>();
             $decode
         } else {
-            // MAX_FRAME_LEN: no frame is longer.
-            let $config = bincode_config().with_limit::<{ super::entry::MAX_FRAME_LEN as usize }>();
+            // MAX_FRAME_LEN: no frame, entry or block is longer.
+            let $config = bincode_config()
+                .with_limit::<{ CLAIMS_PER_BYTE * super::entry::MAX_FRAME_LEN as usize }>();
             $decode
         }
     }};
 }
+
+/// The most bincode counts against its limit per byte decoded: a `u64` or `usize` in one byte
+/// counts 8 (this format has no `u128`).
+const CLAIMS_PER_BYTE: usize = 8;
 
 /// Replaces `out` with the encoding of `value`.
 pub(super) fn encode<T: Serialize>(value: &T, out: &mut Vec<u8>) -> io::Result<()> {
@@ -64,19 +73,15 @@ pub(super) fn decode<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T
     Ok(value)
 }
 
-/// [`decode`] of a value that borrows from `payload`.
-pub(super) fn decode_ref<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, String> {
-    let (value, used) = with_limit_for!(payload.len(), |config| {
-        bincode::serde::borrow_decode_from_slice(payload, config)
+/// Decodes the value `bytes` start with, borrowing from them: the value and the number of bytes
+/// it took (entries follow one another in a block, each delimited by its own encoding).
+pub(super) fn decode_ref_prefix<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
+) -> Result<(T, usize), String> {
+    with_limit_for!(bytes.len(), |config| {
+        bincode::serde::borrow_decode_from_slice(bytes, config)
     })
-    .map_err(|e| e.to_string())?;
-    if used != payload.len() {
-        return Err(format!(
-            "{} trailing bytes after the value",
-            payload.len() - used
-        ));
-    }
-    Ok(value)
+    .map_err(|e| e.to_string())
 }
 
 /// The value a payload starts with, ignoring the rest: how a reader gets a header's
@@ -163,27 +168,27 @@ fn get_varint(bytes: &[u8]) -> Option<(u64, usize)> {
     canonical.then_some((v, n))
 }
 
-/// Decodes a `Call` or `Return` payload without serde (the replayer's hot path); `None` for every
-/// other entry and for anything unusual, which the serde decoder then decodes or reports.
-pub(super) fn decode_bytes_entry(payload: &[u8]) -> Option<EntryRef<'_>> {
-    let (variant, mut at) = get_varint(payload)?;
+/// Decodes the `Call` or `Return` entry `bytes` start with, without serde (the replayer's hot
+/// path): the entry and the number of bytes it took. `None` for every other entry and for
+/// anything unusual, which the serde decoder then decodes or reports.
+pub(super) fn decode_bytes_entry(bytes: &[u8]) -> Option<(EntryRef<'_>, usize)> {
+    let (variant, mut at) = get_varint(bytes)?;
     let func = match u32::try_from(variant).ok()? {
         CALL => {
-            let (func, n) = get_varint(payload.get(at..)?)?;
+            let (func, n) = get_varint(bytes.get(at..)?)?;
             at += n;
             Some(u32::try_from(func).ok()?)
         }
         RETURN => None,
         _ => return None,
     };
-    let (len, n) = get_varint(payload.get(at..)?)?;
+    let (len, n) = get_varint(bytes.get(at..)?)?;
     at += n;
-    let bytes = payload.get(at..)?;
-    if bytes.len() as u64 != len {
-        return None;
-    }
-    Some(match func {
-        Some(func) => EntryRef::Call { func, args: bytes },
-        None => EntryRef::Return { results: bytes },
-    })
+    let end = at.checked_add(usize::try_from(len).ok()?)?;
+    let values = bytes.get(at..end)?;
+    let entry = match func {
+        Some(func) => EntryRef::Call { func, args: values },
+        None => EntryRef::Return { results: values },
+    };
+    Some((entry, end))
 }

@@ -1,6 +1,7 @@
-//! [`TraceReader`]: reads a trace one entry at a time, up to its last complete entry, and says
-//! how it ends ([`TraceError`]).
+//! [`TraceReader`]: reads a trace one entry at a time, up to the last entry of its last complete
+//! block, and says how it ends ([`TraceError`]).
 
+use super::block::BlockReader;
 use super::entry::{Entry, EntryRef, Header, FORMAT_VERSION, MAGIC};
 use super::frame::{FrameError, FrameReader};
 use super::payload;
@@ -13,26 +14,40 @@ use std::path::Path;
 pub enum TraceError {
     #[error("not a proxyrt trace (bad magic bytes)")]
     NotATrace,
-    #[error("trace format version {found} is not supported (this proxyrt reads version {FORMAT_VERSION})")]
+    #[error("trace format version {found} is not supported (this proxyrt reads version {FORMAT_VERSION}; record the trace again with this proxyrt)")]
     UnsupportedVersion { found: u32 },
     #[error("the trace header is corrupt: {0}")]
     CorruptHeader(String),
-    #[error("entry {index} (at byte {offset}) is corrupt: {reason}")]
-    CorruptEntry {
+    /// A block's checksum, lengths or compressed data are wrong: nothing of it is read.
+    #[error("the block at byte {offset} (entries from {index} on) is corrupt: {reason}")]
+    CorruptBlock {
+        /// The index of the block's first entry (the entries before it were read).
         index: u64,
         offset: u64,
         reason: String,
     },
-    #[error("the trace ends with {complete} complete entries but no end marker (it ends cut off{torn})", torn = if *.torn_bytes > 0 { format!(", with {} bytes of a torn entry", .torn_bytes) } else { String::new() })]
+    /// An entry of a sound block does not decode.
+    #[error("entry {index} (in the block at byte {offset}) is corrupt: {reason}")]
+    CorruptEntry {
+        index: u64,
+        /// The offset of the entry's block.
+        offset: u64,
+        reason: String,
+    },
+    #[error("the trace ends with {complete} complete entries but no end marker (it ends cut off{torn})", torn = if *.torn_bytes > 0 { format!(", with {} bytes of a torn block", .torn_bytes) } else { String::new() })]
     Cut { complete: u64, torn_bytes: u64 },
     #[error(transparent)]
     Io(#[from] io::Error),
 }
 
-/// Reads a trace one entry at a time.
+/// Reads a trace one entry at a time, one block in memory.
 pub struct TraceReader<R: Read> {
-    frames: FrameReader<R>,
+    blocks: BlockReader<R>,
     header: Header,
+    /// Where the next entry starts in the current block's entries.
+    pos: usize,
+    /// Offset of the current block.
+    block_offset: u64,
     /// Entries read so far.
     index: u64,
     /// The end marker was read, or reading stopped at an error.
@@ -73,13 +88,8 @@ impl<R: Read> TraceReader<R> {
             Err(e) => return Err(e.into()),
         }
         let at = MAGIC.len() as u64;
-        let mut r = TraceReader {
-            frames: FrameReader::new(input, at, len.map(|l| l.saturating_sub(at))),
-            header: Header::empty(),
-            index: 0,
-            done: false,
-        };
-        match r.frames.read() {
+        let mut frames = FrameReader::new(input, at, len.map(|l| l.saturating_sub(at)));
+        match frames.read() {
             Ok(true) => {}
             Ok(false) => {
                 return Err(TraceError::CorruptHeader(
@@ -94,18 +104,33 @@ impl<R: Read> TraceReader<R> {
             Err(FrameError::Corrupt(reason)) => return Err(TraceError::CorruptHeader(reason)),
             Err(FrameError::Io(e)) => return Err(e.into()),
         };
-        // Check the version before decoding the rest, so an older or newer trace gets a clear error.
+        // Check the version before decoding the rest, so an older or newer trace gets a clear
+        // error (format 4 framed its entries one by one; this reader does not read it).
         let version: u32 =
-            payload::decode_prefix(r.frames.payload()).map_err(TraceError::CorruptHeader)?;
+            payload::decode_prefix(frames.payload()).map_err(TraceError::CorruptHeader)?;
         if version != FORMAT_VERSION {
             return Err(TraceError::UnsupportedVersion { found: version });
         }
-        r.header = payload::decode(r.frames.payload()).map_err(TraceError::CorruptHeader)?;
-        Ok(r)
+        let header = payload::decode(frames.payload()).map_err(TraceError::CorruptHeader)?;
+        let (input, offset, remaining) = frames.into_parts();
+        Ok(TraceReader {
+            blocks: BlockReader::new(input, offset, remaining),
+            header,
+            pos: 0,
+            block_offset: offset,
+            index: 0,
+            done: false,
+        })
     }
 
     pub fn header(&self) -> &Header {
         &self.header
+    }
+
+    /// Bytes of entries (as encoded, before compression) and bytes of blocks (as stored: heads
+    /// and compressed data) read so far; after the last entry, the whole trace's but its header.
+    pub fn block_sizes(&self) -> (u64, u64) {
+        self.blocks.sizes()
     }
 
     /// The next entry; `Ok(None)` after the end marker. A trace without an end marker yields its
@@ -114,59 +139,69 @@ impl<R: Read> TraceReader<R> {
         Ok(self.next_entry_ref()?.map(|e| e.to_entry()))
     }
 
-    /// [`Self::next_entry`], borrowing the entry's bytes from the reader (valid until the next
-    /// read): no allocation per entry.
+    /// [`Self::next_entry`], borrowing the entry's bytes from the reader's block (valid until the
+    /// next read): no allocation per entry.
     pub fn next_entry_ref(&mut self) -> Result<Option<EntryRef<'_>>, TraceError> {
         if self.done {
             return Ok(None);
         }
-        let offset = self.frames.offset();
-        match self.frames.read() {
-            Ok(true) => {}
-            Ok(false) => {
-                self.done = true;
-                return Err(TraceError::Cut {
+        if self.pos >= self.blocks.raw().len() {
+            let offset = self.blocks.offset();
+            let ended = match self.blocks.read() {
+                Ok(true) => None,
+                Ok(false) => Some(TraceError::Cut {
                     complete: self.index,
                     torn_bytes: 0,
-                });
-            }
-            Err(FrameError::Torn(n)) => {
-                self.done = true;
-                return Err(TraceError::Cut {
+                }),
+                Err(FrameError::Torn(n)) => Some(TraceError::Cut {
                     complete: self.index,
                     torn_bytes: n,
-                });
-            }
-            Err(FrameError::Corrupt(reason)) => {
-                self.done = true;
-                return Err(TraceError::CorruptEntry {
+                }),
+                Err(FrameError::Corrupt(reason)) => Some(TraceError::CorruptBlock {
                     index: self.index,
                     offset,
                     reason,
-                });
+                }),
+                Err(FrameError::Io(e)) => return Err(e.into()),
+            };
+            if let Some(e) = ended {
+                self.done = true;
+                return Err(e);
             }
-            Err(FrameError::Io(e)) => return Err(e.into()),
+            self.pos = 0;
+            self.block_offset = offset;
+        }
+        let (index, offset) = (self.index, self.block_offset);
+        let corrupt = |reason| TraceError::CorruptEntry {
+            index,
+            offset,
+            reason,
         };
-        let frame = self.frames.payload();
-        let entry = match payload::decode_bytes_entry(frame) {
-            Some(entry) => entry,
-            None => payload::decode_ref(frame).map_err(|reason| TraceError::CorruptEntry {
-                index: self.index,
-                offset,
-                reason,
-            })?,
+        let raw = self.blocks.raw();
+        let rest = raw.get(self.pos..).unwrap_or_default();
+        let (entry, used) = match payload::decode_bytes_entry(rest) {
+            Some(decoded) => decoded,
+            None => match payload::decode_ref_prefix::<EntryRef<'_>>(rest) {
+                Ok(decoded) => decoded,
+                Err(reason) => {
+                    self.done = true;
+                    return Err(corrupt(reason));
+                }
+            },
         };
+        self.pos += used;
         if let EntryRef::End { entries } = entry {
             self.done = true;
-            if entries != self.index {
-                return Err(TraceError::CorruptEntry {
-                    index: self.index,
-                    offset,
-                    reason: format!(
-                        "the end marker counts {entries} entries, the trace has {}",
-                        self.index
-                    ),
-                });
+            if entries != index {
+                return Err(corrupt(format!(
+                    "the end marker counts {entries} entries, the trace has {index}"
+                )));
+            }
+            if self.pos != raw.len() {
+                return Err(corrupt(format!(
+                    "{} bytes after the end marker in its block",
+                    raw.len() - self.pos
+                )));
             }
             return Ok(None);
         }

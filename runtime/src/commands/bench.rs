@@ -10,6 +10,7 @@ use crate::options::RunOptions;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use recorder_host::trace::Compression;
 use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -212,7 +213,8 @@ impl BenchCommand {
             .tempfile()
             .context("cannot create a file for the trace")?;
         let (_, path) = file.keep().context("cannot keep the trace file")?;
-        let status = super::record::record(&config, first, argv, &path).await?;
+        let status =
+            super::record::record(&config, first, argv, &path, Compression::default()).await?;
         eprintln!(
             "recorded {} (exit status {status}) into {}; `--trace {}` replays it again",
             first.display(),

@@ -7,6 +7,7 @@ use crate::options::{ComponentAndArgs, RunOptions};
 use crate::{identity, load};
 use anyhow::{Context, Result};
 use clap::Args;
+use recorder_host::trace::Compression;
 use std::path::{Path, PathBuf};
 
 /// Instruments the component, runs the composition on the real hosts exactly like `proxyrt run`
@@ -16,6 +17,11 @@ pub struct RecordCommand {
     /// Where to write the trace.
     #[arg(long, value_name = "FILE", default_value = "trace.bin")]
     pub trace: PathBuf,
+
+    /// How the trace's blocks are stored: `zstd` (compressed at zstd's fastest level, the
+    /// default; a block that does not shrink is stored raw) or `none` (every block raw).
+    #[arg(long, value_name = "CODEC", default_value = "zstd", value_parser = crate::options::trace_compression)]
+    pub trace_compression: Compression,
 
     #[command(flatten)]
     pub run: RunOptions,
@@ -30,24 +36,26 @@ impl RecordCommand {
         let argv = self.run.guest_argv(&path, self.component.guest_args())?;
         // Options are checked before the trace file is created: a typo leaves no trace behind.
         let config = self.run.live_config(argv.clone())?;
-        record(&config, &path, argv, &self.trace).await
+        record(&config, &path, argv, &self.trace, self.trace_compression).await
     }
 }
 
 /// Records the component at `path` run as `config` says (with `argv`, for the trace's header) into
-/// the trace at `trace`; returns the run's exit status, as `run` would.
+/// the trace at `trace`, its blocks stored as `compression` says; returns the run's exit status,
+/// as `run` would.
 pub async fn record(
     config: &LiveConfig<'_>,
     path: &Path,
     argv: Vec<String>,
     trace: &Path,
+    compression: Compression,
 ) -> Result<i32> {
     let original = load::read_binary_component(path, "record")?;
     let Instrumented { composed, info } =
         cache::instrumented(&original, proxy_gen::Mode::Record, config.cache.as_ref())
             .with_context(|| format!("cannot record {}", path.display()))?;
     let header = identity::header(&original, info, argv)?;
-    let recorder = Recorder::create(trace, &header)?;
+    let recorder = Recorder::create(trace, &header, compression)?;
     match live::execute(config, path, &composed, Some(recorder)).await {
         (Ok(ending), Some(recorder)) => {
             recorder.finish(Some(&ending))?;

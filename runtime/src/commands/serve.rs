@@ -5,6 +5,7 @@ use crate::options::RunOptions;
 use crate::serve::{ServeConfig, Server, SHUTDOWN_GRACE};
 use anyhow::{bail, Result};
 use clap::Args;
+use recorder_host::trace::Compression;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -22,6 +23,10 @@ pub struct ServeCommand {
     /// in arrival order). DIR is created if missing and must hold no traces yet.
     #[arg(long, value_name = "DIR")]
     pub record: Option<PathBuf>,
+
+    /// How the traces of `--record` are stored: `zstd` (compressed, the default) or `none`.
+    #[arg(long, value_name = "CODEC", default_value = "zstd", value_parser = crate::options::trace_compression)]
+    pub trace_compression: Compression,
 
     #[command(flatten)]
     pub run: RunOptions,
@@ -44,6 +49,7 @@ impl ServeCommand {
             wasm: self.run.wasm_options()?,
             cache: self.run.cache.cache(),
             record: self.record.clone(),
+            trace_compression: self.trace_compression,
         };
         let server = Server::prepare(config, &self.component)?;
         let listening = server.bind(self.addr).await?;

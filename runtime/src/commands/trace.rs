@@ -331,6 +331,10 @@ struct Totals {
     entries: u64,
     payload: u64,
     file_bytes: u64,
+    /// Bytes of encoded entries (the blocks' contents, before compression) and bytes of blocks
+    /// as stored (heads and compressed data): the file less its header.
+    raw_bytes: u64,
+    stored_bytes: u64,
     complete: bool,
     /// Traces by program (the first bytes of the interface hash, and the first argv), for a
     /// corpus.
@@ -402,6 +406,9 @@ impl Totals {
             }
         };
         let complete = end?;
+        let (raw, stored) = reader.block_sizes();
+        self.raw_bytes += raw;
+        self.stored_bytes += stored;
         self.file_bytes += std::fs::metadata(path)?.len();
         Ok((complete, observer.map(|o| o.exchange().clone())))
     }
@@ -455,6 +462,8 @@ fn stats(args: &TraceStatsArgs) -> Result<i32> {
         entries,
         payload,
         file_bytes,
+        raw_bytes,
+        stored_bytes,
         complete,
         programs,
     } = totals;
@@ -469,7 +478,8 @@ fn stats(args: &TraceStatsArgs) -> Result<i32> {
             .map(|(n, c)| (n.clone(), serde_json::to_value(c).unwrap_or_default()))
             .collect();
         let mut v = json!({"entries": entries, "complete": complete, "file_bytes": file_bytes,
-                   "value_bytes": payload, "functions": functions});
+                   "value_bytes": payload, "entry_bytes": raw_bytes, "block_bytes": stored_bytes,
+                   "functions": functions});
         if let Some(counts) = &service {
             v["service"] = serde_json::to_value(counts)?;
         }
@@ -503,6 +513,16 @@ fn stats(args: &TraceStatsArgs) -> Result<i32> {
             out,
             "{entries} entries, {file_bytes} bytes on disk, {payload} bytes of encoded values{}",
             if complete { "" } else { " (cut)" }
+        )?;
+        // Raw: the entries as encoded; stored: their blocks as written (compressed or not).
+        writeln!(
+            out,
+            "entries: {raw_bytes} bytes raw, {stored_bytes} bytes stored in blocks ({:.3}x)",
+            if raw_bytes == 0 {
+                1.0
+            } else {
+                stored_bytes as f64 / raw_bytes as f64
+            }
         )?;
         writeln!(
             out,

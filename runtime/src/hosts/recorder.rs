@@ -12,7 +12,7 @@
 use crate::exit::Ending;
 use anyhow::{Context, Result};
 use recorder_host::functions::FunctionTable;
-use recorder_host::trace::{Entry, Header, HttpRequestLine, TraceWriter};
+use recorder_host::trace::{Compression, Entry, Header, HttpRequestLine, TraceWriter};
 use recorder_host::value::encode;
 use std::fs::File;
 use std::io::{self, BufWriter};
@@ -42,10 +42,12 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Creates the trace file at `path` and writes its header.
-    pub fn create(path: &Path, header: &Header) -> Result<Self> {
+    /// Creates the trace file at `path` and writes its header; its blocks are stored as
+    /// `compression` says.
+    pub fn create(path: &Path, header: &Header, compression: Compression) -> Result<Self> {
         let writer = TraceWriter::create(path, header)
-            .with_context(|| format!("cannot create the trace {}", path.display()))?;
+            .with_context(|| format!("cannot create the trace {}", path.display()))?
+            .with_compression(compression);
         Ok(Recorder {
             writer,
             path: path.to_path_buf(),
@@ -55,16 +57,19 @@ impl Recorder {
 
     /// The recorder of one request of a service: the trace at `path` with the service's header
     /// `base` naming `request`, the function table `table` (of `base.component`, made once for
-    /// all requests) and a write buffer of `capacity` bytes (a request's trace is short).
+    /// all requests), a write buffer of `capacity` bytes (a request's trace is short) and its
+    /// blocks stored as `compression` says.
     pub fn create_for_request(
         path: &Path,
         base: &Header,
         request: &HttpRequestLine,
         table: Arc<FunctionTable>,
         capacity: usize,
+        compression: Compression,
     ) -> Result<Self> {
         let writer = TraceWriter::create_buffered(path, &base.for_request(request), capacity)
-            .with_context(|| format!("cannot create the trace {}", path.display()))?;
+            .with_context(|| format!("cannot create the trace {}", path.display()))?
+            .with_compression(compression);
         Ok(Recorder {
             writer,
             path: path.to_path_buf(),
@@ -118,7 +123,8 @@ impl Recorder {
     }
 
     /// Appends an entry; a write error (full disk) stops the guest with an error that names the file.
-    /// Everything written before stays readable: entries are framed.
+    /// Everything written before stays readable: blocks are framed, and a writer whose write
+    /// failed writes nothing more.
     fn append(&mut self, entry: &Entry) -> wasmtime::Result<()> {
         self.writer.append(entry).map_err(|e| {
             wasmtime::format_err!("cannot write the trace {}: {e}", self.path.display())
@@ -146,7 +152,7 @@ impl Recorder {
         Ok(entries)
     }
 
-    /// Pushes buffered entries to the file without ending the trace (after a host-side failure, so
+    /// Closes the open block and pushes it to the file without ending the trace (after a host-side failure, so
     /// what was recorded survives and is reported as cut).
     pub fn flush(&mut self) -> Result<()> {
         self.writer

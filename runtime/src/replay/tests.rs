@@ -4,7 +4,7 @@
 use super::divergence::MAX_DECODED_BYTES;
 use super::host::ReplayerHost;
 use super::*;
-use recorder_host::trace::{Entry, Header, TraceReader, TraceWriter, FORMAT_VERSION};
+use recorder_host::trace::{Compression, Entry, Header, TraceReader, TraceWriter, FORMAT_VERSION};
 use recorder_host::types::{FuncKind, FunctionInfo, InterfaceInfo, ResourceRef, ValueType};
 use std::io::Cursor;
 
@@ -164,8 +164,15 @@ fn header() -> Header {
 
 /// A trace of `entries`, with the end marker if `complete`.
 fn trace(entries: &[Entry], complete: bool) -> Vec<u8> {
+    trace_with(entries, complete, Compression::default())
+}
+
+/// [`trace`] with its blocks stored as `compression` says.
+fn trace_with(entries: &[Entry], complete: bool, compression: Compression) -> Vec<u8> {
     let mut bytes = Vec::new();
-    let mut w = TraceWriter::new(&mut bytes, &header()).expect("header");
+    let mut w = TraceWriter::new(&mut bytes, &header())
+        .expect("header")
+        .with_compression(compression);
     for e in entries {
         w.append(e).expect("entry");
     }
@@ -549,12 +556,18 @@ fn a_cut_trace_says_where_it_ends() {
     );
 }
 
-/// Every prefix of a trace and every single flipped bit in it: an error, never a panic, never a
-/// successful replay.
+/// Every prefix of a trace and every single flipped bit in it, compressed or not: an error, never
+/// a panic, never a successful replay.
 #[test]
 fn every_truncation_and_every_flipped_bit_is_an_error() {
+    for compression in [Compression::Zstd, Compression::None] {
+        every_truncation_and_every_flipped_bit_is_an_error_with(compression);
+    }
+}
+
+fn every_truncation_and_every_flipped_bit_is_an_error_with(compression: Compression) {
     let (entries, script) = printing_run();
-    let bytes = trace(&entries, true);
+    let bytes = trace_with(&entries, true, compression);
     let replay = |bytes: &[u8]| -> Result<(), String> {
         let reader = TraceReader::new(bytes).map_err(|e| e.to_string())?;
         let mut r = TraceSource::new(reader, "t");

@@ -494,7 +494,7 @@ impl<R: Read + Send> HostResults for TraceSource<R> {
 /// How a cut trace's torn last frame is mentioned.
 fn torn(bytes: u64) -> String {
     if bytes > 0 {
-        format!(", after which {bytes} bytes of an incomplete entry follow")
+        format!(", after which {bytes} bytes of an incomplete block follow")
     } else {
         String::new()
     }

@@ -28,6 +28,7 @@ use crate::hosts::wasi::{self, WasiConfig, WasiHost};
 use crate::{identity, load};
 use anyhow::{bail, Context, Result};
 use hyper::server::conn::http1;
+use recorder_host::trace::Compression;
 use shutdown::{Guard, InFlight, Signals};
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -58,6 +59,8 @@ pub struct ServeConfig {
     pub cache: Option<Cache>,
     /// `--record DIR`: one trace per request in `DIR`.
     pub record: Option<PathBuf>,
+    /// How the request traces' blocks are stored.
+    pub trace_compression: Compression,
 }
 
 /// A component ready to serve: compiled, linked and pre-instantiated.
@@ -137,7 +140,9 @@ impl Server {
         // every request.
         WasiHost::new(&config.wasi)?;
         let traces = match (&config.record, header) {
-            (Some(dir), Some(header)) => Some(TraceDir::open(dir, header)?),
+            (Some(dir), Some(header)) => {
+                Some(TraceDir::open(dir, header, config.trace_compression)?)
+            }
             _ => None,
         };
         Ok(Server {

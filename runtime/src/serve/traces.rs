@@ -10,7 +10,7 @@
 use crate::hosts::recorder::Recorder;
 use anyhow::{bail, Context, Result};
 use recorder_host::functions::FunctionTable;
-use recorder_host::trace::{service, Header, HttpRequestLine};
+use recorder_host::trace::{service, Compression, Header, HttpRequestLine};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -29,12 +29,14 @@ pub struct TraceDir {
     header: Header,
     /// The component's function table, made once for every request's recorder.
     table: Arc<FunctionTable>,
+    /// How the traces' blocks are stored (`--trace-compression`).
+    compression: Compression,
 }
 
 impl TraceDir {
     /// Creates `dir` if it is missing. A directory that already holds traces is refused: a new
     /// server would number its requests from 1 again and overwrite them, or mix two servers' runs.
-    pub fn open(dir: &Path, header: Header) -> Result<Self> {
+    pub fn open(dir: &Path, header: Header, compression: Compression) -> Result<Self> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the trace directory {}", dir.display()))?;
         let entries = std::fs::read_dir(dir)
@@ -55,6 +57,7 @@ impl TraceDir {
             dir: dir.to_path_buf(),
             table: Arc::new(FunctionTable::new(&header.component)),
             header,
+            compression,
         })
     }
 
@@ -71,6 +74,7 @@ impl TraceDir {
             request,
             self.table.clone(),
             REQUEST_BUFFER,
+            self.compression,
         )
     }
 }
