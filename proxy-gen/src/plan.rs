@@ -14,7 +14,7 @@
 //! and [`WrappedResource::type_id`] resolve it.
 
 use anyhow::{anyhow, bail, Result};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use wit_parser::{
     Function, Handle, InterfaceId, LiveTypes, Resolve, Type, TypeDefKind, TypeId, TypeOwner,
     WorldItem,
@@ -176,6 +176,13 @@ impl Plan {
     /// here ([`crate::error::UnsupportedFeature`]), before anything is emitted.
     pub fn new(decoded: &Decoded, mode: Mode) -> Result<Plan> {
         let resolve = decoded.resolve();
+        if let Some(name) = too_large_type(resolve) {
+            // wit-parser's size computation panics on overflow, and no such value fits in a
+            // wasm32 memory anyway (found by the fuzzer: nested `list<T, N>` of huge N).
+            unsupported!(
+                "the type `{name}` is larger than a 32-bit memory (nested fixed-length lists)"
+            );
+        }
         let world = &resolve.worlds[decoded.world()];
         let wrapping = export_wrapping(decoded);
         let handles = match (mode, &wrapping) {
@@ -741,6 +748,53 @@ impl WrappedExport {
             ),
         }
     }
+}
+
+/// The name of a type of `resolve` whose values take more than 4 GiB in canonical ABI memory,
+/// if there is one (an upper bound: 8 bytes per scalar, fields added, cases maxed, fixed-length
+/// lists multiplied, saturating).
+fn too_large_type(resolve: &Resolve) -> Option<String> {
+    fn bound(resolve: &Resolve, ty: &Type, memo: &mut HashMap<TypeId, u128>) -> u128 {
+        let Type::Id(id) = ty else { return 8 };
+        if let Some(&b) = memo.get(id) {
+            return b;
+        }
+        let sum = |types: &mut dyn Iterator<Item = &Type>, memo: &mut HashMap<TypeId, u128>| {
+            types.fold(0u128, |acc, t| acc.saturating_add(bound(resolve, t, memo)))
+        };
+        let b = match &resolve.types[*id].kind {
+            TypeDefKind::Type(t) => bound(resolve, t, memo),
+            TypeDefKind::FixedLengthList(t, n) => {
+                bound(resolve, t, memo).saturating_mul(u128::from(*n))
+            }
+            TypeDefKind::Record(r) => sum(&mut r.fields.iter().map(|f| &f.ty), memo),
+            TypeDefKind::Tuple(t) => sum(&mut t.types.iter(), memo),
+            TypeDefKind::Variant(v) => v
+                .cases
+                .iter()
+                .filter_map(|c| c.ty.as_ref())
+                .map(|t| bound(resolve, t, memo))
+                .max()
+                .unwrap_or(0)
+                .saturating_add(8),
+            TypeDefKind::Option(t) => bound(resolve, t, memo).saturating_add(8),
+            TypeDefKind::Result(r) => [&r.ok, &r.err]
+                .into_iter()
+                .flatten()
+                .map(|t| bound(resolve, t, memo))
+                .max()
+                .unwrap_or(0)
+                .saturating_add(8),
+            _ => 8,
+        };
+        memo.insert(*id, b);
+        b
+    }
+    let mut memo = HashMap::new();
+    resolve.types.iter().find_map(|(id, def)| {
+        (bound(resolve, &Type::Id(id), &mut memo) > u128::from(u32::MAX))
+            .then(|| def.name.clone().unwrap_or_else(|| "(anonymous)".into()))
+    })
 }
 
 /// The other interfaces the types of `iface` are `use`d from.

@@ -1,6 +1,6 @@
-//! The fuzz targets (`fuzz/`), run on stable as `cargo test` runs everything: each target on its
-//! kept inputs (`fuzz/corpus/<target>`: seeds, and every input that ever failed), then on seeded
-//! mutations of them for a bounded time. The trace targets also get traces recorded here and now
+//! The fuzz targets (`fuzz/`), run on stable as `cargo test` runs everything: each target on every
+//! input that ever failed (`fuzz/regressions/<target>`) and on its seeds (`fuzz/corpus/<target>`),
+//! then on seeded mutations of the seeds. The trace targets also get traces recorded here and now
 //! by the real `proxyrt record` (a CLI run, a trap, an exit status, a cut trace), so their seeds
 //! are always of the current trace format.
 //!
@@ -33,6 +33,12 @@ const MAX_TIME: Duration = Duration::from_secs(300);
 fn corpus_dir(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../fuzz/corpus")
+        .join(target)
+}
+
+fn regressions_dir(target: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/regressions")
         .join(target)
 }
 
@@ -77,24 +83,27 @@ fn fuzz(target: &str, extra: &[Vec<u8>]) {
         .find(|(name, _)| *name == target)
         .map(|(_, run)| *run)
         .expect("a target of that name");
-    let mut kept: Vec<Vec<u8>> = driver::inputs_in(&corpus_dir(target))
+    let kept: Vec<Vec<u8>> = driver::inputs_in(&corpus_dir(target))
         .into_iter()
         .map(|(_, bytes)| bytes)
         .collect();
-    assert!(!kept.is_empty(), "{target} has no kept input");
-    // The inputs of this run only (recorded traces hold clock readings and random bytes) are
-    // tried as they are, not mutated: mutations start from the kept inputs alone, so that they
-    // are the same in every run.
-    let once = driver::run(
-        run,
-        extra,
-        driver::Budget {
+    assert!(!kept.is_empty(), "{target} has no seed");
+    // Failing inputs once found (`fuzz/regressions`) and the inputs of this run only (recorded
+    // traces hold clock readings and random bytes) are tried as they are, not mutated:
+    // mutations start from the seeds alone, so that they are the same in every run, and adding
+    // a regression input does not change them.
+    let mut once: Vec<Vec<u8>> = driver::inputs_in(&regressions_dir(target))
+        .into_iter()
+        .map(|(_, bytes)| bytes)
+        .collect();
+    once.extend_from_slice(extra);
+    if !once.is_empty() {
+        let budget = driver::Budget {
             inputs: 0,
             time: MAX_TIME,
-        },
-        0,
-    );
-    report(target, once);
+        };
+        report(target, driver::run(run, &once, budget, 0));
+    }
     let (budget, seed) = match std::env::var("PROXYRT_FUZZ_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
