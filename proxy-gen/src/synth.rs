@@ -644,7 +644,7 @@ fn import_guest_imports<'a>(
                     TypeOwner::Interface(i) => root.instances.contains_key(&i),
                     _ => true,
                 });
-                if replay && !(from_imports && !has_handles) {
+                if replay && (has_handles || !from_imports) {
                     // The guest's own type, defined when the proxy exports it: by then the
                     // interfaces exported before it have named their types (a type defined
                     // here, in terms of unnamed ones, did not validate as an export; found by
