@@ -20,6 +20,16 @@ fn record(dir: &Path, steps: &[&str], stdin: &[u8]) -> Output {
         .output_checked()
 }
 
+/// `proxyrt trace stats --json TRACE`, which must succeed, parsed.
+fn stats_json(trace: &Path) -> serde_json::Value {
+    let stats = proxyrt()
+        .args(["trace", "stats", "--json"])
+        .arg(trace)
+        .output_checked();
+    stats.assert_status(0);
+    serde_json::from_str(stats.stdout_text()).expect("trace stats --json prints JSON")
+}
+
 fn show(trace: &Path, extra: &[&str]) -> Output {
     proxyrt()
         .args(["trace", "show"])
@@ -162,12 +172,7 @@ fn stats_count_calls_and_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let out = record(dir.path(), &["fill:/data/big=200000", "sum:/data/big"], b"");
     out.assert_status(0);
-    let stats = proxyrt()
-        .args(["trace", "stats", "--json"])
-        .arg(dir.path().join("trace.bin"))
-        .output_checked();
-    stats.assert_status(0);
-    let v: serde_json::Value = serde_json::from_str(stats.stdout_text()).unwrap();
+    let v = stats_json(&dir.path().join("trace.bin"));
     assert_eq!(v["complete"], true);
     let f = &v["functions"];
     let read = &f["wasi:io/streams@0.2.12.[method]input-stream.blocking-read"];
@@ -299,12 +304,7 @@ fn a_recording_killed_mid_run_reads_to_its_last_complete_block() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{err}"));
     assert!(complete > 10_000, "{err}");
-    let stats = proxyrt()
-        .args(["trace", "stats", "--json"])
-        .arg(&trace)
-        .output_checked();
-    stats.assert_status(0);
-    let v: serde_json::Value = serde_json::from_str(stats.stdout_text()).unwrap();
+    let v = stats_json(&trace);
     assert_eq!(v["complete"], false);
     assert_eq!(v["entries"].as_u64(), Some(complete));
     let (raw, stored) = (
@@ -342,12 +342,7 @@ fn trace_compression_none_and_default() {
             .output_checked();
         out.assert_status(0);
         let recorded = out.stdout_text().to_string();
-        let stats = proxyrt()
-            .args(["trace", "stats", "--json"])
-            .arg(&trace)
-            .output_checked();
-        stats.assert_status(0);
-        let v: serde_json::Value = serde_json::from_str(stats.stdout_text()).unwrap();
+        let v = stats_json(&trace);
         assert_eq!(v["complete"], true);
         let raw = v["entry_bytes"].as_u64().unwrap();
         let stored = v["block_bytes"].as_u64().unwrap();
