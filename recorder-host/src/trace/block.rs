@@ -13,7 +13,7 @@
 //! buffer grown as output really comes, never past `raw_len`.
 
 use super::entry::MAX_FRAME_LEN;
-use super::frame::{read_full, FrameError};
+use super::frame::{read_full, read_up_to, FrameError};
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
 
@@ -253,19 +253,7 @@ impl<R: Read> BlockReader<R> {
         } else {
             &mut self.stored
         };
-        data.clear();
-        if self.remaining.is_some() {
-            // The bytes are there (checked above): read them in place.
-            data.resize(stored_len as usize, 0);
-            let got = read_full(&mut self.input, data)?;
-            data.truncate(got);
-        } else {
-            // `take` + `read_to_end` grows the buffer as bytes arrive, so a bogus length on a
-            // stream of unknown size cannot allocate more than what is really there.
-            (&mut self.input)
-                .take(u64::from(stored_len))
-                .read_to_end(data)?;
-        }
+        read_up_to(&mut self.input, data, stored_len, self.remaining.is_some())?;
         if data.len() < stored_len as usize {
             let torn = HEAD_LEN as u64 + data.len() as u64;
             self.raw.clear();

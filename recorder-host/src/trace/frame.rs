@@ -109,19 +109,7 @@ impl<R: Read> FrameReader<R> {
             }
         }
         let payload = &mut self.payload;
-        payload.clear();
-        if self.remaining.is_some() {
-            // The bytes are there (checked above): read them in place.
-            payload.resize(len as usize, 0);
-            let got = read_full(&mut self.input, payload)?;
-            payload.truncate(got);
-        } else {
-            // `take` + `read_to_end` grows the buffer as bytes arrive, so a bogus length on a
-            // stream of unknown size cannot allocate more than what is really there.
-            (&mut self.input)
-                .take(u64::from(len))
-                .read_to_end(payload)?;
-        }
+        read_up_to(&mut self.input, payload, len, self.remaining.is_some())?;
         if payload.len() < len as usize {
             return Err(FrameError::Torn(PREFIX_LEN + payload.len() as u64));
         }
@@ -134,6 +122,27 @@ impl<R: Read> FrameReader<R> {
         }
         Ok(true)
     }
+}
+
+/// Replaces `buf` with the next `len` bytes of `input`, or as many as it has. `checked` says that
+/// the caller knows the bytes are there (a file's length was checked against `len`): they are
+/// then read in place. Else `take` + `read_to_end` grows the buffer as bytes arrive, so a bogus
+/// length on a stream of unknown size cannot allocate more than what is really there.
+pub(super) fn read_up_to(
+    input: &mut impl Read,
+    buf: &mut Vec<u8>,
+    len: u32,
+    checked: bool,
+) -> io::Result<()> {
+    buf.clear();
+    if checked {
+        buf.resize(len as usize, 0);
+        let got = read_full(input, buf)?;
+        buf.truncate(got);
+    } else {
+        input.take(u64::from(len)).read_to_end(buf)?;
+    }
+    Ok(())
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
