@@ -63,6 +63,15 @@ struct Root<'a> {
 }
 
 impl Root<'_> {
+    /// An interface the proxy does not import (on replay: one with functions) that defines one
+    /// of the `live` types, if there is one: the root cannot alias such a type from the host.
+    fn unimported_owner(&self, live: &LiveTypes) -> Option<InterfaceId> {
+        live.iter().find_map(|t| match self.resolve.types[t].owner {
+            TypeOwner::Interface(i) if !self.instances.contains_key(&i) => Some(i),
+            _ => None,
+        })
+    }
+
     /// The root index of type `id` exported by the imported instance of `iface`.
     fn alias_type(&mut self, iface: InterfaceId, id: TypeId) -> Result<u32> {
         if let Some(idx) = self.maps.id_to_index.get(&id) {
@@ -601,11 +610,7 @@ fn import_guest_imports<'a>(
                 if replay {
                     let mut live = LiveTypes::default();
                     live.add_func(resolve, funcs[k]);
-                    let from_replayed = live.iter().find_map(|t| match resolve.types[t].owner {
-                        TypeOwner::Interface(i) if !root.instances.contains_key(&i) => Some(i),
-                        _ => None,
-                    });
-                    if let Some(iface) = from_replayed {
+                    if let Some(iface) = root.unimported_owner(&live) {
                         // Its stub would be lifted with the type defined structurally, before
                         // the interface's shim names it, and the export would not validate
                         // (found by the fuzzer).
@@ -638,13 +643,12 @@ fn import_guest_imports<'a>(
                 let has_handles = abi::contains_handle(resolve, &Type::Id(id), &|_| true);
                 // ... and on replay only if every interface it takes types from is imported
                 // (a `use` at world level of a type of an interface replay does not import).
-                let mut live = LiveTypes::default();
-                live.add_type_id(resolve, id);
-                let from_imports = live.iter().all(|t| match resolve.types[t].owner {
-                    TypeOwner::Interface(i) => root.instances.contains_key(&i),
-                    _ => true,
-                });
-                if replay && (has_handles || !from_imports) {
+                let from_unimported = replay && {
+                    let mut live = LiveTypes::default();
+                    live.add_type_id(resolve, id);
+                    root.unimported_owner(&live).is_some()
+                };
+                if replay && (has_handles || from_unimported) {
                     // The guest's own type, defined when the proxy exports it: by then the
                     // interfaces exported before it have named their types (a type defined
                     // here, in terms of unnamed ones, did not validate as an export; found by

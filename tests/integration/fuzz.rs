@@ -36,6 +36,14 @@ fn corpus_dir(target: &str) -> PathBuf {
         .join(target)
 }
 
+/// The contents of the files in `dir`, in name order.
+fn bytes_in(dir: &Path) -> Vec<Vec<u8>> {
+    driver::inputs_in(dir)
+        .into_iter()
+        .map(|(_, bytes)| bytes)
+        .collect()
+}
+
 fn regressions_dir(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../fuzz/regressions")
@@ -83,19 +91,13 @@ fn fuzz(target: &str, extra: &[Vec<u8>]) {
         .find(|(name, _)| *name == target)
         .map(|(_, run)| *run)
         .expect("a target of that name");
-    let kept: Vec<Vec<u8>> = driver::inputs_in(&corpus_dir(target))
-        .into_iter()
-        .map(|(_, bytes)| bytes)
-        .collect();
+    let kept = bytes_in(&corpus_dir(target));
     assert!(!kept.is_empty(), "{target} has no seed");
     // Failing inputs once found (`fuzz/regressions`) and the inputs of this run only (recorded
     // traces hold clock readings and random bytes) are tried as they are, not mutated:
     // mutations start from the seeds alone, so that they are the same in every run, and adding
     // a regression input does not change them.
-    let mut once: Vec<Vec<u8>> = driver::inputs_in(&regressions_dir(target))
-        .into_iter()
-        .map(|(_, bytes)| bytes)
-        .collect();
+    let mut once = bytes_in(&regressions_dir(target));
     once.extend_from_slice(extra);
     if !once.is_empty() {
         let budget = driver::Budget {
