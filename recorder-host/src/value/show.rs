@@ -416,49 +416,27 @@ fn differ(
         }
         V::Option(t) => {
             let (x, y) = (a.tag("option")?, b.tag("option")?);
-            if x != y {
-                a.skip_rest_of(x, t)?;
-                b.skip_rest_of(y, t)?;
-                return Ok(Some(whole(&a0, &b0)));
-            }
-            if x {
-                return differ(a, b, t, path, names);
-            }
-            Ok(None)
+            let payload = |some: bool| some.then_some(&**t);
+            Ok(
+                case_difference(a, b, x == y, payload(x), payload(y), path, names)?
+                    .map(|d| d.unwrap_or_else(|| whole(&a0, &b0))),
+            )
         }
         V::Result { ok, err } => {
             let (x, y) = (a.tag("result")?, b.tag("result")?);
-            let side = |e: bool| if e { err } else { ok };
-            if x != y {
-                if let Some(t) = side(x) {
-                    a.skip(t)?;
-                }
-                if let Some(t) = side(y) {
-                    b.skip(t)?;
-                }
-                return Ok(Some(whole(&a0, &b0)));
-            }
-            match side(x) {
-                Some(t) => differ(a, b, t, path, names),
-                None => Ok(None),
-            }
+            let side = |e: bool| if e { err.as_deref() } else { ok.as_deref() };
+            Ok(
+                case_difference(a, b, x == y, side(x), side(y), path, names)?
+                    .map(|d| d.unwrap_or_else(|| whole(&a0, &b0))),
+            )
         }
         V::Variant { cases, .. } => {
             let (x, y) = (a.case(cases.len())?, b.case(cases.len())?);
             let payload = |i: usize| cases.get(i).and_then(|(_, t)| t.as_ref());
-            if x != y {
-                if let Some(t) = payload(x) {
-                    a.skip(t)?;
-                }
-                if let Some(t) = payload(y) {
-                    b.skip(t)?;
-                }
-                return Ok(Some(whole(&a0, &b0)));
-            }
-            match payload(x) {
-                Some(t) => differ(a, b, t, path, names),
-                None => Ok(None),
-            }
+            Ok(
+                case_difference(a, b, x == y, payload(x), payload(y), path, names)?
+                    .map(|d| d.unwrap_or_else(|| whole(&a0, &b0))),
+            )
         }
         // Scalars, handles, enums, flags: equal if their bytes are.
         _ => {
@@ -497,13 +475,31 @@ fn list_difference(
         .then(|| format!("{path}: {n} elements recorded, {m} now (the first {common} equal)")))
 }
 
-impl Cursor<'_> {
-    /// After an option's tag `some`: steps over its payload.
-    fn skip_rest_of(&mut self, some: bool, t: &ValueType) -> Result<(), DecodeError> {
-        if some {
-            self.skip(t)?;
+/// After the case of an option, result or variant on each side (`same`: the same case; `x`, `y`:
+/// each side's payload type): `None` if the values are equal, `Some(Some(d))` for a difference
+/// `d` inside the common case's payload, `Some(None)` for different cases, after stepping over
+/// both payloads (the caller shows the whole values).
+fn case_difference(
+    a: &mut Cursor<'_>,
+    b: &mut Cursor<'_>,
+    same: bool,
+    x: Option<&ValueType>,
+    y: Option<&ValueType>,
+    path: &str,
+    names: &dyn HandleNames,
+) -> Result<Option<Option<String>>, DecodeError> {
+    if !same {
+        if let Some(t) = x {
+            a.skip(t)?;
         }
-        Ok(())
+        if let Some(t) = y {
+            b.skip(t)?;
+        }
+        return Ok(Some(None));
+    }
+    match x {
+        Some(t) => Ok(differ(a, b, t, path, names)?.map(Some)),
+        None => Ok(None),
     }
 }
 
