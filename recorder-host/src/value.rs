@@ -52,7 +52,7 @@ mod wave;
 pub use convert::convert;
 pub use cursor::{Cursor, DecodeError, Handle};
 pub use decode::Decoder;
-pub use encode::encode;
+pub use encode::{encode, sleb, uleb};
 pub use show::{first_difference, is_text, show, show_all, show_bytes, HandleNames, NoNames};
 /// The values [`Decoder`] builds and [`wave`] shows: wasm-wave's, the crate wasmtime's `Val` also
 /// implements [`WasmValue`](wasm_wave::wasm::WasmValue) from (see [`encode`], [`convert`]).

@@ -10,6 +10,10 @@
 //! - [`live`]: executing on the real hosts (run, record);
 //! - [`replay`]: replay as a library, against any source of host results, with its own host
 //!   (the replayer);
+//! - [`forward`]: the real hosts answering calls given as encoded values (a replayed guest's
+//!   calls that a source hands on);
+//! - [`answers`]: host results from the fuzzer, the real host, injected faults or a person,
+//!   written as a trace (`fuzz`, `dialog`, `record --fault`);
 //! - [`serve`]: the HTTP server of `serve` (a `wasi:http/proxy` component, one store per request,
 //!   one trace per request when recording);
 //! - [`bench`]: builds compared on one trace (replays timed, fuel, statistics, reports);
@@ -20,12 +24,14 @@
 //!
 //! See `ARCHITECTURE.md` at the repository root for the whole picture.
 
+pub mod answers;
 pub mod bench;
 pub mod cache;
 pub mod commands;
 pub mod corpus;
 pub mod engine;
 pub mod exit;
+pub mod forward;
 pub mod hosts;
 pub mod identity;
 pub mod live;

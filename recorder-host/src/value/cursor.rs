@@ -63,8 +63,8 @@ impl<'a> Cursor<'a> {
         self.bytes.get(self.pos..).unwrap_or_default()
     }
 
-    /// An error at the current position.
-    pub(super) fn error(&self, reason: impl Into<String>) -> DecodeError {
+    /// An error at the current position (for readers built on the cursor).
+    pub fn error(&self, reason: impl Into<String>) -> DecodeError {
         DecodeError {
             offset: self.pos,
             reason: reason.into(),

@@ -185,8 +185,9 @@ pub fn encode<V: WasmValue>(value: &V, ty: &ValueType, out: &mut Vec<u8>) -> Res
     Ok(())
 }
 
-/// Appends `v` as unsigned LEB128.
-fn uleb(out: &mut Vec<u8>, mut v: u64) {
+/// Appends `v` as unsigned LEB128 (how the value format writes lengths, unsigned integers and
+/// handle ids).
+pub fn uleb(out: &mut Vec<u8>, mut v: u64) {
     loop {
         let b = (v & 0x7f) as u8;
         v >>= 7;
@@ -198,7 +199,7 @@ fn uleb(out: &mut Vec<u8>, mut v: u64) {
     }
 }
 
-/// Appends `v` zigzag-encoded (small magnitudes, either sign, take few bytes), as LEB128.
-fn sleb(out: &mut Vec<u8>, v: i64) {
+/// Appends `v` zigzag-encoded (small magnitudes, either sign, take few bytes), as LEB128 (how the value format writes signed integers).
+pub fn sleb(out: &mut Vec<u8>, v: i64) {
     uleb(out, ((v << 1) ^ (v >> 63)) as u64)
 }

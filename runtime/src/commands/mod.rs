@@ -5,6 +5,8 @@
 //! A new command is a module here, a variant of [`Command`] and a line in [`Command::execute`].
 
 pub mod bench;
+pub mod dialog;
+pub mod fuzz;
 pub mod instrument;
 pub mod record;
 pub mod replay;
@@ -36,6 +38,12 @@ pub enum Command {
     /// Serve HTTP with a `wasi:http/proxy` component, like `wasmtime serve`; `--record DIR`
     /// records each request into a trace of its own.
     Serve(serve::ServeCommand),
+    /// Run a command many times, its host calls answered at random (or by the real host, or
+    /// failing, as rules say); every run that traps is kept as a trace that `replay` reproduces.
+    Fuzz(fuzz::FuzzCommand),
+    /// Run a command once, asking at each host call what it returns (or letting the real host
+    /// answer); the session is saved as a trace that `replay` reproduces.
+    Dialog(dialog::DialogCommand),
     /// Compare builds of a program on the same recorded execution: one trace replayed on each.
     Bench(bench::BenchCommand),
     /// Emit the composed component (original + synthesized proxy) without running it.
@@ -57,6 +65,8 @@ impl Command {
             Command::Replay(c) => c.execute().await,
             Command::Serve(c) => c.execute().await,
             Command::Bench(c) => c.execute().await,
+            Command::Fuzz(c) => c.execute().await,
+            Command::Dialog(c) => c.execute().await,
             Command::Instrument(c) => c.execute(),
             Command::Trace(c) => c.execute(),
             Command::Report(c) => c.execute(),

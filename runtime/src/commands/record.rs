@@ -1,11 +1,15 @@
 //! `proxyrt record [run options] [--trace FILE] app.wasm [--] args`: `run`, writing a trace.
 
+use crate::answers::rules::{Answerer, Fault, Rules};
+use crate::answers::Session;
 use crate::cache::{self, Instrumented};
+use crate::exit::error_report;
 use crate::hosts::recorder::Recorder;
 use crate::live::{self, LiveConfig};
 use crate::options::{ComponentAndArgs, RunOptions};
+use crate::replay::{Ending, Output};
 use crate::{identity, load};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use recorder_host::trace::Compression;
 use std::path::{Path, PathBuf};
@@ -23,6 +27,16 @@ pub struct RecordCommand {
     #[arg(long, value_name = "CODEC", default_value = "zstd", value_parser = crate::options::trace_compression)]
     pub trace_compression: Compression,
 
+    /// Inject faults: calls of the functions PATTERN names that return a `result` fail at RATE
+    /// (default 100%) with ERROR (WAVE; default a random error), never reaching the host
+    /// (repeatable; see `proxyrt fuzz --help` for patterns). The trace replays like any other.
+    #[arg(long = "fault", value_name = "PATTERN[@RATE][=ERROR]", value_parser = crate::commands::fuzz::parse_fault)]
+    pub faults: Vec<Fault>,
+
+    /// The seed of the faults' random choices (rates, random errors).
+    #[arg(long, value_name = "S", default_value_t = 0, requires = "faults")]
+    pub seed: u64,
+
     #[command(flatten)]
     pub run: RunOptions,
 
@@ -36,7 +50,61 @@ impl RecordCommand {
         let argv = self.run.guest_argv(&path, self.component.guest_args())?;
         // Options are checked before the trace file is created: a typo leaves no trace behind.
         let config = self.run.live_config(argv.clone())?;
+        if !self.faults.is_empty() {
+            return self.record_with_faults(&path, config).await;
+        }
         record(&config, &path, argv, &self.trace, self.trace_compression).await
+    }
+
+    /// `record --fault`: the guest runs in its replay composition, its calls answered by the
+    /// real host but for the faults ([`crate::answers`]); what it was answered is the trace.
+    async fn record_with_faults(&self, path: &Path, config: LiveConfig<'_>) -> Result<i32> {
+        let rules = Rules {
+            forward: Vec::new(),
+            fuzz: Vec::new(),
+            faults: self.faults.clone(),
+            default: Answerer::Host,
+            made_up: Answerer::Fuzzer,
+        };
+        let original = load::read_binary_component(path, "record")?;
+        let session = Session::new(
+            &original,
+            path,
+            rules,
+            config.invoke,
+            config.wasi.clone(),
+            &config.wasm,
+            config.cache.as_ref(),
+        )?;
+        let (replay, counts) = session
+            .run(
+                self.seed,
+                None,
+                &self.trace,
+                self.trace_compression,
+                Output::Discard,
+            )
+            .await?;
+        eprintln!(
+            "proxyrt: {} fault{} injected",
+            counts.faults,
+            if counts.faults == 1 { "" } else { "s" }
+        );
+        let status = replay.ending.exit_status();
+        if let Some(results) = &replay.results {
+            // A `--invoke` call's results, as `run --invoke` prints them.
+            println!("{results}");
+        }
+        match replay.ending {
+            Ending::Trap(e) => eprintln!("{}", error_report(&e)),
+            Ending::HostTrap { message, report } => match report {
+                Some(e) => eprintln!("{}", error_report(&e)),
+                None => eprintln!("Error: {message}"),
+            },
+            Ending::Divergence(d) => bail!("internal error: the run diverged from itself: {d}"),
+            Ending::Exit(_) => {}
+        }
+        Ok(status)
     }
 }
 

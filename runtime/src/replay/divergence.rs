@@ -62,14 +62,29 @@ pub struct Frame {
 impl Frame {
     /// Whether the frame is in a toolchain's library rather than the program's own code, by its
     /// source file: Rust's standard library (`/rustc/<hash>/library/...`), wasi-libc of the WASI
-    /// SDK (`wasisdk://...`), a crate from the cargo registry.
+    /// SDK (`wasisdk://...`), a crate from the cargo registry; without DWARF, by its name: Rust's
+    /// `std`, `core` and `alloc`, its panic and start-up machinery, libc's `abort`.
     pub fn is_library(&self) -> bool {
-        self.file.as_deref().is_some_and(|file| {
-            file.starts_with("/rustc/")
-                || file.starts_with("wasisdk://")
-                || file.contains("/.cargo/registry/")
-                || file.contains("/rustlib/")
-        })
+        match self.file.as_deref() {
+            Some(file) => {
+                file.starts_with("/rustc/")
+                    || file.starts_with("wasisdk://")
+                    || file.contains("/.cargo/registry/")
+                    || file.contains("/rustlib/")
+            }
+            None => {
+                let f = self.function.as_str();
+                [
+                    "std::", "std[", "core::", "core[", "alloc::", "alloc[", "__rust",
+                ]
+                .iter()
+                .any(|p| f.starts_with(p))
+                    || matches!(
+                        f,
+                        "abort" | "rust_panic" | "rust_begin_unwind" | "__main_void" | "_start"
+                    )
+            }
+        }
     }
 }
 

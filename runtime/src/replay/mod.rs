@@ -490,6 +490,14 @@ impl Replayer {
     }
 }
 
+/// Where in the guest `trap` (an [`Ending::Trap`]'s report) happened: its frames, innermost
+/// first (empty when wasmtime gave no backtrace).
+pub fn trap_frames(trap: &anyhow::Error) -> Vec<Frame> {
+    trap.downcast_ref::<wasmtime::WasmBacktrace>()
+        .map(|trace| backtrace::frames(trace, false))
+        .unwrap_or_default()
+}
+
 /// The ending of a replay that `stop` stopped; `report` is wasmtime's error from the unwound guest.
 fn stop_ending(stop: Stop, report: Option<anyhow::Error>) -> Result<Ending> {
     Ok(match stop {

@@ -20,6 +20,7 @@
 //! | `write:PATH=TEXT` | create/truncate PATH with TEXT | `write PATH: N bytes` |
 //! | `append:PATH=TEXT` | append TEXT (creates PATH) | `append PATH: N bytes` |
 //! | `ls:PATH` | list a directory, sorted, directories get a `/` suffix | `ls PATH: a.txt,sub/` |
+//! | `planted-ls:PATH` | count a directory's entries; **panics at exactly three** (a bug planted for `proxyrt fuzz`) | `planted-ls PATH: N entries` |
 //! | `mkdir:PATH` | create a directory | `mkdir PATH: ok` |
 //! | `rm:PATH` | remove a file or an empty directory | `rm PATH: ok` |
 //! | `rename:FROM=TO` | rename a file or directory | `rename FROM -> TO: ok` |
@@ -150,6 +151,23 @@ pub(crate) fn run_step(step: &str, args: &[String]) -> Result<(), String> {
                 Ok(names.join(","))
             });
             report(&format!("ls {path}"), res);
+        }
+        "planted-ls" => {
+            // A planted bug for `proxyrt fuzz`'s tests: a listing of exactly three entries
+            // panics. The tests' directories never hold three: only an unusual host answer
+            // gets here.
+            let path = need()?;
+            let res = fs::read_dir(path).and_then(|rd| {
+                rd.map(|e| e.map(|e| e.file_name()))
+                    .collect::<Result<Vec<_>, _>>()
+            });
+            if res.as_ref().is_ok_and(|names| names.len() == 3) {
+                panic!("cli: planted bug: exactly three entries in {path}");
+            }
+            report(
+                &format!("planted-ls {path}"),
+                res.map(|names| format!("{} entries", names.len())),
+            );
         }
         "mkdir" => {
             let path = need()?;
