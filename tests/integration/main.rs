@@ -5,6 +5,7 @@
 
 mod common;
 
+mod answers;
 mod bench;
 mod corpus;
 mod divergence;

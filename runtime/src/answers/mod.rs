@@ -238,6 +238,12 @@ pub struct Counts {
     pub faults: u64,
 }
 
+/// Where a run's trace goes, and how its blocks are stored.
+pub struct TraceFile<'a> {
+    pub path: &'a Path,
+    pub compression: Compression,
+}
+
 /// The trace being written, and where.
 struct Trace {
     writer: TraceWriter<BufWriter<File>>,
@@ -261,21 +267,18 @@ pub struct Answers {
 impl Answers {
     /// A run of `plan`'s component, its random choices from `seed`, calls for the host going to
     /// `forwarder` (which must take its ids from `ids`), calls for a person to `person`; what it
-    /// answers is written to the trace at `trace`, its blocks stored as `compression` says.
-    /// `counts` receives the run's counts.
+    /// answers is written to `trace`. `counts` receives the run's counts.
     pub fn new(
         plan: Arc<Plan>,
         seed: u64,
-        forwarder: Option<Forwarder>,
+        (forwarder, ids): (Option<Forwarder>, Arc<AtomicU32>),
         person: Option<Box<dyn Person>>,
-        ids: Arc<AtomicU32>,
-        trace: &Path,
-        compression: Compression,
+        trace: &TraceFile<'_>,
         counts: Arc<Mutex<Counts>>,
     ) -> Result<Self> {
-        let writer = TraceWriter::create(trace, &plan.header)
-            .with_context(|| format!("cannot create the trace {}", trace.display()))?
-            .with_compression(compression);
+        let writer = TraceWriter::create(trace.path, &plan.header)
+            .with_context(|| format!("cannot create the trace {}", trace.path.display()))?
+            .with_compression(trace.compression);
         Ok(Answers {
             plan,
             random: Random::new(seed),
@@ -285,7 +288,7 @@ impl Answers {
             origins: HashMap::new(),
             trace: Some(Trace {
                 writer,
-                path: trace.to_path_buf(),
+                path: trace.path.to_path_buf(),
             }),
             calls: 0,
             counts,
@@ -684,14 +687,12 @@ impl Session {
     }
 
     /// One run: random choices from `seed`, a person's answers from `person`, the guest's output
-    /// shown as `output`; the trace written to `trace` (blocks stored as `compression` says). The
-    /// replay and who answered how much.
+    /// shown as `output`; the trace written to `trace`. The replay and who answered how much.
     pub async fn run(
         &self,
         seed: u64,
         person: Option<Box<dyn Person>>,
-        trace: &Path,
-        compression: Compression,
+        trace: &TraceFile<'_>,
         output: crate::replay::Output,
     ) -> Result<(crate::replay::Replay, Counts)> {
         let ids = Arc::new(AtomicU32::new(1));
@@ -703,11 +704,9 @@ impl Session {
         let answers = Answers::new(
             self.plan.clone(),
             seed,
-            forwarder,
+            (forwarder, ids),
             person,
-            ids,
             trace,
-            compression,
             counts.clone(),
         )?;
         let replay = self.replayer.replay(answers, output).await?;

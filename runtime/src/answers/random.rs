@@ -205,3 +205,118 @@ impl Random {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use recorder_host::types::ResourceRef;
+    use recorder_host::value::{Cursor, Decoder};
+
+    /// A type of every kind a host returns, nested.
+    fn every_kind() -> ValueType {
+        use ValueType as V;
+        let r = ResourceRef {
+            interface: Some("i".into()),
+            name: "r".into(),
+        };
+        V::Tuple(vec![
+            V::Bool,
+            V::U8,
+            V::U16,
+            V::U32,
+            V::U64,
+            V::S8,
+            V::S16,
+            V::S32,
+            V::S64,
+            V::F32,
+            V::F64,
+            V::Char,
+            V::String,
+            V::List(Box::new(V::U8)),
+            V::List(Box::new(V::Option(Box::new(V::String)))),
+            V::FixedLengthList(Box::new(V::U16), 3),
+            V::Map(Box::new(V::String), Box::new(V::U32)),
+            V::Result {
+                ok: Some(Box::new(V::Own(r.clone()))),
+                err: Some(Box::new(V::Enum {
+                    name: Some("e".into()),
+                    cases: vec!["a".into(), "b".into()],
+                })),
+            },
+            V::Result {
+                ok: None,
+                err: None,
+            },
+            V::Record {
+                name: Some("rec".into()),
+                fields: vec![("x".into(), V::S32), ("y".into(), V::Own(r.clone()))],
+            },
+            V::Variant {
+                name: Some("v".into()),
+                cases: vec![("none".into(), None), ("some".into(), Some(V::F64))],
+            },
+            V::Flags {
+                name: Some("f".into()),
+                flags: (0..11).map(|i| format!("f{i}")).collect(),
+            },
+        ])
+    }
+
+    #[test]
+    fn random_values_decode_as_their_type_with_fresh_handles() {
+        let ty = every_kind();
+        let mut next = 1;
+        let mut shapes = std::collections::HashSet::new();
+        for seed in 0..300 {
+            let mut out = Vec::new();
+            let mut fresh = || {
+                next += 1;
+                next
+            };
+            Random::new(seed)
+                .value(&ty, None, &mut fresh, &mut out)
+                .unwrap();
+            let mut decoder = Decoder::new(&out);
+            let value = decoder.value(&ty).unwrap();
+            let mut cursor = Cursor::new(&out);
+            cursor.skip(&ty).unwrap();
+            assert!(cursor.is_empty(), "seed {seed}: bytes left over");
+            shapes.insert(recorder_host::value::wave(&value).len() / 16);
+        }
+        assert!(shapes.len() > 3, "the values all look alike: {shapes:?}");
+    }
+
+    #[test]
+    fn byte_lists_respect_the_length_asked_for() {
+        let ty = ValueType::Result {
+            ok: Some(Box::new(ValueType::List(Box::new(ValueType::U8)))),
+            err: None,
+        };
+        for seed in 0..200 {
+            let mut out = Vec::new();
+            Random::new(seed)
+                .value(&ty, Some(3), &mut || 0, &mut out)
+                .unwrap();
+            if out[0] == 0 {
+                assert!(out[1] <= 3, "seed {seed}: {} bytes", out[1]);
+            }
+        }
+    }
+
+    #[test]
+    fn errors_are_the_err_case() {
+        let ty = ValueType::Result {
+            ok: Some(Box::new(ValueType::U32)),
+            err: Some(Box::new(ValueType::Enum {
+                name: None,
+                cases: vec!["a".into(), "b".into()],
+            })),
+        };
+        let mut r = Random::new(1);
+        let e = r.error(&ty, &mut || 0).unwrap().unwrap();
+        assert_eq!(e[0], 1);
+        assert!(e[1] < 2 && e.len() == 2);
+        assert!(r.error(&ValueType::U32, &mut || 0).is_none());
+    }
+}

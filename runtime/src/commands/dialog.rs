@@ -8,7 +8,7 @@
 //! terminal's: a guest that reads stdin asks the dialog instead.
 
 use crate::answers::rules::{parse_wave, Answerer, Pattern, Rules};
-use crate::answers::{Person, Question, Reply, Session};
+use crate::answers::{Person, Question, Reply, Session, TraceFile};
 use crate::commands::fuzz::parse_pattern;
 use crate::load;
 use crate::options::{ComponentAndArgs, RunOptions};
@@ -76,15 +76,13 @@ impl DialogCommand {
             cache.as_ref(),
         )?;
         let console = Console::new()?;
+        let trace = TraceFile {
+            path: &self.trace,
+            compression: Compression::Zstd,
+        };
         // Output the person answered is not printed twice: what the host writes, it writes.
         let (replay, counts) = session
-            .run(
-                0,
-                Some(Box::new(console)),
-                &self.trace,
-                Compression::Zstd,
-                Output::Discard,
-            )
+            .run(0, Some(Box::new(console)), &trace, Output::Discard)
             .await?;
         let status = replay.ending.exit_status();
         if let Some(results) = &replay.results {
@@ -115,7 +113,7 @@ impl DialogCommand {
 /// Where the answers come from.
 enum Input {
     /// A terminal: line editing and history.
-    Terminal(rustyline::DefaultEditor),
+    Terminal(Box<rustyline::DefaultEditor>),
     /// A script.
     Lines(std::io::Stdin),
 }
@@ -128,7 +126,7 @@ struct Console {
 impl Console {
     fn new() -> Result<Self> {
         let input = if std::io::stdin().is_terminal() {
-            Input::Terminal(rustyline::DefaultEditor::new()?)
+            Input::Terminal(Box::new(rustyline::DefaultEditor::new()?))
         } else {
             Input::Lines(std::io::stdin())
         };

@@ -4,7 +4,7 @@
 //! `--ok-status` is a finding, kept as a trace that `proxyrt replay` reproduces with no fuzzer.
 
 use crate::answers::rules::{Answerer, Fault, Pattern, Rules};
-use crate::answers::Session;
+use crate::answers::{Session, TraceFile};
 use crate::identity::short_hex;
 use crate::load;
 use crate::options::{ComponentAndArgs, RunOptions};
@@ -175,6 +175,10 @@ impl FuzzCommand {
             (None, Some(_)) => u64::MAX,
             (None, None) => 1000,
         };
+        let trace = TraceFile {
+            path: &scratch,
+            compression: Compression::Zstd,
+        };
         let bar = progress_bar(self.runs.or(self.time.is_none().then_some(1000)));
         let start = Instant::now();
         let mut findings: BTreeMap<String, Finding> = BTreeMap::new();
@@ -183,7 +187,7 @@ impl FuzzCommand {
         while done < runs && self.time.is_none_or(|t| start.elapsed() < t) {
             let seed = run_seed(self.seed, done);
             let (replay, counts) = session
-                .run(seed, None, &scratch, Compression::Zstd, Output::Capture)
+                .run(seed, None, &trace, Output::Capture)
                 .await
                 .with_context(|| format!("run {} (seed {seed})", done + 1))?;
             done += 1;

@@ -1,7 +1,7 @@
 //! `proxyrt record [run options] [--trace FILE] app.wasm [--] args`: `run`, writing a trace.
 
 use crate::answers::rules::{Answerer, Fault, Rules};
-use crate::answers::Session;
+use crate::answers::{Session, TraceFile};
 use crate::cache::{self, Instrumented};
 use crate::exit::error_report;
 use crate::hosts::recorder::Recorder;
@@ -80,8 +80,10 @@ impl RecordCommand {
             .run(
                 self.seed,
                 None,
-                &self.trace,
-                self.trace_compression,
+                &TraceFile {
+                    path: &self.trace,
+                    compression: self.trace_compression,
+                },
                 Output::Discard,
             )
             .await?;
