@@ -277,6 +277,28 @@ impl CacheOptions {
     }
 }
 
+/// Parses a duration (`bench --time`, `fuzz --time`): `3s`, `250ms`, `2m`, `1h`, or a plain
+/// number of seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration> {
+    let (number, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(at) => s.split_at(at),
+        None => (s, "s"),
+    };
+    let n: f64 = number
+        .trim()
+        .parse()
+        .with_context(|| format!("invalid duration `{s}` (e.g. 3s, 500ms, 1m)"))?;
+    let seconds = match unit {
+        "ms" => n / 1e3,
+        "s" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => bail!("invalid unit in `{s}`: use ms, s, m or h"),
+    };
+    std::time::Duration::try_from_secs_f64(seconds)
+        .with_context(|| format!("invalid duration `{s}`"))
+}
+
 /// Parses `--trace-compression` (`record`, `serve --record`): a codec name of
 /// `Compression::NAMES`.
 pub fn trace_compression(name: &str) -> Result<recorder_host::trace::Compression, String> {
@@ -287,6 +309,33 @@ pub fn trace_compression(name: &str) -> Result<recorder_host::trace::Compression
 mod tests {
     use super::*;
     use clap::Parser;
+
+    #[test]
+    fn durations() {
+        assert_eq!(
+            parse_duration("3s").unwrap(),
+            std::time::Duration::from_secs(3)
+        );
+        assert_eq!(
+            parse_duration("250ms").unwrap(),
+            std::time::Duration::from_millis(250)
+        );
+        assert_eq!(
+            parse_duration("2m").unwrap(),
+            std::time::Duration::from_secs(120)
+        );
+        assert_eq!(
+            parse_duration("1.5").unwrap(),
+            std::time::Duration::from_millis(1500)
+        );
+        assert!(parse_duration("fast").is_err());
+        assert_eq!(
+            parse_duration("1h").unwrap(),
+            std::time::Duration::from_secs(3600)
+        );
+        assert!(parse_duration("3d").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
 
     /// A command line of the run options and a component with its arguments, as `run` has.
     #[derive(Parser)]

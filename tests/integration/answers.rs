@@ -291,7 +291,7 @@ fn fuzz_and_dialog_refuse_what_they_cannot_do() {
         (vec!["fuzz", "--runs", "0", guests::CLI], "at least 1"),
         (
             vec!["fuzz", "--time", "5 parsecs", guests::CLI],
-            "unknown unit",
+            "invalid unit",
         ),
         (
             vec!["dialog", "--invoke", "nope()", guests::ZOO],

@@ -8,9 +8,8 @@
 //! terminal's: a guest that reads stdin asks the dialog instead.
 
 use crate::answers::rules::{parse_wave, Answerer, Pattern, Rules};
-use crate::answers::{Person, Question, Reply, Session, TraceFile};
-use crate::commands::fuzz::parse_pattern;
-use crate::load;
+use crate::answers::{Person, Question, Reply, TraceFile};
+use crate::commands::fuzz::{parse_pattern, session};
 use crate::options::{ComponentAndArgs, RunOptions};
 use crate::replay::{Ending, Output};
 use anyhow::{bail, Result};
@@ -64,17 +63,7 @@ impl DialogCommand {
             default: Answerer::Person,
             made_up: Answerer::Person,
         };
-        let original = load::read_binary_component(&path, "dialog")?;
-        let cache = self.run.cache.cache();
-        let session = Session::new(
-            &original,
-            &path,
-            rules,
-            self.run.invoke.as_deref(),
-            wasi,
-            &self.run.wasm_options()?,
-            cache.as_ref(),
-        )?;
+        let session = session(&path, "dialog", &self.run, rules, wasi)?;
         let console = Console::new()?;
         let trace = TraceFile {
             path: &self.trace,

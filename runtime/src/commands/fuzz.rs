@@ -5,6 +5,7 @@
 
 use crate::answers::rules::{Answerer, Fault, Pattern, Rules};
 use crate::answers::{Session, TraceFile};
+use crate::hosts::wasi::WasiConfig;
 use crate::identity::short_hex;
 use crate::load;
 use crate::options::{ComponentAndArgs, RunOptions};
@@ -45,7 +46,7 @@ pub struct FuzzCommand {
     pub runs: Option<u64>,
 
     /// Stop starting runs after this long: `90s`, `5m`, `1h`, `500ms`, or seconds.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::options::parse_duration)]
     pub time: Option<Duration>,
 
     /// The seed of the first run (each run's is derived from it and its number): the same seed
@@ -94,24 +95,26 @@ pub(crate) fn parse_fault(text: &str) -> Result<Fault, String> {
     Fault::parse(text).map_err(|e| format!("{e:#}"))
 }
 
-/// `90s`, `5m`, `1h`, `500ms`, or a number of seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: f64 = number
-        .parse()
-        .map_err(|_| format!("bad duration `{text}` (expected e.g. `60s`, `5m`)"))?;
-    let seconds = match unit.trim() {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        other => return Err(format!("unknown unit `{other}` in `{text}` (ms, s, m, h)")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| format!("bad duration `{text}`: {e}"))
+/// The session of `fuzz` or `dialog` (`command`): the component at `path`, as `run`'s options
+/// say, under `rules`, the real host made from `wasi`.
+pub(crate) fn session(
+    path: &Path,
+    command: &str,
+    run: &RunOptions,
+    rules: Rules,
+    wasi: WasiConfig,
+) -> Result<Session> {
+    let original = load::read_binary_component(path, command)?;
+    let cache = run.cache.cache();
+    Session::new(
+        &original,
+        path,
+        rules,
+        run.invoke.as_deref(),
+        wasi,
+        &run.wasm_options()?,
+        cache.as_ref(),
+    )
 }
 
 /// One kind of failure, and the runs that found it.
@@ -150,17 +153,7 @@ impl FuzzCommand {
             fuzz: self.fuzz.clone(),
             faults: self.faults.clone(),
         };
-        let original = load::read_binary_component(&path, "fuzz")?;
-        let cache = self.run.cache.cache();
-        let session = Session::new(
-            &original,
-            &path,
-            rules,
-            self.run.invoke.as_deref(),
-            wasi,
-            &self.run.wasm_options()?,
-            cache.as_ref(),
-        )?;
+        let session = session(&path, "fuzz", &self.run, rules, wasi)?;
         std::fs::create_dir_all(&self.findings).with_context(|| {
             format!(
                 "cannot create the findings directory {}",
@@ -364,16 +357,6 @@ fn progress_bar(runs: Option<u64>) -> Option<ProgressBar> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert!(parse_duration("5 parsecs").is_err());
-        assert!(parse_duration("").is_err());
-    }
 
     #[test]
     fn panics_are_found_in_stderr() {

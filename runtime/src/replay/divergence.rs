@@ -273,8 +273,7 @@ mod tests {
     at write (wasisdk://v30.0/src/write.c:59)
     … 2 frames in the toolchain's libraries
     at app::main (/src/app/src/main.rs:21)
-    … 1 frame in the toolchain's libraries
-    at _start
+    … 2 frames in the toolchain's libraries
   before it, in the trace:
     #13 w(1 (stdout))
     #14   -> ok
