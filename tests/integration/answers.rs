@@ -155,6 +155,18 @@ fn fuzz_with_everything_fuzzed_keeps_findings_that_replay() {
         .output_checked();
     quiet.assert_status(0);
     quiet.assert_stdout_contains(": 0 findings");
+    // With faults only, the real program runs under random faults: the cli guest reports
+    // failed reads and carries on, which is no finding; some runs read the real file.
+    let (_data, map) = data_dir();
+    let faults = proxyrt()
+        .current_dir(work.path())
+        .args(["fuzz", "--runs", "30", "--findings", "none"])
+        .args(["--fault", "wasi:filesystem/types@30%", "--dir", &map])
+        .args([guests::CLI, "read:/data/a.txt"])
+        .output_checked();
+    faults.assert_status(0);
+    faults.assert_stdout_contains(": 30 runs (");
+    faults.assert_stdout_contains(": 0 findings");
 }
 
 #[test]

@@ -25,11 +25,14 @@ use std::time::{Duration, Instant};
 #[command(after_help = "\
 Each import call is answered by the fuzzer (a random value of its result type; handles it returns
 are new ones, answered by the fuzzer in later calls) or by the real host, as the rules say:
+  (no rule)     the fuzzer answers every call
   --fuzz P      the fuzzer answers the functions P names, the host the others
-  --forward P   the host answers the functions P names (the fuzzer the others, without --fuzz)
+  --forward P   the host answers the functions P names
   --fault P[@RATE][=ERROR]
                 calls of the functions P names that return a `result` fail at RATE (default 100%)
-                with ERROR (WAVE, of the error type; default a random one), never reaching the host
+                with ERROR (WAVE, of the error type; default a random one), never reaching the host;
+                with only --fault rules, the host answers the other calls: each run is the real
+                program under other random faults
 A pattern P is a package (wasi:filesystem), an interface (wasi:filesystem/types, with or without
 its version), a function (wasi:filesystem/types.[method]descriptor.read) or a function's name;
 `*` matches anything. A call on a handle goes to whoever made the handle, unless a rule names it.
@@ -143,7 +146,9 @@ impl FuzzCommand {
         wasi.options.inherit_stdout.get_or_insert(false);
         wasi.options.inherit_stderr.get_or_insert(false);
         let rules = Rules {
-            default: if self.fuzz.is_empty() {
+            // No rule: fuzz everything. With `--fuzz` or `--fault`, the host answers the rest:
+            // fuzzing chosen calls, or the real program under random faults.
+            default: if self.fuzz.is_empty() && self.faults.is_empty() {
                 Answerer::Fuzzer
             } else {
                 Answerer::Host
