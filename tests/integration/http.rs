@@ -109,3 +109,56 @@ fn an_http_exchange_replays_without_the_network() {
         stats.assert_stdout_contains(f);
     }
 }
+
+#[test]
+fn faults_make_requests_time_out_and_forwarded_requests_reach_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every request times out: the guest sees wasi:http's error, the server sees nothing.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let port = listener.local_addr().expect("local address").port();
+    let url = format!("http://127.0.0.1:{port}/never");
+    let trace = dir.path().join("timeout.trace");
+    let out = proxyrt()
+        .args(["record", "-S", "http", "--trace"])
+        .arg(&trace)
+        .args([
+            "--fault",
+            "wasi:http/outgoing-handler.handle=connection-timeout",
+        ])
+        .args([guests::HTTP_CLIENT, &url])
+        .output_checked();
+    out.assert_status(0);
+    assert_eq!(
+        out.stdout_text(),
+        format!("GET {url} -> error: ErrorCode::ConnectionTimeout\n")
+    );
+    listener.set_nonblocking(true).expect("non-blocking");
+    assert!(
+        listener.accept().is_err(),
+        "a faulted request reached the server"
+    );
+    let replayed = replay_in_empty_dir(guests::HTTP_CLIENT, &trace, &[]);
+    replayed.assert_status(0);
+    assert_eq!(replayed.stdout_text(), out.stdout_text());
+
+    // A fault that never hits: every call goes to the real host through the forward proxy
+    // (resources, pollables, the body stream), and the exchange replays offline.
+    let (port, server) = serve_once("forwarded".into());
+    let url = format!("http://127.0.0.1:{port}/data");
+    let trace = dir.path().join("forwarded.trace");
+    let out = proxyrt()
+        .args(["record", "-S", "http", "--trace"])
+        .arg(&trace)
+        .args(["--fault", "wasi:http/outgoing-handler.handle@0%"])
+        .args([guests::HTTP_CLIENT, &url])
+        .output_checked();
+    out.assert_status(0);
+    assert_eq!(
+        out.stdout_text(),
+        format!("GET {url} -> 200, 9 bytes: \"forwarded\"\n")
+    );
+    assert_eq!(server.join().expect("the server"), "GET /data HTTP/1.1");
+    let replayed = replay_in_empty_dir(guests::HTTP_CLIENT, &trace, &[]);
+    replayed.assert_status(0);
+    assert_eq!(replayed.stdout_text(), out.stdout_text());
+}
