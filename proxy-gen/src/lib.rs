@@ -41,7 +41,7 @@ pub use analyze::{
     analyze, decode, validate, ComponentInfo, Decoded, ExportHandle, FuncKind, FunctionInfo,
     InterceptedFunction, InterfaceInfo, NamedType, ResourceDrop, ResourceRef, ValueType,
 };
-pub use embed::RecordedCall;
+pub use embed::{Effect, EmbedIo, RecordedCall, StdStream, STDIO_IMPORTS};
 pub use error::{Error, Result};
 pub use mode::{Mode, RECORDER_INTERFACE, REPLAYER_INTERFACE};
 
@@ -76,13 +76,16 @@ pub fn instrument_decoded(decoded: &Decoded, component: &[u8], mode: Mode) -> Re
 }
 
 /// [`Mode::Replay`] with the trace embedded: the replay composition of `component` plugged with
-/// a replayer component that answers from `calls` (the recorded import calls in order). The
-/// result imports nothing but the types-only interfaces the original imports (they need no
-/// definition), so it replays in any component runtime; a divergence traps (`unreachable`).
+/// a replayer component that answers from `calls` (the recorded import calls in order). With
+/// [`EmbedIo::None`] the result imports nothing but the types-only interfaces the original
+/// imports (they need no definition), so it replays in any component runtime; a divergence traps
+/// (`unreachable`). With [`EmbedIo::Stdio`] it also imports [`STDIO_IMPORTS`] and redoes each
+/// call's [`Effect`]: it prints the recorded output and exits with the recorded status.
 pub fn instrument_embedded(
     decoded: &Decoded,
     component: &[u8],
     calls: &[RecordedCall],
+    io: EmbedIo,
 ) -> Result<Vec<u8>> {
     let composed = instrument_decoded(decoded, component, Mode::Replay)?;
     if decoded.imports_nothing() {
@@ -90,7 +93,7 @@ pub fn instrument_embedded(
         return Ok(composed);
     }
     no_panic(|| {
-        let replayer = embed::replayer(calls).map_err(Error::Internal)?;
+        let replayer = embed::replayer(calls, io).map_err(Error::Internal)?;
         embed::plug(&composed, &replayer).map_err(Error::Internal)
     })
 }

@@ -374,3 +374,259 @@ fn a_handler_has_a_replay_composition() {
     served.assert_status(1);
     served.assert_stderr_contains("proxyrt:recorder/replayer@0.1.0");
 }
+
+/// The reference `wasmtime` binary (`PROXYRT_REFERENCE_WASMTIME`), or `None` with a note outside
+/// CI (CI must set it, as for `run.rs`'s differential test).
+fn reference_wasmtime() -> Option<std::ffi::OsString> {
+    let wasmtime = std::env::var_os("PROXYRT_REFERENCE_WASMTIME");
+    if wasmtime.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must set PROXYRT_REFERENCE_WASMTIME (see .ci/run)"
+        );
+        eprintln!("note: PROXYRT_REFERENCE_WASMTIME is not set; the standalone is not run");
+    }
+    wasmtime
+}
+
+/// Records `wasm` (the CLI guest) doing `steps` and makes the `--stdio` standalone of that trace
+/// for `build` (the same program, maybe another build) in `dir`; returns the recorded run's
+/// output and the standalone's path.
+fn record_stdio_standalone(
+    dir: &Path,
+    name: &str,
+    steps: &[&str],
+    build: &str,
+) -> (Output, PathBuf) {
+    let trace = dir.join(format!("{name}.trace"));
+    let recorded = proxyrt()
+        .args(["record", "--trace"])
+        .arg(&trace)
+        .arg(guests::CLI)
+        .args(steps)
+        .output_checked();
+    let standalone = dir.join(format!("{name}.wasm"));
+    proxyrt()
+        .args(["instrument", "-m", "replay", "--embed-trace"])
+        .arg(&trace)
+        .args(["--stdio", "-o"])
+        .arg(&standalone)
+        .arg(build)
+        .output_checked()
+        .assert_status(0);
+    (recorded, standalone)
+}
+
+/// Each interface a component imports, with the functions it imports from it (sorted).
+fn imports_of(wasm: &Path) -> Vec<(String, Vec<String>)> {
+    let info = proxy_gen::analyze(&fs::read(wasm).unwrap()).unwrap();
+    assert!(info.imported_functions.is_empty(), "{info:?}");
+    let mut imports: Vec<(String, Vec<String>)> = info
+        .imported_interfaces
+        .iter()
+        .map(|i| {
+            let mut funcs: Vec<String> = i.functions.iter().map(|f| f.name.clone()).collect();
+            funcs.sort();
+            (i.name.clone(), funcs)
+        })
+        .collect();
+    imports.sort();
+    imports
+}
+
+/// What a recorded run of the CLI guest printed on stdout and stderr and its status: `hello`,
+/// 200 short lines, a line longer than one `blocking-write-and-flush` takes (4096 bytes), lines
+/// on stderr in between, then `exit(3)`, which wasi:cli 0.2 gives as `err`: status 1.
+fn printing_steps(long: &str) -> Vec<String> {
+    [
+        "echo:hello",
+        "stderr:oops",
+        "lines:200",
+        &format!("echo:{long}"),
+        "stderr:second",
+        "exit:3",
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
+/// `instrument -m replay --embed-trace T --stdio`: stock `wasmtime run` with no flags prints what
+/// the recorded run printed (same bytes on each stream) and exits with its status: 1 for
+/// `exit(3)` (`err`), 0 for `exit(0)` and for a run that returns; where the recorded run
+/// trapped it prints the guest's output and traps; a build that makes another call prints the
+/// divergence on stderr and traps. The standalone imports exactly the documented interfaces.
+#[test]
+fn a_stdio_standalone_prints_and_exits_as_recorded_in_wasmtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "x".repeat(9000);
+    let steps = printing_steps(&long);
+    let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
+    let (recorded, printing) = record_stdio_standalone(dir.path(), "printing", &steps, guests::CLI);
+    recorded.assert_status(1);
+    assert!(recorded.stdout_text().contains(&long) && recorded.stderr_text() == "oops\nsecond\n");
+
+    let expected: Vec<(String, Vec<String>)> = proxy_gen::STDIO_IMPORTS
+        .iter()
+        .map(|(i, f)| (i.to_string(), f.iter().map(|f| f.to_string()).collect()))
+        .collect();
+    let mut expected_sorted = expected.clone();
+    expected_sorted.sort();
+    assert_eq!(imports_of(&printing), expected_sorted);
+    assert_eq!(
+        expected.iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>(),
+        [
+            "wasi:io/error@0.2.0",
+            "wasi:io/streams@0.2.0",
+            "wasi:cli/stdout@0.2.0",
+            "wasi:cli/stderr@0.2.0",
+            "wasi:cli/exit@0.2.0"
+        ],
+        "the set README.md documents"
+    );
+
+    let (ok_exit, ok_exit_wasm) = record_stdio_standalone(
+        dir.path(),
+        "exit0",
+        &["echo:a", "stderr:b", "exit:0", "echo:never"],
+        guests::CLI,
+    );
+    ok_exit.assert_status(0);
+    let (returned, returned_wasm) =
+        record_stdio_standalone(dir.path(), "returns", &["echo:a", "stderr:b"], guests::CLI);
+    returned.assert_status(0);
+    let (panicked, panicked_wasm) =
+        record_stdio_standalone(dir.path(), "panic", &["echo:before", "panic"], guests::CLI);
+    panicked.assert_status(134);
+    // The rebuilt CLI guest prints an extra line after its first (see divergence.rs).
+    let (_, diverging) = record_stdio_standalone(
+        dir.path(),
+        "diverging",
+        &["echo:first", "echo:second"],
+        guests::CLI_V2,
+    );
+
+    let Some(wasmtime) = reference_wasmtime() else {
+        return;
+    };
+    let run = |wasm: &Path| {
+        common::Cmd::new(&wasmtime)
+            .arg("run")
+            .arg(wasm)
+            .output_checked()
+    };
+    for (recorded, wasm) in [
+        (&recorded, &printing),
+        (&ok_exit, &ok_exit_wasm),
+        (&returned, &returned_wasm),
+    ] {
+        let o = run(wasm);
+        assert_eq!(
+            o.stdout_text(),
+            recorded.stdout_text(),
+            "stdout of {}",
+            wasm.display()
+        );
+        assert_eq!(
+            o.stderr_text(),
+            recorded.stderr_text(),
+            "stderr of {}",
+            wasm.display()
+        );
+        assert_eq!(o.status, recorded.status, "status of {}", wasm.display());
+    }
+
+    // The guest's panic message, then the trap (each runtime reports the trap its own way).
+    let o = run(&panicked_wasm);
+    o.assert_status(134);
+    assert_eq!(o.stdout_text(), panicked.stdout_text());
+    let recorded_err = panicked.stderr_text();
+    let guest_part = recorded_err
+        .find("cli: requested panic\n")
+        .map(|at| &recorded_err[..at + "cli: requested panic\n".len()])
+        .unwrap_or_else(|| panic!("no panic message in the recording:\n{recorded_err}"));
+    assert!(
+        o.stderr_text().starts_with(guest_part),
+        "expected the guest's\n{guest_part}\nfirst in\n{}",
+        o.stderr_text()
+    );
+    o.assert_stderr_contains("unreachable");
+
+    let o = run(&diverging);
+    o.assert_status(134);
+    assert_eq!(o.stdout_text(), "first\n");
+    o.assert_stderr_contains(
+        "proxyrt: the replay diverged: the program called the next function with other \
+         arguments than recorded\n",
+    );
+
+    // --stdio goes with --embed-trace only.
+    let o = proxyrt()
+        .args(["instrument", "-m", "replay", "--stdio", guests::CLI])
+        .output_checked();
+    o.assert_status(2);
+    o.assert_stderr_contains("--embed-trace");
+}
+
+/// The same standalone in another runtime: jco (`jco transpile`, the pinned jco and
+/// preview2-shim that `tests/foreign/build.sh` installs under `PROXYRT_FOREIGN_DIR`) in Node
+/// prints the recorded stdout and stderr and exits with the recorded status, 1 and 0.
+#[test]
+fn a_stdio_standalone_prints_and_exits_as_recorded_in_jco() {
+    let Some(foreign) = crate::foreign::foreign_dir() else {
+        return;
+    };
+    let modules = foreign.join("js-tools/node_modules");
+    let jco = modules.join(".bin/jco");
+    assert!(
+        jco.is_file(),
+        "no {} (run tests/foreign/build.sh {})",
+        jco.display(),
+        foreign.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // The transpiled code imports @bytecodealliance/preview2-shim: Node finds it from here.
+    std::os::unix::fs::symlink(&modules, dir.path().join("node_modules")).unwrap();
+    let long = "y".repeat(5000);
+    let steps = printing_steps(&long);
+    let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
+    let scenarios = [
+        ("printing", steps, 1),
+        (
+            "exit0",
+            vec!["echo:a", "stderr:b", "exit:0", "echo:never"],
+            0,
+        ),
+    ];
+    for (name, steps, status) in scenarios {
+        let (recorded, wasm) = record_stdio_standalone(dir.path(), name, &steps, guests::CLI);
+        recorded.assert_status(status);
+        let out = dir.path().join(format!("{name}-js"));
+        common::Cmd::new(&jco)
+            .arg("transpile")
+            .arg(&wasm)
+            .arg("-o")
+            .arg(&out)
+            .arg("--no-typescript")
+            .output_checked()
+            .assert_status(0);
+        // `wasi:cli/run.run`: jco exports it as `run`; `exit` ends the process from inside it.
+        let runner = dir.path().join(format!("{name}.mjs"));
+        fs::write(
+            &runner,
+            format!("import {{ run }} from './{name}-js/{name}.js';\nrun.run();\n"),
+        )
+        .unwrap();
+        let o = common::Cmd::new("node").arg(&runner).output_checked();
+        assert_eq!(
+            o.stdout_text(),
+            recorded.stdout_text(),
+            "stdout of {name} in node"
+        );
+        assert_eq!(
+            o.stderr_text(),
+            recorded.stderr_text(),
+            "stderr of {name} in node"
+        );
+        assert_eq!(o.status, status, "status of {name} in node");
+    }
+}

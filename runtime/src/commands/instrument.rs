@@ -2,10 +2,11 @@
 //! composition of a component with its synthesized proxy, for users who want to inspect it
 //! (`wasm-tools component wit composed.wasm`) or run it elsewhere.
 
+use crate::replay::{Output, OutputMirror, StdStream};
 use crate::{identity, load};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use proxy_gen::RecordedCall;
+use proxy_gen::{Effect, EmbedIo, RecordedCall};
 use recorder_host::trace::{Entry, TraceReader};
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,12 @@ pub struct InstrumentCommand {
     /// at all (e.g. in `wasmtime run`); a divergence then traps.
     #[arg(long, value_name = "TRACE")]
     pub embed_trace: Option<PathBuf>,
+
+    /// With `--embed-trace`: the output also imports wasi:cli/stdout, stderr and exit (and the
+    /// wasi:io streams and error they need, at 0.2.0) to print what the recorded run printed and
+    /// exit with its status: a repro that runs in any WASI 0.2 host.
+    #[arg(long, requires = "embed_trace")]
+    pub stdio: bool,
 
     /// The component to instrument.
     #[arg(value_name = "WASM")]
@@ -66,8 +73,13 @@ impl InstrumentCommand {
                 }
                 let decoded = proxy_gen::decode(&bytes)
                     .with_context(|| format!("cannot instrument {}", self.wasm.display()))?;
-                let calls = recorded_calls(trace, &decoded, &bytes, &self.wasm)?;
-                proxy_gen::instrument_embedded(&decoded, &bytes, &calls)
+                let io = if self.stdio {
+                    EmbedIo::Stdio
+                } else {
+                    EmbedIo::None
+                };
+                let calls = recorded_calls(trace, &decoded, &bytes, &self.wasm, io)?;
+                proxy_gen::instrument_embedded(&decoded, &bytes, &calls, io)
             }
         }
         .with_context(|| format!("cannot instrument {}", self.wasm.display()))?;
@@ -89,16 +101,21 @@ impl InstrumentCommand {
 /// The import calls of the trace at `path`, checked to be a trace of the program `decoded` (the
 /// component `original` at `wasm`: the same imports and exports; another build is fine). A cut
 /// trace is refused (the reader's error): the embedded replay would trap where the recording was
-/// cut.
+/// cut. With [`EmbedIo::Stdio`] each call carries its effect: the replay's output mirror says
+/// which calls wrote the guest's stdout and stderr (and where their bytes are), and the call the
+/// recorded run ended in with an `Exit` gets that status.
 fn recorded_calls(
     path: &Path,
     decoded: &proxy_gen::Decoded,
     original: &[u8],
     wasm: &Path,
+    io: EmbedIo,
 ) -> Result<Vec<RecordedCall>> {
     let mut reader = TraceReader::open(path)
         .with_context(|| format!("cannot read the trace {}", path.display()))?;
-    identity::check(reader.header(), &decoded.info(), original, wasm, path)?;
+    let info = decoded.info();
+    identity::check(reader.header(), &info, original, wasm, path)?;
+    let mut mirror = OutputMirror::new(&info, Output::Discard);
     let mut calls: Vec<RecordedCall> = Vec::new();
     let mut pending: Option<RecordedCall> = None;
     loop {
@@ -112,17 +129,45 @@ fn recorded_calls(
                     func,
                     args,
                     results: None,
+                    effect: Effect::None,
                 });
             }
             Some(Entry::Return { results }) => match pending.take() {
                 Some(mut call) => {
+                    if io == EmbedIo::Stdio {
+                        if let Some((stream, bytes)) =
+                            mirror.written(call.func, &call.args, &results)
+                        {
+                            let stream = match stream {
+                                StdStream::Stdout => proxy_gen::StdStream::Stdout,
+                                StdStream::Stderr => proxy_gen::StdStream::Stderr,
+                            };
+                            call.effect = Effect::Write { stream, bytes };
+                        }
+                    }
                     call.results = Some(results);
                     calls.push(call);
                 }
                 None => bail!("the trace {} has a result without a call", path.display()),
             },
             Some(Entry::ExportCall { .. } | Entry::ExportReturn { .. }) => {}
-            Some(Entry::Trap { .. } | Entry::Exit { .. }) => calls.extend(pending.take()),
+            Some(Entry::Exit { code }) => {
+                if let (Some(call), EmbedIo::Stdio) = (&mut pending, io) {
+                    // The run ended in this call (`wasi:cli/exit.exit`), which carries ok or
+                    // err: the only statuses the standalone can exit with.
+                    call.effect = match code {
+                        0 => Effect::Exit { success: true },
+                        1 => Effect::Exit { success: false },
+                        _ => bail!(
+                            "the trace {} ends with exit status {code}: a standalone replay \
+                             with --stdio exits through wasi:cli/exit.exit, with status 0 or 1",
+                            path.display()
+                        ),
+                    };
+                }
+                calls.extend(pending.take());
+            }
+            Some(Entry::Trap { .. }) => calls.extend(pending.take()),
             // The end marker (the reader reports a trace without one as cut, an error above).
             Some(Entry::End { .. }) | None => {
                 calls.extend(pending.take());

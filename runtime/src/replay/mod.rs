@@ -27,7 +27,7 @@ mod trace_source;
 mod tests;
 
 pub use divergence::{Divergence, Frame};
-pub use output::{Output, OutputMirror};
+pub use output::{Output, OutputMirror, StdStream};
 pub use source::{Finish, HostResults, Stop};
 pub use trace_source::TraceSource;
 

@@ -7,6 +7,14 @@
 use recorder_host::types::{ComponentInfo, ResourceRef, ValueType};
 use recorder_host::value::Cursor;
 use std::io::Write;
+use std::ops::Range;
+
+/// One of the guest's standard output streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StdStream {
+    Stdout,
+    Stderr,
+}
 
 /// Where a replay puts the guest's output.
 pub enum Output {
@@ -208,15 +216,42 @@ impl OutputMirror {
 
     /// Follows the stdout/stderr stream ids and shows what the guest writes to them.
     pub fn observe(&mut self, func: u32, args: &[u8], results: &[u8]) {
-        let Some(f) = self.funcs.get(func as usize) else {
+        let Some((stream, range)) = self.written(func, args, results) else {
             return;
         };
+        // Bounds checked by `written`; output that cannot be shown (closed pipe) does not change
+        // the replay.
+        let Some(bytes) = args.get(range) else {
+            return;
+        };
+        match stream {
+            StdStream::Stdout => {
+                self.out.write(bytes);
+                self.out_tail.push(bytes);
+            }
+            StdStream::Stderr => {
+                self.out.flush();
+                self.err.write(bytes);
+                self.err_tail.push(bytes);
+            }
+        }
+    }
+
+    /// Follows the stdout/stderr stream ids through the call `func(args) -> results` and says
+    /// whether it was guest output: a write that succeeded when recorded on a stream that names
+    /// stdout or stderr, with the range of `args` that holds the bytes written. What `observe`
+    /// shows, and what `instrument --embed-trace --stdio` has the standalone print.
+    pub fn written(
+        &mut self,
+        func: u32,
+        args: &[u8],
+        results: &[u8],
+    ) -> Option<(StdStream, Range<usize>)> {
+        let f = self.funcs.get(func as usize)?;
         match f.role {
-            Role::Other => {}
+            Role::Other => None,
             Role::GetStdout | Role::GetStderr => {
-                let Ok(id) = Cursor::new(results).u32() else {
-                    return;
-                };
+                let id = Cursor::new(results).u32().ok()?;
                 forget(&mut self.stdout_ids, id);
                 forget(&mut self.stderr_ids, id);
                 if f.role == Role::GetStdout {
@@ -224,6 +259,7 @@ impl OutputMirror {
                 } else {
                     self.stderr_ids.push(id);
                 }
+                None
             }
             Role::NewOutputStream => {
                 // A new stream may reuse the id of a dropped stdout/stderr stream.
@@ -239,28 +275,28 @@ impl OutputMirror {
                         }
                     }
                 }
+                None
             }
             Role::Write => {
                 // Only writes that succeeded when recorded (`ok`, encoded as tag 0) were output.
                 if results != [0] {
-                    return;
+                    return None;
                 }
                 // `(self: borrow<output-stream>, contents: list<u8>)`, nothing after.
-                let mut args = Cursor::new(args);
-                let (Ok(id), Ok(bytes)) = (args.u32(), args.bytes()) else {
-                    return;
-                };
-                if !args.is_empty() {
-                    return;
+                let mut cursor = Cursor::new(args);
+                let id = cursor.u32().ok()?;
+                let bytes = cursor.bytes().ok()?;
+                if !cursor.is_empty() {
+                    return None;
                 }
+                let end = cursor.position();
+                let range = end - bytes.len()..end;
                 if self.stdout_ids.contains(&id) {
-                    // Output that cannot be shown (closed pipe) does not change the replay.
-                    self.out.write(bytes);
-                    self.out_tail.push(bytes);
+                    Some((StdStream::Stdout, range))
                 } else if self.stderr_ids.contains(&id) {
-                    self.out.flush();
-                    self.err.write(bytes);
-                    self.err_tail.push(bytes);
+                    Some((StdStream::Stderr, range))
+                } else {
+                    None
                 }
             }
         }
