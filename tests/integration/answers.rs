@@ -276,6 +276,18 @@ fn a_scripted_dialog_answers_calls_and_its_trace_replays() {
     again.assert_status(0);
     assert_eq!(again.stdout, out.stdout);
 
+    // `f` hands a call to the real host, and the calls on the handle it made follow it there.
+    let out = proxyrt()
+        .current_dir(work.path())
+        .args(["dialog", "--trace"])
+        .arg(&trace)
+        .args([guests::CLI, "echo:hello"])
+        .stdin_bytes(b"f\nf\n")
+        .output_checked();
+    out.assert_status(0);
+    assert_eq!(out.stdout_text(), "hello\n");
+    out.assert_stderr_contains("(0 answered by you, 6 by the host, 0 at random)");
+
     // The script ends early: the session ends with an error, its trace cut but readable.
     let out = proxyrt()
         .current_dir(work.path())

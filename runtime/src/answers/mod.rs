@@ -122,9 +122,11 @@ impl Plan {
         })
     }
 
-    /// Whether any call may go to the real host: then each run needs a forwarder.
+    /// Whether any call may go to the real host: then each run needs a forwarder. A person may
+    /// always say `forward`.
     pub fn uses_host(&self) -> bool {
         self.rules.default == Answerer::Host
+            || self.rules.default == Answerer::Person
             || !self.rules.forward.is_empty()
             || !self.rules.faults.is_empty()
     }
