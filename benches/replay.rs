@@ -273,7 +273,9 @@ fn paired() {
         if let Some(b) = &baseline {
             let args = w.record(&base_trace);
             // Warm the cache for the baseline's record composition.
-            let status = command_of(b, cache, &args).status().expect("spawn the baseline");
+            let status = command_of(b, cache, &args)
+                .status()
+                .expect("spawn the baseline");
             assert!(status.success(), "baseline {args:?}: {status}");
             kinds.push((b, args));
         }

@@ -789,10 +789,7 @@ fn batch_functions(r: RecorderImports, flush: u32) -> Vec<(Vec<ValType>, Vec<Val
     for i in &code {
         flush_fn.instruction(i);
     }
-    vec![
-        (vec![I32; 5], vec![], append),
-        (vec![], vec![], flush_fn),
-    ]
+    vec![(vec![I32; 5], vec![], append), (vec![], vec![], flush_fn)]
 }
 
 /// The destructor of a wrapper type, `dtor(rep)`: see [`stub_module`]. `host_drop` is the
@@ -985,8 +982,14 @@ enum Reporter {
     None,
     /// `call`: the lowered `recorder.call` (calls reported before forwarding, after `flush`);
     /// `append` and `flush`: the batch functions ([`batch_functions`]).
-    Record { call: u32, append: u32, flush: u32 },
-    Replay { next: u32 },
+    Record {
+        call: u32,
+        append: u32,
+        flush: u32,
+    },
+    Replay {
+        next: u32,
+    },
 }
 
 /// The lowered recorder functions the stub module imports (record mode).
@@ -1205,11 +1208,7 @@ fn stub_body(
         // `append(func_id, args_ptr, args_len, results_ptr, results_len)`; the results of a call
         // reported before forwarding are a `Return` alone.
         let (func, args, len) = match kept_args {
-            Some((args, len)) => (
-                ctx.func_id as i32,
-                I::LocalGet(args),
-                I::LocalGet(len),
-            ),
+            Some((args, len)) => (ctx.func_id as i32, I::LocalGet(args), I::LocalGet(len)),
             None => (RETURN_ONLY, I::I32Const(0), I::I32Const(0)),
         };
         b.code.extend([

@@ -286,9 +286,10 @@ pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
     let n_dtors = wrapped.len() as u32;
 
     // 2. Allocator module: memory, realloc, reset (and the wrappers' destructor trampolines).
-    let alloc = root
-        .builder
-        .core_module(Some("proxyrt-alloc"), &coremod::alloc_module(n_dtors, mode == Mode::Record));
+    let alloc = root.builder.core_module(
+        Some("proxyrt-alloc"),
+        &coremod::alloc_module(n_dtors, mode == Mode::Record),
+    );
     let alloc = root.builder.core_instantiate(
         Some("proxyrt-alloc"),
         alloc,

@@ -235,6 +235,24 @@ fn batches_keep_every_call_before_a_trap_an_exit_or_the_end() {
         let trace = dir.path().join("trace.bin");
         let v = stats_json(&trace);
         assert_eq!(v["complete"], true, "{last:?}: {v}");
+        // The 64 KiB writes and reads (each record larger than the batch) are all there.
+        let bytes = |f: &str, side: &str| {
+            v["functions"][f][side]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{last:?}: no {f} in {v}"))
+        };
+        assert!(
+            bytes(
+                "wasi:io/streams@0.2.12.[method]output-stream.write",
+                "arg_bytes"
+            ) > 150_000
+        );
+        assert!(
+            bytes(
+                "wasi:io/streams@0.2.12.[method]input-stream.blocking-read",
+                "result_bytes"
+            ) > 150_000
+        );
         let shown = show(&trace, &[]);
         shown.assert_status(0);
         let text = shown.stdout_text();

@@ -19,7 +19,6 @@ use wasmtime::{Config, Engine, Store, StoreContextMut};
 const HOST: &str = "proxyrt:zoo/host@0.1.0";
 const API: &str = "proxyrt:zoo/api@0.1.0";
 
-
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {

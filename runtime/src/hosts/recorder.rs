@@ -181,7 +181,9 @@ impl Recorder {
 /// trapped, before the export's results or the trap are recorded (they come after those calls).
 /// Does nothing when the store is not recording or the proxy never recorded a call; reads the
 /// buffer at most once.
-pub fn drain_batch<T: RecorderView + 'static>(mut store: impl AsContextMut<Data = T>) -> Result<()> {
+pub fn drain_batch<T: RecorderView + 'static>(
+    mut store: impl AsContextMut<Data = T>,
+) -> Result<()> {
     let mut store = store.as_context_mut();
     let Some(recorder) = store.data_mut().recorder().as_mut() else {
         return Ok(());
