@@ -9,7 +9,9 @@
 //! 2. `paired`: the same workloads again, `run`, `record`, `replay` and `run` of the forward
 //!    composition (the pass-through proxy alone) timed *in turn* (one of each per round, the order
 //!    rotated every round) and the medians of the per-round ratios to `run`, which a shared, noisy
-//!    machine disturbs less than separate criterion groups;
+//!    machine disturbs less than separate criterion groups; with `PROXYRT_BENCH_BASELINE` set to
+//!    another `proxyrt` binary (e.g. a release build of main), also that binary's `record` in
+//!    every round, so that a change is measured against its baseline in the same rounds;
 //! 3. `replay-peak-rss`: the peak resident set size of the `replay --quiet` process against the
 //!    `run` process of the same program, for traces from 2.7 KB to 128 MB: the maximum RSS
 //!    (`ru_maxrss`) that the kernel reports for the child when it is reaped with `wait4(2)`. Criterion
@@ -87,7 +89,12 @@ fn path_str(p: &Path) -> String {
 }
 
 fn command(cache: &Path, args: &[String]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_proxyrt"));
+    command_of(Path::new(env!("CARGO_BIN_EXE_proxyrt")), cache, args)
+}
+
+/// [`command`] of the `proxyrt` binary at `bin`.
+fn command_of(bin: &Path, cache: &Path, args: &[String]) -> Command {
+    let mut cmd = Command::new(bin);
     cmd.env("PROXYRT_CACHE_DIR", cache)
         .args(args)
         .stdout(Stdio::null());
@@ -219,20 +226,27 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// `run`, `record`, `replay` and `run` of the forward composition in turn, `ROUNDS` rounds per
-/// workload (the order rotated every round); prints the medians and the medians of the per-round
-/// ratios to `run`. The forward composition (`instrument -m forward`: the proxy passing calls
-/// through, recording nothing) tells apart what the extra component boundary costs in wasmtime
-/// from what recording or replaying adds on top.
+/// `run`, `record`, `replay` and `run` of the forward composition in turn (and, with
+/// `PROXYRT_BENCH_BASELINE`, the baseline binary's `record`), `ROUNDS` rounds per workload (the
+/// order rotated every round); prints the medians and the medians of the per-round ratios to
+/// `run` (and of `record` to forward, and to the baseline's `record`), with their ranges. The
+/// forward composition (`instrument -m forward`: the proxy passing calls through, recording
+/// nothing) tells apart what the extra component boundary costs in wasmtime from what recording
+/// or replaying adds on top.
 fn paired() {
     let dirs = Dirs::new();
     let cache = dirs.cache.path();
+    let baseline = std::env::var_os("PROXYRT_BENCH_BASELINE").map(PathBuf::from);
     println!(
         "\npaired: {ROUNDS} rounds of one `run`, one `record`, one `replay --quiet` and one `run` of the \
-         forward composition each, in rotating order"
+         forward composition each{}, in rotating order",
+        match &baseline {
+            Some(b) => format!(" and one `record` by the baseline {}", b.display()),
+            None => String::new(),
+        }
     );
     println!(
-        "{:<14} {:>7} {:>8} {:>9} {:>9} {:>16} {:>16} {:>16} {:>10}",
+        "{:<14} {:>7} {:>8} {:>9} {:>9} {:>16} {:>16} {:>16} {:>16} {:>10}",
         "workload",
         "calls",
         "run ms",
@@ -241,6 +255,7 @@ fn paired() {
         "record/run",
         "replay/run",
         "forward/run",
+        "record/forward",
         "trace"
     );
     let mut fixed = None;
@@ -248,36 +263,48 @@ fn paired() {
         let trace = dirs.prepare(&w);
         let forward = dirs.forward(&w);
         let again = dirs.trace(&format!("{}-again", w.name));
-        let kinds = [
-            w.run(),
-            w.record(&again),
-            w.replay(&trace),
-            w.run_of(&forward),
+        let mut kinds: Vec<(&Path, Vec<String>)> = vec![
+            (Path::new(env!("CARGO_BIN_EXE_proxyrt")), w.run()),
+            (Path::new(env!("CARGO_BIN_EXE_proxyrt")), w.record(&again)),
+            (Path::new(env!("CARGO_BIN_EXE_proxyrt")), w.replay(&trace)),
+            (Path::new(env!("CARGO_BIN_EXE_proxyrt")), w.run_of(&forward)),
         ];
-        let mut times: [Vec<f64>; 4] = Default::default();
+        let base_trace = dirs.trace(&format!("{}-baseline", w.name));
+        if let Some(b) = &baseline {
+            let args = w.record(&base_trace);
+            // Warm the cache for the baseline's record composition.
+            let status = command_of(b, cache, &args)
+                .status()
+                .expect("spawn the baseline");
+            assert!(status.success(), "baseline {args:?}: {status}");
+            kinds.push((b, args));
+        }
+        let mut times: Vec<Vec<f64>> = vec![Vec::new(); kinds.len()];
         for round in 0..ROUNDS {
             for k in 0..kinds.len() {
                 let kind = (round + k) % kinds.len();
-                times[kind].push(ms(measure(cache, &kinds[kind]).0));
+                let (bin, args) = &kinds[kind];
+                times[kind].push(ms(peak::run_measured(command_of(bin, cache, args)).0));
             }
         }
-        let ratios = |kind: usize| -> (f64, f64, f64) {
+        let ratios = |kind: usize, base: usize| -> (f64, f64, f64) {
             let mut r: Vec<f64> = times[kind]
                 .iter()
-                .zip(&times[0])
-                .map(|(t, run)| t / run)
+                .zip(&times[base])
+                .map(|(t, b)| t / b)
                 .collect();
             let (lo, hi) = r
                 .iter()
                 .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
             (median(&mut r), lo, hi)
         };
-        let (rec, replay, fwd) = (ratios(1), ratios(2), ratios(3));
-        let [run_ms, record_ms, replay_ms, _] = times.clone().map(|mut t| median(&mut t));
+        let (rec, replay, fwd) = (ratios(1, 0), ratios(2, 0), ratios(3, 0));
+        let medians: Vec<f64> = times.iter().map(|t| median(&mut t.clone())).collect();
+        let (run_ms, record_ms, replay_ms) = (medians[0], medians[1], medians[2]);
         let n = calls(cache, &trace);
         let show = |(m, lo, hi): (f64, f64, f64)| format!("{m:.2}x {lo:.2}..{hi:.2}");
         println!(
-            "{:<14} {:>7} {:>8.2} {:>9.2} {:>9.2} {:>16} {:>16} {:>16} {:>10}",
+            "{:<14} {:>7} {:>8.2} {:>9.2} {:>9.2} {:>16} {:>16} {:>16} {:>16} {:>10}",
             w.name,
             n,
             run_ms,
@@ -286,8 +313,19 @@ fn paired() {
             show(rec),
             show(replay),
             show(fwd),
+            show(ratios(1, 3)),
             file_size(&trace)
         );
+        if baseline.is_some() {
+            println!(
+                "{:<14} baseline record {:.2} ms: /run {}, /forward {}; record / baseline record {}",
+                "",
+                medians[4],
+                show(ratios(4, 0)),
+                show(ratios(4, 3)),
+                show(ratios(1, 4)),
+            );
+        }
         // The difference beyond echo's, per host call: what recording and replaying cost more
         // (or less) than running live, once the fixed cost of a process is set aside.
         match fixed {

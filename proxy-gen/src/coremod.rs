@@ -10,12 +10,16 @@
 //! the handles (pass-through: drops the borrows it was lent; wrapped: unwraps the guest's owns
 //! before and wraps the host's after), and returns. In record mode it also reports the call: the
 //! arguments are encoded by generated code (`encode`) before forwarding and kept on the heap, the
-//! results after the host returned, and both go to `recorder.record` in one host call (calls that
-//! may wait or never return go to `recorder.call` before forwarding and `recorder.ret` after).
-//! In replay mode it encodes the arguments, asks `replayer.next` and decodes the recorded results
-//! (`decode`) instead of calling the host. Everything a stub needs is in reach there (flat locals
-//! or proxy memory), so no value is ever copied just to be recorded. Encoders, decoders and the
-//! handle walks here are visitors of one canonical-ABI walk (`walk`).
+//! results after the host returned, and both are appended, as one record, to the **batch buffer**
+//! (a region of the proxy's memory below the heap, which persists across calls), which goes to
+//! the host in one call (`recorder.record-batch`) when it is full and before every call that may
+//! wait or never return; those are reported with `recorder.call` before forwarding, and their
+//! results go to the batch. The host reads what is left in the batch after a trap or at the end
+//! (see [`batch_functions`]). In replay mode it encodes the arguments, asks `replayer.next` and
+//! decodes the recorded results (`decode`) instead of calling the host. Everything a stub needs
+//! is in reach there (flat locals or proxy memory): a recorded value is copied once, from the
+//! heap into the batch. Encoders, decoders and the handle walks here are visitors of one
+//! canonical-ABI walk (`walk`).
 
 use anyhow::{anyhow, bail, Result};
 use std::collections::HashMap;
@@ -36,8 +40,34 @@ use crate::mode::Mode;
 use crate::walk::{self, At, Unsupported, VariantShape, Visitor};
 use crate::wasmcode::{self, memarg, Body};
 
-/// Where the bump heap starts; address 0..HEAP_BASE stays unused so a null pointer never aliases data.
+/// Where the bump heap starts without a batch buffer; address 0..HEAP_BASE stays unused so a null
+/// pointer never aliases data.
 const HEAP_BASE: i32 = 16;
+
+/// Record mode: the address of the batch buffer, a region of its own below the bump heap (which
+/// every post-return resets, while the batch persists across calls). Its first 4 bytes hold the
+/// fill count (u32 little-endian: bytes of records in it), the records follow from [`BATCH_DATA`].
+/// The host is given the whole region once (`recorder.batch-buffer`) and reads the records the
+/// proxy had not handed over yet after a trap or at the export's end, when the proxy can no
+/// longer be called (see `recorder-host/wit/recorder.wit` and `recorder_host::batch`).
+pub const BATCH: i32 = HEAP_BASE;
+/// Where the batch buffer's records start (after the fill count).
+pub const BATCH_DATA: i32 = BATCH + 4;
+/// Bytes of records the batch buffer holds: the host's trace block is 64 KiB too, so a full batch
+/// is about one block. A record larger than this goes to the host on its own (`recorder.record`
+/// or `recorder.ret`).
+pub const BATCH_CAPACITY: i32 = 64 << 10;
+/// Where the bump heap starts in record mode: after the batch buffer, 16-aligned.
+const RECORD_HEAP_BASE: i32 = (BATCH_DATA + BATCH_CAPACITY + 15) & !15;
+
+/// Where the bump heap starts, with (`batch`) or without the batch buffer below it.
+fn heap_base(batch: bool) -> i32 {
+    if batch {
+        RECORD_HEAP_BASE
+    } else {
+        HEAP_BASE
+    }
+}
 
 /// Import module name of everything the stub module imports.
 pub const ENV: &str = "env";
@@ -48,10 +78,12 @@ pub const ENV: &str = "env";
 /// that implements them is instantiated (it fills the table).
 ///
 /// `realloc(old_ptr, old_size, align, new_size)` bumps a pointer (growing memory as needed) and
-/// copies the old block when resizing; `reset` frees everything. The proxy never holds data across
-/// calls, so each lifted function's post-return resets the heap, after the canonical ABI has copied
-/// the results out.
-pub fn alloc_module(dtors: u32) -> Module {
+/// copies the old block when resizing; `reset` frees everything. The proxy's heap holds no data
+/// across calls, so each lifted function's post-return resets it, after the canonical ABI has
+/// copied the results out. With `batch` (record mode) the heap starts above the batch buffer
+/// ([`BATCH`]), which the initial memory covers and `reset` leaves alone.
+pub fn alloc_module(dtors: u32, batch: bool) -> Module {
+    let base = heap_base(batch);
     let mut types = TypeSection::new();
     types.ty().function([ValType::I32; 4], [ValType::I32]);
     types.ty().function([], []);
@@ -74,7 +106,7 @@ pub fn alloc_module(dtors: u32) -> Module {
     }
     let mut memories = wasm_encoder::MemorySection::new();
     memories.memory(MemoryType {
-        minimum: 1,
+        minimum: min_pages(batch),
         maximum: None,
         memory64: false,
         shared: false,
@@ -87,7 +119,7 @@ pub fn alloc_module(dtors: u32) -> Module {
             mutable: true,
             shared: false,
         },
-        &wasm_encoder::ConstExpr::i32_const(HEAP_BASE),
+        &wasm_encoder::ConstExpr::i32_const(base),
     );
     let mut exports = ExportSection::new();
     exports.export("memory", ExportKind::Memory, 0);
@@ -102,7 +134,7 @@ pub fn alloc_module(dtors: u32) -> Module {
 
     let f = wasmcode::realloc_function(0);
     let mut reset = Function::new([]);
-    reset.instruction(&I::I32Const(HEAP_BASE));
+    reset.instruction(&I::I32Const(base));
     reset.instruction(&I::GlobalSet(0));
     reset.instruction(&I::End);
     let mut code = CodeSection::new();
@@ -133,6 +165,12 @@ pub fn alloc_module(dtors: u32) -> Module {
     m
 }
 
+/// The proxy memory's initial pages: one, or enough for the batch buffer (the host checks that
+/// the whole buffer is in bounds when it is handed over, before anything has grown memory).
+fn min_pages(batch: bool) -> u64 {
+    (heap_base(batch) as u64).div_ceil(1 << 16).max(1)
+}
+
 /// One function the proxy forwards.
 pub struct StubSpec<'a> {
     /// The WIT function (its params/result types drive borrow dropping and the return area).
@@ -141,9 +179,9 @@ pub struct StubSpec<'a> {
     pub lowered: CoreSig,
     /// Signature `canon lift` expects of the stub.
     pub lifted: CoreSig,
-    /// Record mode: report the call before forwarding it (`recorder.call`, then `recorder.ret`),
-    /// rather than once it returned, with its results (`recorder.record`, one host call): see
-    /// `recorder_host::types::reported_before_forwarding`.
+    /// Record mode: report the call before forwarding it (the batch, then `recorder.call`; its
+    /// results go to the batch after), rather than once it returned, with its results (one
+    /// record in the batch): see `recorder_host::types::reported_before_forwarding`.
     pub report_first: bool,
 }
 
@@ -235,8 +273,10 @@ pub fn host_drop_name(j: usize) -> String {
 }
 
 /// The stub module for `specs` under `cfg`. With [`Mode::Record`], the module imports the
-/// lowered recorder functions [`REC_CALL`] and [`REC_RET`] (core type `(i32 func-id, i32 ptr, i32
-/// len) -> ()`) and every stub reports its arguments and results through them; with
+/// lowered recorder functions [`REC_CALL`], [`REC_RET`] (core type `(i32 func-id, i32 ptr, i32
+/// len) -> ()`), [`REC_RECORD`] (`(i32 func-id, i32, i32, i32, i32) -> ()`),
+/// [`REC_BATCH_BUFFER`] and [`REC_RECORD_BATCH`] (`(i32 ptr, i32 len) -> ()`) and every stub
+/// reports its arguments and results through the batch ([`batch_functions`]); with
 /// [`Mode::Replay`] it imports [`REPLAY_NEXT`] (`(i32 func-id, i32 ptr, i32 len, i32 retptr)
 /// -> ()`) instead of the host functions. `specs[k]` has func-id `k`.
 ///
@@ -344,39 +384,56 @@ pub fn stub_module(
             }),
         );
     }
-    let reporter = match cfg.mode {
+    let recorder = match cfg.mode {
         Mode::Record => {
             let t = types.get(&[ValType::I32; 3], &[]);
             imports.import(ENV, REC_CALL, EntityType::Function(t));
             imports.import(ENV, REC_RET, EntityType::Function(t));
             let t = types.get(&[ValType::I32; 5], &[]);
             imports.import(ENV, REC_RECORD, EntityType::Function(t));
-            next_import += 3;
-            Reporter::Record {
-                call: next_import - 3,
-                ret: next_import - 2,
-                record: next_import - 1,
-            }
+            let t = types.get(&[ValType::I32; 2], &[]);
+            imports.import(ENV, REC_BATCH_BUFFER, EntityType::Function(t));
+            imports.import(ENV, REC_RECORD_BATCH, EntityType::Function(t));
+            next_import += 5;
+            Some(RecorderImports {
+                call: next_import - 5,
+                ret: next_import - 4,
+                record: next_import - 3,
+                batch_buffer: next_import - 2,
+                record_batch: next_import - 1,
+            })
         }
-        Mode::Replay => {
-            let t = types.get(&[ValType::I32; 4], &[]);
-            imports.import(ENV, REPLAY_NEXT, EntityType::Function(t));
-            next_import += 1;
-            Reporter::Replay {
-                next: next_import - 1,
-            }
-        }
-        Mode::Forward => Reporter::None,
+        _ => None,
+    };
+    let replay_next = if cfg.mode == Mode::Replay {
+        let t = types.get(&[ValType::I32; 4], &[]);
+        imports.import(ENV, REPLAY_NEXT, EntityType::Function(t));
+        next_import += 1;
+        Some(next_import - 1)
+    } else {
+        None
     };
     let first_defined = next_import;
-    // After the stubs and post-returns: encoder helpers, decoder helpers, unwrap functions and
-    // destructors.
+    // After the stubs and post-returns: encoder helpers, the batch functions (record), decoder
+    // helpers (replay), unwrap functions and destructors.
     let mut next_defined = first_defined + 2 * specs.len() as u32;
     let encodes = cfg.mode.encodes();
     let helpers = Helpers::at(next_defined);
     if encodes {
         next_defined += encode::HELPER_COUNT;
     }
+    let reporter = match (recorder, replay_next) {
+        (Some(imports), _) => {
+            next_defined += BATCH_FUNCTIONS;
+            Reporter::Record {
+                call: imports.call,
+                append: next_defined - 2,
+                flush: next_defined - 1,
+            }
+        }
+        (None, Some(next)) => Reporter::Replay { next },
+        (None, None) => Reporter::None,
+    };
     // Globals: 0 = skip the next destructor (SKIP_DTOR), 1/2 = read cursor/end (replay).
     let readers = decode::Readers::at(next_defined, 1);
     if cfg.mode == Mode::Replay {
@@ -446,6 +503,12 @@ pub fn stub_module(
             code.function(&body);
         }
     }
+    if let (Some(imports), Reporter::Record { flush, .. }) = (recorder, reporter) {
+        for (params, results, body) in batch_functions(imports, flush) {
+            funcs.function(types.get(&params, &results));
+            code.function(&body);
+        }
+    }
     if cfg.mode == Mode::Replay {
         for (params, results, body) in decode::reader_functions(readers) {
             funcs.function(types.get(&params, &results));
@@ -453,7 +516,7 @@ pub fn stub_module(
         }
     }
     let mut globals = GlobalSection::new();
-    for _ in 0..3 {
+    for _ in 0..4 {
         globals.global(
             GlobalType {
                 val_type: ValType::I32,
@@ -547,6 +610,188 @@ pub fn stub_module(
 /// `unwrap{j}`/`consume{j}`, which drop a wrapper whose handle the guest gave away.
 const SKIP_DTOR: u32 = 0;
 
+/// The stub module's global that says the batch buffer was handed to the host
+/// (`recorder.batch-buffer`, once, by the first `append`). Globals 1 and 2 are replay's readers.
+const BATCH_GIVEN: u32 = 3;
+
+/// How many functions [`batch_functions`] defines.
+const BATCH_FUNCTIONS: u32 = 2;
+
+/// The `func` of a batch record that is a `Return` alone (the results of a call reported before
+/// it was forwarded).
+const RETURN_ONLY: i32 = -1;
+
+/// The record-mode functions that keep the batch buffer ([`BATCH`]), defined at `flush - 1` and
+/// `flush`:
+///
+/// - `append(func, args, args_len, results, results_len)`: adds the record of a call and its
+///   results (`func` = [`RETURN_ONLY`]: a `Return` alone, `args` unused) to the batch, after
+///   handing the batch over first if the record does not fit; a record larger than the whole
+///   buffer goes to the host alone (`recorder.record`, or `recorder.ret` for a `Return`), after
+///   the batch. The first call hands the buffer's region to the host (`recorder.batch-buffer`).
+///   Records (all integers u32 little-endian): `func, args_len, args, results_len, results`, or
+///   `0xffff_ffff, results_len, results`;
+/// - `flush()`: hands the records to the host (`recorder.record-batch`) and empties the batch;
+///   called before every call reported before it is forwarded (it may block or never return).
+///
+/// The fill count in memory is stored only once a record is complete, so the host, which reads
+/// the batch after a trap, never sees a partial record; it is reset right after
+/// `record-batch` returned, by a store at a constant in-bounds address that cannot trap (wasmtime
+/// checks fuel and epochs at function entries and loop heads only), so no record is read twice.
+fn batch_functions(r: RecorderImports, flush: u32) -> Vec<(Vec<ValType>, Vec<ValType>, Function)> {
+    use ValType::{I32, I64};
+    let (func, args, args_len, res, res_len) = (0, 1, 2, 3, 4);
+    let (total, p, fill) = (5, 6, 7);
+    let cap = i64::from(BATCH_CAPACITY);
+    let m = |offset: u32| memarg(offset, 0);
+    let mut code = vec![
+        // The buffer goes to the host once, before its first record.
+        I::GlobalGet(BATCH_GIVEN),
+        I::I32Eqz,
+        I::If(BlockType::Empty),
+        I::I32Const(BATCH),
+        I::I32Const(BATCH_DATA - BATCH + BATCH_CAPACITY),
+        I::Call(r.batch_buffer),
+        I::I32Const(1),
+        I::GlobalSet(BATCH_GIVEN),
+        I::End,
+        // total = (func == RETURN_ONLY ? 8 : 12 + args_len) + results_len, in i64 (no overflow).
+        I::LocalGet(res_len),
+        I::I64ExtendI32U,
+        I::LocalGet(func),
+        I::I32Const(RETURN_ONLY),
+        I::I32Eq,
+        I::If(BlockType::Result(I64)),
+        I::I64Const(8),
+        I::Else,
+        I::LocalGet(args_len),
+        I::I64ExtendI32U,
+        I::I64Const(12),
+        I::I64Add,
+        I::End,
+        I::I64Add,
+        I::LocalTee(total),
+        I::I64Const(cap),
+        I::I64GtU,
+        I::If(BlockType::Empty),
+        // Larger than the buffer: after the batch, on its own.
+        I::Call(flush),
+        I::LocalGet(func),
+        I::I32Const(RETURN_ONLY),
+        I::I32Eq,
+        I::If(BlockType::Empty),
+        I::I32Const(0),
+        I::LocalGet(res),
+        I::LocalGet(res_len),
+        I::Call(r.ret),
+        I::Else,
+        I::LocalGet(func),
+        I::LocalGet(args),
+        I::LocalGet(args_len),
+        I::LocalGet(res),
+        I::LocalGet(res_len),
+        I::Call(r.record),
+        I::End,
+        I::Return,
+        I::End,
+        // Does not fit after the records already there: hand those over first.
+        I::I32Const(BATCH),
+        I::I32Load(m(0)),
+        I::LocalTee(fill),
+        I::I64ExtendI32U,
+        I::LocalGet(total),
+        I::I64Add,
+        I::I64Const(cap),
+        I::I64GtU,
+        I::If(BlockType::Empty),
+        I::Call(flush),
+        I::I32Const(0),
+        I::LocalSet(fill),
+        I::End,
+        // p = BATCH_DATA + fill: func, then (a call) args_len and args.
+        I::LocalGet(fill),
+        I::I32Const(BATCH_DATA),
+        I::I32Add,
+        I::LocalTee(p),
+        I::LocalGet(func),
+        I::I32Store(m(0)),
+        I::LocalGet(p),
+        I::I32Const(4),
+        I::I32Add,
+        I::LocalSet(p),
+        I::LocalGet(func),
+        I::I32Const(RETURN_ONLY),
+        I::I32Ne,
+        I::If(BlockType::Empty),
+        I::LocalGet(p),
+        I::LocalGet(args_len),
+        I::I32Store(m(0)),
+        I::LocalGet(p),
+        I::I32Const(4),
+        I::I32Add,
+        I::LocalGet(args),
+        I::LocalGet(args_len),
+        I::MemoryCopy {
+            src_mem: 0,
+            dst_mem: 0,
+        },
+        I::LocalGet(p),
+        I::I32Const(4),
+        I::I32Add,
+        I::LocalGet(args_len),
+        I::I32Add,
+        I::LocalSet(p),
+        I::End,
+        // results_len and results.
+        I::LocalGet(p),
+        I::LocalGet(res_len),
+        I::I32Store(m(0)),
+        I::LocalGet(p),
+        I::I32Const(4),
+        I::I32Add,
+        I::LocalGet(res),
+        I::LocalGet(res_len),
+        I::MemoryCopy {
+            src_mem: 0,
+            dst_mem: 0,
+        },
+        // The record is complete: count it in.
+        I::I32Const(BATCH),
+        I::LocalGet(p),
+        I::I32Const(4),
+        I::I32Add,
+        I::LocalGet(res_len),
+        I::I32Add,
+        I::I32Const(BATCH_DATA),
+        I::I32Sub,
+        I::I32Store(m(0)),
+        I::End,
+    ];
+    let mut append = Function::new([(1, I64), (2, I32)]);
+    for i in &code {
+        append.instruction(i);
+    }
+    code = vec![
+        I::I32Const(BATCH),
+        I::I32Load(m(0)),
+        I::LocalTee(0),
+        I::If(BlockType::Empty),
+        I::I32Const(BATCH_DATA),
+        I::LocalGet(0),
+        I::Call(r.record_batch),
+        I::I32Const(BATCH),
+        I::I32Const(0),
+        I::I32Store(m(0)),
+        I::End,
+        I::End,
+    ];
+    let mut flush_fn = Function::new([(1, I32)]);
+    for i in &code {
+        flush_fn.instruction(i);
+    }
+    vec![(vec![I32; 5], vec![], append), (vec![], vec![], flush_fn)]
+}
+
 /// The destructor of a wrapper type, `dtor(rep)`: see [`stub_module`]. `host_drop` is the
 /// `resource.drop` of the host handle behind the wrapper (forwarding); `func_id` is the drop's id
 /// in `ComponentInfo::intercepted_functions`. Its argument, `own<R>`, is encoded like any
@@ -590,13 +835,13 @@ fn dtor_body(
         I::I32Sub,
     ];
     match reporter {
-        Reporter::Record { record, .. } => {
+        Reporter::Record { append, .. } => {
             code.extend(args);
-            // No results: `record(id, args, 0, 0)`.
+            // No results: `append(id, args, 0, 0)`.
             code.extend([
                 I::I32Const(0),
                 I::I32Const(0),
-                I::Call(record),
+                I::Call(append),
                 I::Call(reset),
             ]);
         }
@@ -651,7 +896,7 @@ fn export_handle_body(
     ];
     let mut code = Vec::new();
     let mut f = match reporter {
-        Reporter::Record { record, .. } => {
+        Reporter::Record { append, .. } => {
             let (h, buf, end) = (0, 1, 2);
             code.extend(alloc);
             code.extend([
@@ -659,7 +904,7 @@ fn export_handle_body(
                 I::LocalGet(h),
                 I::Call(helpers.leb32),
                 I::LocalSet(end),
-                // `record(id, args = (buf, 0), results = (buf, end - buf))`.
+                // `append(id, args = (buf, 0), results = (buf, end - buf))`.
                 I::I32Const(func_id as i32),
                 I::LocalGet(buf),
                 I::I32Const(0),
@@ -667,7 +912,7 @@ fn export_handle_body(
                 I::LocalGet(end),
                 I::LocalGet(buf),
                 I::I32Sub,
-                I::Call(record),
+                I::Call(append),
                 I::Call(reset),
                 I::LocalGet(h),
                 I::Call(new),
@@ -735,8 +980,26 @@ struct WalkCtx<'r> {
 #[derive(Clone, Copy)]
 enum Reporter {
     None,
-    Record { call: u32, ret: u32, record: u32 },
-    Replay { next: u32 },
+    /// `call`: the lowered `recorder.call` (calls reported before forwarding, after `flush`);
+    /// `append` and `flush`: the batch functions ([`batch_functions`]).
+    Record {
+        call: u32,
+        append: u32,
+        flush: u32,
+    },
+    Replay {
+        next: u32,
+    },
+}
+
+/// The lowered recorder functions the stub module imports (record mode).
+#[derive(Clone, Copy)]
+struct RecorderImports {
+    call: u32,
+    ret: u32,
+    record: u32,
+    batch_buffer: u32,
+    record_batch: u32,
 }
 
 /// Import name (in [`ENV`]) of the lowered `recorder.call`.
@@ -745,6 +1008,10 @@ pub const REC_CALL: &str = "recorder-call";
 pub const REC_RET: &str = "recorder-ret";
 /// Import name (in [`ENV`]) of the lowered `recorder.record`.
 pub const REC_RECORD: &str = "recorder-record";
+/// Import name (in [`ENV`]) of the lowered `recorder.batch-buffer`.
+pub const REC_BATCH_BUFFER: &str = "recorder-batch-buffer";
+/// Import name (in [`ENV`]) of the lowered `recorder.record-batch`.
+pub const REC_RECORD_BATCH: &str = "recorder-record-batch";
 
 /// What a handle walk does with each handle it visits.
 #[derive(Clone, Copy)]
@@ -816,7 +1083,9 @@ fn stub_body(
         let slots = param_slots(s);
         enc.fields(&mut b, param_types(s), params_at(s, &slots))?;
         match ctx.reporter {
-            Reporter::Record { call, .. } if s.report_first => {
+            Reporter::Record { call, flush, .. } if s.report_first => {
+                // The batch goes first: the call may block or never return.
+                b.code.push(I::Call(flush));
                 end_encoding(&mut b, &enc, start, ctx.func_id, call)
             }
             Reporter::Record { .. } => {
@@ -918,7 +1187,7 @@ fn stub_body(
     // Record: report the results. Strings and lists the host returned are in our memory (our
     // realloc), below the heap top where the encoder's buffer starts. Host handles are still
     // unwrapped here: their ids are the host handles' indices in our table.
-    if let Reporter::Record { ret, record, .. } = ctx.reporter {
+    if let Reporter::Record { append, .. } = ctx.reporter {
         let (enc, start) = begin_encoding(ctx, &mut b, realloc, false);
         if let Some(result) = &s.func.result {
             if let Some(area) = ret_area {
@@ -936,22 +1205,22 @@ fn stub_body(
                 bail!("result of `{}` is neither flat nor in memory", s.func.name);
             }
         }
-        match kept_args {
-            // `record(func_id, args_ptr, args_len, results_ptr, results_len)`.
-            Some((args, len)) => {
-                b.code.extend([
-                    I::I32Const(ctx.func_id as i32),
-                    I::LocalGet(args),
-                    I::LocalGet(len),
-                    I::LocalGet(start),
-                    I::LocalGet(enc.cur),
-                    I::LocalGet(start),
-                    I::I32Sub,
-                    I::Call(record),
-                ]);
-            }
-            None => end_encoding(&mut b, &enc, start, ctx.func_id, ret),
-        }
+        // `append(func_id, args_ptr, args_len, results_ptr, results_len)`; the results of a call
+        // reported before forwarding are a `Return` alone.
+        let (func, args, len) = match kept_args {
+            Some((args, len)) => (ctx.func_id as i32, I::LocalGet(args), I::LocalGet(len)),
+            None => (RETURN_ONLY, I::I32Const(0), I::I32Const(0)),
+        };
+        b.code.extend([
+            I::I32Const(func),
+            args,
+            len,
+            I::LocalGet(start),
+            I::LocalGet(enc.cur),
+            I::LocalGet(start),
+            I::I32Sub,
+            I::Call(append),
+        ]);
     }
 
     if ctx.wrapped {

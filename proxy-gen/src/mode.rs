@@ -10,8 +10,9 @@ pub enum Mode {
     /// Forward minus the bare component is the cost of the extra component boundary.
     Forward,
     /// Forward, and report every import call to the recorder: the composition additionally
-    /// imports [`RECORDER_INTERFACE`] (`record(func-id, args, results)` once the host returned;
-    /// `call` before forwarding and `ret` after for calls that may wait or never return;
+    /// imports [`RECORDER_INTERFACE`] (each call with its results, once the host returned,
+    /// appended to a batch in the proxy's memory that goes to `record-batch` when full and before
+    /// `call`, which reports a call that may wait or never return before it is forwarded;
     /// func-id = the index in [`crate::ComponentInfo::intercepted_functions`]).
     Record,
     /// Answer every import call from a trace: the composition imports **only**
@@ -20,12 +21,14 @@ pub enum Mode {
     Replay,
 }
 
-/// The instance a [`Mode::Record`] composition imports, with exactly three functions:
-/// `record: func(func-id: u32, args: list<u8>, results: list<u8>)` (a call once it returned),
-/// and for calls reported before they are forwarded `call: func(func-id: u32, args: list<u8>)`
-/// then `ret: func(func-id: u32, results: list<u8>)` (WIT: `recorder-host/wit/recorder.wit`).
-/// Every `list<u8>` is lowered from the proxy's memory, so a host can read it in place
-/// (wasmtime `WasmList<u8>`).
+/// The instance a [`Mode::Record`] composition imports, with exactly five functions:
+/// `batch-buffer: func(buffer: list<u8>)` (the proxy's batch buffer, handed over once) and
+/// `record-batch: func(entries: list<u8>)` (calls and their results, a batch at a time), for calls
+/// reported before they are forwarded `call: func(func-id: u32, args: list<u8>)`, and for a call
+/// whose record is larger than the batch buffer `record: func(func-id: u32, args: list<u8>,
+/// results: list<u8>)` or `ret: func(func-id: u32, results: list<u8>)` (WIT:
+/// `recorder-host/wit/recorder.wit`). Every `list<u8>` is lowered from the proxy's memory, so a
+/// host can read it in place (wasmtime `WasmList<u8>`).
 pub const RECORDER_INTERFACE: &str = "proxyrt:recorder/recorder@0.1.0";
 
 /// The only instance a [`Mode::Replay`] composition imports, with exactly one function:

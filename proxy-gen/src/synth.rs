@@ -10,7 +10,8 @@
 //!    destructor table and trampolines), instantiated; then the wrapper resource types and their
 //!    `resource.new`/`rep`/`drop` (and the host handle's `resource.drop` when forwarding);
 //! 3. `canon lower` of every imported function (when forwarding) and of the recorder's
-//!    `call`/`ret`/`record` or the replayer's `next` (memory + realloc of the allocator);
+//!    `call`/`ret`/`record`/`batch-buffer`/`record-batch` or the replayer's `next` (memory +
+//!    realloc of the allocator);
 //! 4. `canon resource.drop` for each resource type borrowed in some parameter (pass-through
 //!    handles only);
 //! 5. the stub core module (see `coremod`), instantiated with the above;
@@ -285,9 +286,10 @@ pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
     let n_dtors = wrapped.len() as u32;
 
     // 2. Allocator module: memory, realloc, reset (and the wrappers' destructor trampolines).
-    let alloc = root
-        .builder
-        .core_module(Some("proxyrt-alloc"), &coremod::alloc_module(n_dtors));
+    let alloc = root.builder.core_module(
+        Some("proxyrt-alloc"),
+        &coremod::alloc_module(n_dtors, mode == Mode::Record),
+    );
     let alloc = root.builder.core_instantiate(
         Some("proxyrt-alloc"),
         alloc,
@@ -381,6 +383,16 @@ pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
         record: root
             .builder
             .lower_func(Some("recorder-record"), r.record, mem_opts),
+        batch_buffer: root.builder.lower_func(
+            Some("recorder-batch-buffer"),
+            r.batch_buffer,
+            mem_opts,
+        ),
+        record_batch: root.builder.lower_func(
+            Some("recorder-record-batch"),
+            r.record_batch,
+            mem_opts,
+        ),
     });
 
     // 4. resource.drop for each borrowed resource type (pass-through handles only).
@@ -445,6 +457,16 @@ pub fn proxy(decoded: &Decoded, plan: &Plan) -> Result<Vec<u8>> {
         env.push((coremod::REC_CALL.into(), ExportKind::Func, r.call));
         env.push((coremod::REC_RET.into(), ExportKind::Func, r.ret));
         env.push((coremod::REC_RECORD.into(), ExportKind::Func, r.record));
+        env.push((
+            coremod::REC_BATCH_BUFFER.into(),
+            ExportKind::Func,
+            r.batch_buffer,
+        ));
+        env.push((
+            coremod::REC_RECORD_BATCH.into(),
+            ExportKind::Func,
+            r.record_batch,
+        ));
     }
     if let Some(next) = replayer_lowered {
         env.push((coremod::REPLAY_NEXT.into(), ExportKind::Func, next));
@@ -749,8 +771,9 @@ fn export_guest_imports(
 }
 
 /// Imports [`RECORDER_INTERFACE`] with exactly `call: func(func-id: u32, args: list<u8>)`,
-/// `ret: func(func-id: u32, results: list<u8>)` and `record: func(func-id: u32, args: list<u8>,
-/// results: list<u8>)`; returns the root indices of the three functions.
+/// `ret: func(func-id: u32, results: list<u8>)`, `record: func(func-id: u32, args: list<u8>,
+/// results: list<u8>)`, `batch-buffer: func(buffer: list<u8>)` and `record-batch: func(entries:
+/// list<u8>)` (`recorder-host/wit/recorder.wit`); returns the root indices of the functions.
 fn import_recorder(root: &mut Root<'_>) -> RecorderFuncs {
     use wasm_encoder::PrimitiveValType as P;
     let mut ty = InstanceType::new();
@@ -759,10 +782,12 @@ fn import_recorder(root: &mut Root<'_>) -> RecorderFuncs {
         .list(ComponentValType::Primitive(P::U8));
     let bytes = ComponentValType::Type(0);
     let id = ("func-id", ComponentValType::Primitive(P::U32));
-    let funcs: [(&str, &[(&str, ComponentValType)]); 3] = [
+    let funcs: [(&str, &[(&str, ComponentValType)]); 5] = [
         ("call", &[id, ("args", bytes)]),
         ("ret", &[id, ("results", bytes)]),
         ("record", &[id, ("args", bytes), ("results", bytes)]),
+        ("batch-buffer", &[("buffer", bytes)]),
+        ("record-batch", &[("entries", bytes)]),
     ];
     for (i, (func, params)) in funcs.into_iter().enumerate() {
         ty.ty()
@@ -774,11 +799,18 @@ fn import_recorder(root: &mut Root<'_>) -> RecorderFuncs {
     let name = RECORDER_INTERFACE;
     let t = root.builder.type_instance(Some(name), &ty);
     let inst = root.builder.import(name, ComponentTypeRef::Instance(t));
-    let [call, ret, record] = ["call", "ret", "record"].map(|f| {
-        root.builder
-            .alias_export(inst, f, ComponentExportKind::Func)
-    });
-    RecorderFuncs { call, ret, record }
+    let [call, ret, record, batch_buffer, record_batch] =
+        ["call", "ret", "record", "batch-buffer", "record-batch"].map(|f| {
+            root.builder
+                .alias_export(inst, f, ComponentExportKind::Func)
+        });
+    RecorderFuncs {
+        call,
+        ret,
+        record,
+        batch_buffer,
+        record_batch,
+    }
 }
 
 /// The root indices of the imported recorder's functions.
@@ -787,6 +819,8 @@ struct RecorderFuncs {
     call: u32,
     ret: u32,
     record: u32,
+    batch_buffer: u32,
+    record_batch: u32,
 }
 
 /// Imports [`REPLAYER_INTERFACE`] with exactly `next: func(func-id: u32, args: list<u8>) ->

@@ -11,6 +11,8 @@
 //!   decoding to WAVE values, encoding any `WasmValue`, converting between value types;
 //! - [`functions`]: a component's imports and exports by id, named and typed, and how a call's
 //!   encoded arguments and results are shown;
+//! - [`batch`]: the records of a record-mode proxy's batch of calls (the recorder interface's
+//!   `record-batch`), parsed into the calls the trace gets;
 //! - [`trace`]: the trace file: header, CRC-checked frames of entries, streaming reader and writer;
 //! - [`http`]: the HTTP traffic a trace's calls of wasi:http make up, for people to read;
 //! - [`names`]: handles named by the calls that created them (`stdout`, a path, a URL), for
@@ -19,6 +21,7 @@
 //! The WIT of the interfaces the proxy imports (`proxyrt:recorder/recorder`, `.../replayer`) lives
 //! in `wit/recorder.wit`.
 
+pub mod batch;
 pub mod functions;
 pub mod http;
 pub mod names;

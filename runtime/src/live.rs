@@ -166,8 +166,12 @@ async fn invoke(
         }
         None => None,
     };
-    match call.call(store, instance).await {
+    let called = call.call(store, instance).await;
+    // The proxy's last calls, in its batch, come before the results or the trap.
+    let drained = recorder::drain_batch(&mut *store);
+    match called {
         Ok(results) => {
+            drained?;
             if let (Some(id), Some(recorder)) = (recording, store.data_mut().recorder.as_mut()) {
                 recorder.export_return(id, &results)?;
             }
@@ -190,10 +194,15 @@ async fn run_command(store: &mut Store<LiveHost>, instance: &Instance) -> Result
         Some(recorder) => Some(recorder.export_call(Some("wasi:cli/run"), "run", &[])?),
         None => None,
     };
-    let status = match command.wasi_cli_run().call_run(&mut *store).await {
+    let called = command.wasi_cli_run().call_run(&mut *store).await;
+    // The proxy's last calls, in its batch, come before the result or the trap (a failure to
+    // write them after a trap shows when the trace is finished).
+    let drained = recorder::drain_batch(&mut *store);
+    let status = match called {
         Ok(status) => status,
         Err(e) => return Ending::from_error(e),
     };
+    drained?;
     if let (Some(id), Some(recorder)) = (recording, store.data_mut().recorder.as_mut()) {
         let result = Val::Result(status.map(|()| None).map_err(|()| None));
         recorder.export_return(id, &[result])?;

@@ -8,7 +8,8 @@
 //! replayed with nothing but the recorded bytes: both runs return the checksum the host's answers
 //! give, and the recorded values decode (recorder-host) to the values that crossed the boundary.
 
-use proxy_gen::{ComponentInfo, Mode, RECORDER_INTERFACE, REPLAYER_INTERFACE};
+use crate::common::capture::{self, Captured};
+use proxy_gen::{ComponentInfo, Mode, REPLAYER_INTERFACE};
 use recorder_host::value::{wave, Decoder};
 use wasmtime::component::{Component, Linker, Val, WasmList};
 use wasmtime::{Config, Engine, Store, StoreContextMut};
@@ -191,7 +192,7 @@ fn fixed_length_lists_and_maps_record_and_replay() {
     // Record, with a host computing the answers.
     let composed = proxy_gen::instrument(&guest, Mode::Record).expect("instrument (record)");
     let component = Component::new(&engine, &composed).expect("compile the recording");
-    let mut linker = Linker::<Vec<Recorded>>::new(&engine);
+    let mut linker = Linker::<Captured>::new(&engine);
     let mut host = linker.instance(IFACE).unwrap();
     host.func_new("small", |_, _, params, results| {
         let [a, b] = small(&u32s(&params[0]));
@@ -219,36 +220,17 @@ fn fixed_length_lists_and_maps_record_and_replay() {
         Ok(())
     })
     .unwrap();
-    let mut rec = linker.instance(RECORDER_INTERFACE).unwrap();
-    rec.func_wrap(
-        "record",
-        |mut store: StoreContextMut<'_, Vec<Recorded>>,
-         (func, args, results): (u32, WasmList<u8>, WasmList<u8>)| {
-            let entry = (
-                func,
-                args.as_le_slice(&store).to_vec(),
-                results.as_le_slice(&store).to_vec(),
-            );
-            store.data_mut().push(entry);
-            Ok(())
-        },
-    )
-    .unwrap();
-    for name in ["call", "ret"] {
-        rec.func_wrap(
-            name,
-            |_: StoreContextMut<'_, Vec<Recorded>>,
-             _: (u32, WasmList<u8>)|
-             -> wasmtime::Result<()> {
-                Err(wasmtime::format_err!("only `record` is expected here"))
-            },
-        )
-        .unwrap();
-    }
-    let mut store = Store::new(&engine, Vec::new());
+    capture::add_to_linker(&mut linker);
+    let mut store = Store::new(&engine, Captured::default());
     let recorded_sum = call_run(&mut store, &linker, &component);
     assert_eq!(recorded_sum, expected_checksum(), "the recorded run");
-    let calls = store.into_data();
+    Captured::drain(&mut store);
+    let calls: Vec<Recorded> = store
+        .into_data()
+        .calls
+        .into_iter()
+        .map(|c| (c.func, c.args, c.results.expect("every call returned")))
+        .collect();
 
     // The recorded bytes decode to the values that crossed the boundary.
     let show = |func: u32, bytes: &[u8], args: bool| -> String {

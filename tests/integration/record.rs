@@ -215,6 +215,69 @@ fn a_trapping_guest_records_the_trap() {
     );
 }
 
+/// The record proxy hands its calls to the host a batch (64 KiB) at a time, and the host reads
+/// what is left in the batch once the export returned or trapped: a guest making more calls than
+/// fit in one batch, with calls larger than the whole batch among them (64 KiB file writes and
+/// reads), then trapping, exiting or returning, leaves every call before in the trace, in order,
+/// and the trace replays to the same ending.
+#[test]
+fn batches_keep_every_call_before_a_trap_an_exit_or_the_end() {
+    for (last, status, ending) in [
+        (Some("trap"), 134, "unreachable"),
+        (Some("exit:3"), 1, "exit 1"),
+        (None, 0, "exit 0"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut steps = vec!["fill:/data/big=150000", "lines:4000", "sum:/data/big"];
+        steps.extend(last);
+        let out = record(dir.path(), &steps, b"");
+        out.assert_status(status);
+        let trace = dir.path().join("trace.bin");
+        let v = stats_json(&trace);
+        assert_eq!(v["complete"], true, "{last:?}: {v}");
+        // The 64 KiB writes and reads (each record larger than the batch) are all there.
+        let bytes = |f: &str, side: &str| {
+            v["functions"][f][side]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{last:?}: no {f} in {v}"))
+        };
+        assert!(
+            bytes(
+                "wasi:io/streams@0.2.12.[method]output-stream.write",
+                "arg_bytes"
+            ) > 150_000
+        );
+        assert!(
+            bytes(
+                "wasi:io/streams@0.2.12.[method]input-stream.blocking-read",
+                "result_bytes"
+            ) > 150_000
+        );
+        let shown = show(&trace, &[]);
+        shown.assert_status(0);
+        let text = shown.stdout_text();
+        // Every line written, in order, then the sum's reads and the ending.
+        let mut at = 0;
+        for i in [0, 1, 1999, 2000, 3998, 3999] {
+            let line = format!("line {i}\\n");
+            at += text[at..]
+                .find(&line)
+                .unwrap_or_else(|| panic!("{last:?}: `{line}` missing or out of order"));
+        }
+        let sum = text[at..]
+            .find("sum /data/big: 150000 bytes")
+            .unwrap_or_else(|| panic!("{last:?}: the sum's line is not after the lines"));
+        let end = text.trim_end().lines().last().unwrap_or_default();
+        assert!(end.contains(ending), "{last:?}: {end}");
+        assert!(at + sum < text.len());
+        let replayed = proxyrt()
+            .args(["replay", "-q", guests::CLI])
+            .arg(&trace)
+            .output_checked();
+        replayed.assert_status(status);
+    }
+}
+
 /// A `proxyrt record` of `steps` into `trace`, its blocks stored as `compression` says, running
 /// in the background.
 fn spawn_record(trace: &Path, compression: &str, steps: &[&str]) -> std::process::Child {

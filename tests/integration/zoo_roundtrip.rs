@@ -1,12 +1,13 @@
 //! The type zoo records and replays through every WIT type kind, resources included, in process on
 //! wasmtime (no `proxyrt` binary, no trace file): the record composition of the zoo is plugged with
-//! the `zoo-host` component (wac-graph), run with a recorder that keeps every `call`/`ret` in memory,
+//! the `zoo-host` component (wac-graph), run with a recorder that keeps every call in memory,
 //! then the replay composition (which imports only the replayer) is run against those calls. Both
 //! runs of `exercise-host` must return `exercise-host.expected`, the replay must make exactly the
 //! recorded calls with byte-identical arguments (handle ids included), resources must keep stable
 //! ids, and a perturbed trace must change the replayed output at exactly the perturbed call.
 
-use proxy_gen::{ComponentInfo, Mode, RECORDER_INTERFACE, REPLAYER_INTERFACE};
+use crate::common::capture::{self, Call, Captured};
+use proxy_gen::{ComponentInfo, Mode, REPLAYER_INTERFACE};
 use proxyrt_test_guests as guests;
 use recorder_host::types::{FuncKind, ValueType};
 use recorder_host::value::{wave, Decoder};
@@ -17,14 +18,6 @@ use wasmtime::{Config, Engine, Store, StoreContextMut};
 
 const HOST: &str = "proxyrt:zoo/host@0.1.0";
 const API: &str = "proxyrt:zoo/api@0.1.0";
-
-/// One recorded import call: its func-id, encoded arguments and encoded results (`None` until `ret`).
-#[derive(Debug, Clone, PartialEq)]
-struct Call {
-    func: u32,
-    args: Vec<u8>,
-    results: Option<Vec<u8>>,
-}
 
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
@@ -114,57 +107,13 @@ fn record() -> (Vec<String>, Vec<Call>) {
     let plugged = plug_host(&composed, &host);
     let component = Component::new(engine(), &plugged).expect("compile the recording");
 
-    let mut linker = Linker::<Vec<Call>>::new(engine());
-    let mut inst = linker.instance(RECORDER_INTERFACE).unwrap();
-    inst.func_wrap(
-        "call",
-        |mut store: StoreContextMut<'_, Vec<Call>>, (func, args): (u32, WasmList<u8>)| {
-            let args = args.as_le_slice(&store).to_vec();
-            store.data_mut().push(Call {
-                func,
-                args,
-                results: None,
-            });
-            Ok(())
-        },
-    )
-    .unwrap();
-    inst.func_wrap(
-        "ret",
-        |mut store: StoreContextMut<'_, Vec<Call>>, (func, results): (u32, WasmList<u8>)| {
-            let results = results.as_le_slice(&store).to_vec();
-            let last = store.data_mut().last_mut();
-            match last {
-                Some(call) if call.func == func && call.results.is_none() => {
-                    call.results = Some(results);
-                    Ok(())
-                }
-                other => Err(wasmtime::format_err!(
-                    "ret({func}) does not match the last call {other:?}"
-                )),
-            }
-        },
-    )
-    .unwrap();
-    inst.func_wrap(
-        "record",
-        |mut store: StoreContextMut<'_, Vec<Call>>,
-         (func, args, results): (u32, WasmList<u8>, WasmList<u8>)| {
-            let args = args.as_le_slice(&store).to_vec();
-            let results = Some(results.as_le_slice(&store).to_vec());
-            store.data_mut().push(Call {
-                func,
-                args,
-                results,
-            });
-            Ok(())
-        },
-    )
-    .unwrap();
+    let mut linker = Linker::<Captured>::new(engine());
+    capture::add_to_linker(&mut linker);
 
-    let mut store = Store::new(engine(), Vec::new());
+    let mut store = Store::new(engine(), Captured::default());
     let lines = exercise_host(&mut store, &linker, &component).expect("exercise-host (record)");
-    (lines, store.into_data())
+    Captured::drain(&mut store);
+    (lines, store.into_data().calls)
 }
 
 /// Store data of a replay: the calls to answer, the next one's index, the first divergence.

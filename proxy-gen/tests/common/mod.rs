@@ -278,8 +278,9 @@ pub fn expected_replayer() -> String {
 }
 
 /// [`world_items`]' rendering of the recorder interface: exactly
-/// `call: func(func-id: u32, args: list<u8>)`, `ret: func(func-id: u32, results: list<u8>)` and
-/// `record: func(func-id: u32, args: list<u8>, results: list<u8>)`.
+/// `call: func(func-id: u32, args: list<u8>)`, `ret: func(func-id: u32, results: list<u8>)`,
+/// `record: func(func-id: u32, args: list<u8>, results: list<u8>)`, `batch-buffer: func(buffer:
+/// list<u8>)` and `record-batch: func(entries: list<u8>)`.
 pub fn expected_recorder() -> String {
     use proxy_gen::FuncKind;
     let f = |name: &str, param: &str| FunctionInfo {
@@ -295,7 +296,19 @@ pub fn expected_recorder() -> String {
     record
         .params
         .push(("results".into(), ValueType::List(Box::new(ValueType::U8))));
-    let funcs = vec![f("call", "args"), f("ret", "results"), record];
+    let g = |name: &str, param: &str| FunctionInfo {
+        name: name.into(),
+        kind: FuncKind::Freestanding,
+        params: vec![(param.into(), ValueType::List(Box::new(ValueType::U8)))],
+        result: None,
+    };
+    let funcs = vec![
+        f("call", "args"),
+        f("ret", "results"),
+        record,
+        g("batch-buffer", "buffer"),
+        g("record-batch", "entries"),
+    ];
     format!("{:?} {:?}", Vec::<String>::new(), funcs)
 }
 

@@ -4,6 +4,7 @@ use super::block::{BlockWriter, Compression};
 use super::entry::{Entry, Header, RequestHeader, MAGIC, MAX_FRAME_LEN};
 use super::frame::write_frame;
 use super::payload::{self, bytes_entry_head, MAX_BYTES_HEAD};
+use crate::batch::Record;
 use serde::Serialize;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -105,6 +106,24 @@ impl<W: Write> TraceWriter<W> {
         self.bytes_entry(Some(func), args)?;
         self.bytes_entry(None, results)?;
         self.entries += 2;
+        Ok(())
+    }
+
+    /// Appends the calls of a record-mode proxy's batch (see [`crate::batch`]): the same
+    /// `Call` and `Return` entries as one [`Self::append_call_return`] or
+    /// [`Self::append_return`] per record, copied once from `batch` into the block. A malformed
+    /// batch is an error (`InvalidData`) after the records before the bad one.
+    pub fn append_batch(&mut self, batch: &[u8]) -> io::Result<()> {
+        for record in crate::batch::records(batch) {
+            match record.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))? {
+                Record::Call {
+                    func,
+                    args,
+                    results,
+                } => self.append_call_return(func, args, results)?,
+                Record::Return { results } => self.append_return(results)?,
+            }
+        }
         Ok(())
     }
 
@@ -263,6 +282,37 @@ mod tests {
             assert_eq!(fast, serde_bytes(&entry), "return with {size} bytes");
             assert_eq!(decode_bytes_entry(&fast), Some((entry, fast.len())));
         }
+    }
+
+    /// A batch gives the entries its records stand for, byte for byte.
+    #[test]
+    fn a_batch_is_its_calls_and_returns() {
+        let mut batch = Vec::new();
+        for (func, args, results) in [(5u32, &b"ab"[..], &b"c"[..]), (0, b"", b"")] {
+            batch.extend(func.to_le_bytes());
+            batch.extend((args.len() as u32).to_le_bytes());
+            batch.extend(args);
+            batch.extend((results.len() as u32).to_le_bytes());
+            batch.extend(results);
+        }
+        batch.extend(crate::batch::RETURN_ONLY.to_le_bytes());
+        batch.extend(2u32.to_le_bytes());
+        batch.extend([8, 9]);
+        let got = appended(|w| {
+            w.append_batch(&batch).unwrap();
+            assert_eq!(w.entries(), 5);
+        });
+        let want = appended(|w| {
+            w.append_call_return(5, b"ab", b"c").unwrap();
+            w.append_call_return(0, b"", b"").unwrap();
+            w.append_return(&[8, 9]).unwrap();
+        });
+        assert_eq!(got, want);
+        // Cut in its last record: the records before it are appended, then the error.
+        let mut w = TraceWriter::new(Vec::new(), &Header::empty()).unwrap();
+        let err = w.append_batch(&batch[..batch.len() - 1]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(w.entries(), 4);
     }
 
     #[test]

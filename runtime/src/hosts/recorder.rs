@@ -6,11 +6,20 @@
 //! view of that memory, so no per-byte values are built (a `Val` per byte is about 250x slower for
 //! bulk data, measured on wasmtime 48: see ARCHITECTURE.md).
 //!
+//! Most calls arrive a batch at a time (`record-batch`), from a buffer in the proxy's memory;
+//! the proxy hands that buffer over once (`batch-buffer`) and the host keeps the view, so that
+//! whoever called the export reads what the proxy had not handed over yet once the export
+//! returned or trapped ([`drain_batch`]): the composition needs no export of its own for it.
+//! wasmtime allows this: a `WasmList` is an offset, a length and the instance's memory option,
+//! read through the store on each use (checked against the memory when it was made, and memory
+//! never shrinks), and a trap leaves the store, and its memories, readable.
+//!
 //! The host's own calls of the guest's exports are recorded here too ([`Recorder::export_call`],
 //! [`Recorder::export_return`]), by whoever makes them.
 
 use crate::exit::Ending;
 use anyhow::{Context, Result};
+use recorder_host::batch;
 use recorder_host::functions::FunctionTable;
 use recorder_host::trace::{Compression, Entry, Header, HttpRequestLine, TraceWriter};
 use recorder_host::value::encode;
@@ -19,7 +28,7 @@ use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use wasmtime::component::{Linker, Val, WasmList};
-use wasmtime::StoreContextMut;
+use wasmtime::{AsContextMut, StoreContextMut};
 
 /// Store data that can hold a [`Recorder`]: the recorder host reaches it through this view.
 pub trait RecorderView: Send {
@@ -39,6 +48,10 @@ pub struct Recorder {
     /// The component's functions: the host's calls of its exports are recorded too
     /// (`export_call`, `export_return`). Shared by the recorders of a service's requests.
     table: Arc<FunctionTable>,
+    /// The proxy's batch buffer (`batch-buffer`), once handed over: read by [`drain_batch`].
+    /// Dropped when a batch could not be written, so that nothing is written twice or after a
+    /// failure.
+    batch: Option<WasmList<u8>>,
 }
 
 impl Recorder {
@@ -52,6 +65,7 @@ impl Recorder {
             writer,
             path: path.to_path_buf(),
             table: Arc::new(FunctionTable::new(&header.component)),
+            batch: None,
         })
     }
 
@@ -74,6 +88,7 @@ impl Recorder {
             writer,
             path: path.to_path_buf(),
             table,
+            batch: None,
         })
     }
 
@@ -161,6 +176,29 @@ impl Recorder {
     }
 }
 
+/// Writes the records left in the proxy's batch buffer, those it had not handed over yet, to the
+/// trace: to be called once the proxy can no longer be called, when the export returned or
+/// trapped, before the export's results or the trap are recorded (they come after those calls).
+/// Does nothing when the store is not recording or the proxy never recorded a call; reads the
+/// buffer at most once.
+pub fn drain_batch<T: RecorderView + 'static>(
+    mut store: impl AsContextMut<Data = T>,
+) -> Result<()> {
+    let mut store = store.as_context_mut();
+    let Some(recorder) = store.data_mut().recorder().as_mut() else {
+        return Ok(());
+    };
+    let Some(buffer) = recorder.batch.take() else {
+        return Ok(());
+    };
+    with_recorder(store, |recorder, store| {
+        let pending = batch::pending(buffer.as_le_slice(store))
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        recorder.writer.append_batch(pending)
+    })
+    .map_err(anyhow::Error::from)
+}
+
 /// Runs `f` with the recorder moved out of the store, so that `f` can read the proxy's memory
 /// through the store while it writes the trace.
 fn with_recorder<T: RecorderView>(
@@ -170,20 +208,23 @@ fn with_recorder<T: RecorderView>(
     let mut recorder = store.data_mut().recorder().take().ok_or_else(|| {
         wasmtime::format_err!("the recorder was called outside of `proxyrt record`")
     })?;
-    let result = f(&mut recorder, &store);
-    let path = recorder.path.clone();
+    let result = f(&mut recorder, &store).map_err(|e| {
+        wasmtime::format_err!("cannot write the trace {}: {e}", recorder.path.display())
+    });
     *store.data_mut().recorder() = Some(recorder);
-    result.map_err(|e| wasmtime::format_err!("cannot write the trace {}: {e}", path.display()))
+    result
 }
 
 /// Defines `proxyrt:recorder/recorder@0.1.0` in `linker`.
 ///
-/// The proxy reports most calls once they returned, arguments and results together (`record`);
-/// calls that may wait for long or never return (`recorder_host::types::reported_before_forwarding`)
-/// are reported before they are forwarded (`call`), and the trace is flushed then, so that a
-/// process killed while the guest waits (sleep, stdin, network) or exiting leaves everything up to
-/// that call on disk; their results follow (`ret`). The many quick calls in between cost no system
-/// call each.
+/// The proxy reports most calls once they returned, arguments and results together, a batch at
+/// a time (`record-batch`, from the buffer it handed over with `batch-buffer`; a call larger than
+/// the buffer alone with `record`); calls that may wait for long or never return
+/// (`recorder_host::types::reported_before_forwarding`) are reported before they are forwarded
+/// (`call`, after the batch before them), and the trace is flushed then, so that a process killed
+/// while the guest waits (sleep, stdin, network) or exiting leaves everything up to that call on
+/// disk; their results go to the batch (`ret` when larger than it). The many quick calls in
+/// between cost neither a host call nor a system call each.
 pub fn add_to_linker<T: RecorderView + 'static>(linker: &mut Linker<T>) -> Result<()> {
     let mut inst = linker.instance(INTERFACE).map_err(anyhow::Error::from)?;
     inst.func_wrap(
@@ -215,6 +256,36 @@ pub fn add_to_linker<T: RecorderView + 'static>(linker: &mut Linker<T>) -> Resul
                     args.as_le_slice(store),
                     results.as_le_slice(store),
                 )
+            })
+        },
+    )
+    .map_err(anyhow::Error::from)?;
+    inst.func_wrap(
+        "batch-buffer",
+        |mut store: StoreContextMut<'_, T>, (buffer,): (WasmList<u8>,)| {
+            let recorder = store.data_mut().recorder().as_mut().ok_or_else(|| {
+                wasmtime::format_err!("the recorder was called outside of `proxyrt record`")
+            })?;
+            if buffer.len() < batch::FILL_LEN {
+                return Err(wasmtime::format_err!(
+                    "the proxy's batch buffer holds no fill count"
+                ));
+            }
+            recorder.batch = Some(buffer);
+            Ok(())
+        },
+    )
+    .map_err(anyhow::Error::from)?;
+    inst.func_wrap(
+        "record-batch",
+        |store: StoreContextMut<'_, T>, (entries,): (WasmList<u8>,)| {
+            with_recorder(store, |recorder, store| {
+                let written = recorder.writer.append_batch(entries.as_le_slice(store));
+                if written.is_err() {
+                    // Nothing of this batch, or after it, is read again at the end.
+                    recorder.batch = None;
+                }
+                written
             })
         },
     )

@@ -10,6 +10,7 @@ use super::host::HttpHost;
 use super::shutdown::Guard;
 use super::Shared;
 use crate::exit::{error_report, Ending};
+use crate::hosts::recorder;
 use crate::hosts::wasi::WasiHost;
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -192,13 +193,16 @@ async fn handle(
         Some(recorder) => Some(recorder.export_call(Some(HANDLER_INTERFACE), "handle", &[])?),
         None => None,
     };
-    if let Err(e) = proxy
+    let called = proxy
         .wasi_http_incoming_handler()
         .call_handle(&mut *store, req, out)
-        .await
-    {
+        .await;
+    // The proxy's last calls, in its batch, come before the export's end or the trap.
+    let drained = recorder::drain_batch(&mut *store);
+    if let Err(e) = called {
         return Ending::from_error(e);
     }
+    drained?;
     if let (Some(id), Some(recorder)) = (recording, store.data_mut().recorder.as_mut()) {
         recorder.export_return(id, &[])?;
     }

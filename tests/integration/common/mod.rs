@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: running a program as a real process with optional stdin
 //! and capturing what it printed and how it exited.
 
+pub mod capture;
+
 use std::ffi::OsStr;
 use std::io::Write;
 use std::process::{Command, Stdio};
