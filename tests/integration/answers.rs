@@ -219,26 +219,31 @@ fn injected_faults_make_real_file_reads_fail_and_the_trace_replays() {
     }
 }
 
+/// `proxyrt dialog --trace TRACE ARGS...` in `dir`, answered by `script` on stdin.
+fn dialog(dir: &Path, trace: &Path, args: &[&str], script: &[u8]) -> Output {
+    proxyrt()
+        .current_dir(dir)
+        .args(["dialog", "--trace"])
+        .arg(trace)
+        .args(args)
+        .stdin_bytes(script)
+        .output_checked()
+}
+
 #[test]
 fn a_scripted_dialog_answers_calls_and_its_trace_replays() {
     let work = tempfile::tempdir().unwrap();
     let trace = work.path().join("dialog.trace");
     // The person answers the random bytes (after a wrong answer and a question); the host the
     // rest (stdout, args).
-    let out = proxyrt()
-        .current_dir(work.path())
-        .args(["dialog", "--trace"])
-        .arg(&trace)
-        .args([
-            "--forward",
-            "wasi:cli",
-            "--forward",
-            "wasi:io",
-            guests::CLI,
-            "random:4",
-        ])
-        .stdin_bytes(b"\"x\"\n?\n[1, 2, 3, 255]\n")
-        .output_checked();
+    let forward = ["--forward", "wasi:cli", "--forward", "wasi:io"];
+    let script = b"\"x\"\n?\n[1, 2, 3, 255]\n";
+    let out = dialog(
+        work.path(),
+        &trace,
+        &[&forward[..], &[guests::CLI, "random:4"]].concat(),
+        script,
+    );
     out.assert_status(0);
     out.assert_stdout_contains("random: 010203ff");
     out.assert_stderr_contains("get-random-bytes(4)");
@@ -255,20 +260,19 @@ fn a_scripted_dialog_answers_calls_and_its_trace_replays() {
         ok({type: regular-file, link-count: 1, size: 2, data-access-timestamp: none, \
         data-modification-timestamp: none, status-change-timestamp: none})\n\
         ok(9)\nok([104, 105])\nerr(closed)\n";
-    let out = proxyrt()
-        .current_dir(work.path())
-        .args(["dialog", "--trace"])
-        .arg(&trace)
-        .args([
+    let out = dialog(
+        work.path(),
+        &trace,
+        &[
             "--forward",
             "wasi:cli",
             "--forward",
             "wasi:io",
             guests::CLI,
             "read:/data/x",
-        ])
-        .stdin_bytes(script.as_bytes())
-        .output_checked();
+        ],
+        script.as_bytes(),
+    );
     out.assert_status(0);
     out.assert_stdout_contains("read /data/x: \"hi\"");
     out.assert_stderr_contains("(the host cannot answer it)");
@@ -277,25 +281,13 @@ fn a_scripted_dialog_answers_calls_and_its_trace_replays() {
     assert_eq!(again.stdout, out.stdout);
 
     // `f` hands a call to the real host, and the calls on the handle it made follow it there.
-    let out = proxyrt()
-        .current_dir(work.path())
-        .args(["dialog", "--trace"])
-        .arg(&trace)
-        .args([guests::CLI, "echo:hello"])
-        .stdin_bytes(b"f\nf\n")
-        .output_checked();
+    let out = dialog(work.path(), &trace, &[guests::CLI, "echo:hello"], b"f\nf\n");
     out.assert_status(0);
     assert_eq!(out.stdout_text(), "hello\n");
     out.assert_stderr_contains("(0 answered by you, 6 by the host, 0 at random)");
 
     // The script ends early: the session ends with an error, its trace cut but readable.
-    let out = proxyrt()
-        .current_dir(work.path())
-        .args(["dialog", "--trace"])
-        .arg(&trace)
-        .args([guests::CLI, "random:4"])
-        .stdin_bytes(b"")
-        .output_checked();
+    let out = dialog(work.path(), &trace, &[guests::CLI, "random:4"], b"");
     out.assert_status(1);
     out.assert_stderr_contains("the dialog ended at call 1");
     let cut = replay(guests::CLI, &trace, work.path());
