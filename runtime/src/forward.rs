@@ -23,7 +23,6 @@ use crate::exit::Ending;
 use crate::hosts::wasi::{self, WasiConfig, WasiHost};
 use anyhow::{anyhow, Context, Result};
 use recorder_host::types::{ComponentInfo, FuncKind, ValueType};
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::AtomicU32;
 use std::sync::{mpsc, Arc};
@@ -278,6 +277,3 @@ async fn forward(
         }
     }
 }
-
-/// The ids of the handles held by a forwarder (for tests and messages).
-pub type HandleIds = HashMap<u32, ResourceAny>;
