@@ -276,6 +276,9 @@ fn a_scripted_dialog_answers_calls_and_its_trace_replays() {
     out.assert_status(0);
     out.assert_stdout_contains("read /data/x: \"hi\"");
     out.assert_stderr_contains("(the host cannot answer it)");
+    // Handles are shown by what they are, the made-up ones too.
+    out.assert_stderr_contains("descriptor.open-at(7 (/data), ");
+    out.assert_stderr_contains("input-stream.blocking-read(9 (/data/x), ");
     let again = replay(guests::CLI, &trace, work.path());
     again.assert_status(0);
     assert_eq!(again.stdout, out.stdout);

@@ -20,9 +20,10 @@ use crate::replay::{Finish, HostResults, Stop};
 use anyhow::{anyhow, Context, Result};
 use random::Random;
 use recorder_host::functions::{Function, FunctionTable};
+use recorder_host::names::HandleNamer;
 use recorder_host::trace::{Compression, Entry, Header, TraceWriter};
 use recorder_host::types::{FuncKind, ValueType};
-use recorder_host::value::{Cursor, Decoder, NoNames};
+use recorder_host::value::{Cursor, Decoder, HandleNames, NoNames};
 use rules::{Answerer, Rules};
 use std::collections::HashMap;
 use std::fs::File;
@@ -188,6 +189,8 @@ pub struct Question<'a> {
     pub can_forward: bool,
     /// The handles alive now (a new one must take another id).
     pub live: Vec<u32>,
+    /// What the handles are (`stdout`, a path), to show the call as people read it.
+    pub names: &'a dyn HandleNames,
 }
 
 /// What a person answers.
@@ -264,6 +267,8 @@ pub struct Answers {
     trace: Option<Trace>,
     calls: u64,
     counts: Arc<Mutex<Counts>>,
+    /// Names of the handles, for the person (only kept when there is one).
+    names: Option<HandleNamer>,
 }
 
 impl Answers {
@@ -281,6 +286,7 @@ impl Answers {
         let writer = TraceWriter::create(trace.path, &plan.header)
             .with_context(|| format!("cannot create the trace {}", trace.path.display()))?
             .with_compression(trace.compression);
+        let names = person.as_ref().map(|_| HandleNamer::new(&plan.table));
         Ok(Answers {
             plan,
             random: Random::new(seed),
@@ -294,6 +300,7 @@ impl Answers {
             }),
             calls: 0,
             counts,
+            names,
         })
     }
 
@@ -400,6 +407,10 @@ impl Answers {
                         let mut live: Vec<u32> = self.origins.keys().copied().collect();
                         live.sort_unstable();
                         live
+                    },
+                    names: match &self.names {
+                        Some(names) => names,
+                        None => &NoNames,
                     },
                 };
                 match person.ask(&question) {
@@ -594,17 +605,20 @@ impl HostResults for Answers {
         for (id, _) in new {
             self.origins.insert(id, origin);
         }
-        if let Some(person) = self.person.as_mut() {
+        if let (Some(person), Some(names)) = (self.person.as_mut(), self.names.as_mut()) {
             if answered != Answered::By(Answerer::Person) {
-                person.tell(&format!(
+                // Shown with the names before the call: a handle it drops is named still.
+                let shown = format!(
                     "[{}] {}{} -> {}   ({})",
                     self.calls,
                     f.name,
-                    f.readable_args(args, Some(256), &NoNames),
-                    f.readable_results(&results, Some(256), &NoNames),
+                    f.readable_args(args, Some(256), names),
+                    f.readable_results(&results, Some(256), names),
                     answered.describe()
-                ));
+                );
+                person.tell(&shown);
             }
+            names.observe(func, args, &results);
         }
         let entries = [
             call_entry(func, args),

@@ -16,7 +16,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 use recorder_host::trace::Compression;
 use recorder_host::types::ValueType;
-use recorder_host::value::{encode, NoNames};
+use recorder_host::value::encode;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -160,7 +160,7 @@ impl Person for Console {
             "[{}] {}{}\n    returns {returns}{}",
             q.number,
             f.name,
-            f.readable_args(q.args, Some(1024), &NoNames),
+            f.readable_args(q.args, Some(1024), q.names),
             if q.can_forward {
                 ""
             } else {
