@@ -723,18 +723,9 @@ fn batch_functions(r: RecorderImports, flush: u32) -> Vec<(Vec<ValType>, Vec<Val
         I::I32Const(RETURN_ONLY),
         I::I32Ne,
         I::If(BlockType::Empty),
-        I::LocalGet(p),
-        I::LocalGet(args_len),
-        I::I32Store(m(0)),
-        I::LocalGet(p),
-        I::I32Const(4),
-        I::I32Add,
-        I::LocalGet(args),
-        I::LocalGet(args_len),
-        I::MemoryCopy {
-            src_mem: 0,
-            dst_mem: 0,
-        },
+    ];
+    code.extend(length_and_bytes(p, args, args_len));
+    code.extend([
         I::LocalGet(p),
         I::I32Const(4),
         I::I32Add,
@@ -742,19 +733,10 @@ fn batch_functions(r: RecorderImports, flush: u32) -> Vec<(Vec<ValType>, Vec<Val
         I::I32Add,
         I::LocalSet(p),
         I::End,
-        // results_len and results.
-        I::LocalGet(p),
-        I::LocalGet(res_len),
-        I::I32Store(m(0)),
-        I::LocalGet(p),
-        I::I32Const(4),
-        I::I32Add,
-        I::LocalGet(res),
-        I::LocalGet(res_len),
-        I::MemoryCopy {
-            src_mem: 0,
-            dst_mem: 0,
-        },
+    ]);
+    // results_len and results.
+    code.extend(length_and_bytes(p, res, res_len));
+    code.extend([
         // The record is complete: count it in.
         I::I32Const(BATCH),
         I::LocalGet(p),
@@ -766,7 +748,7 @@ fn batch_functions(r: RecorderImports, flush: u32) -> Vec<(Vec<ValType>, Vec<Val
         I::I32Sub,
         I::I32Store(m(0)),
         I::End,
-    ];
+    ]);
     let mut append = Function::new([(1, I64), (2, I32)]);
     for i in &code {
         append.instruction(i);
@@ -790,6 +772,25 @@ fn batch_functions(r: RecorderImports, flush: u32) -> Vec<(Vec<ValType>, Vec<Val
         flush_fn.instruction(i);
     }
     vec![(vec![I32; 5], vec![], append), (vec![], vec![], flush_fn)]
+}
+
+/// At the address in local `p`: the length in local `len` (u32), then the `len` bytes at the
+/// address in local `ptr` (a batch record's arguments or results). `p` is left as it was.
+fn length_and_bytes(p: u32, ptr: u32, len: u32) -> [I<'static>; 9] {
+    [
+        I::LocalGet(p),
+        I::LocalGet(len),
+        I::I32Store(memarg(0, 0)),
+        I::LocalGet(p),
+        I::I32Const(4),
+        I::I32Add,
+        I::LocalGet(ptr),
+        I::LocalGet(len),
+        I::MemoryCopy {
+            src_mem: 0,
+            dst_mem: 0,
+        },
+    ]
 }
 
 /// The destructor of a wrapper type, `dtor(rep)`: see [`stub_module`]. `host_drop` is the
