@@ -328,6 +328,23 @@ impl Answers {
         Ok(())
     }
 
+    /// The run ends in call `func(args)` as `stop` says (an exit, or a trap of the host): the call
+    /// and the ending go into the trace, which is finished. The stop to return (or why the trace
+    /// could not be written).
+    fn end_in_call(&mut self, func: u32, args: &[u8], stop: Stop) -> Stop {
+        let last = match &stop {
+            Stop::Exit(code) => Entry::Exit { code: *code },
+            Stop::HostTrap(message) => Entry::Trap {
+                message: message.clone(),
+            },
+            Stop::Divergence(_) | Stop::Unreadable(_) => return stop,
+        };
+        match self.write(&[call_entry(func, args), last], true) {
+            Ok(()) => stop,
+            Err(unwritten) => unwritten,
+        }
+    }
+
     fn count(&self, f: impl FnOnce(&mut Counts)) {
         if let Ok(mut counts) = self.counts.lock() {
             f(&mut counts);
@@ -367,16 +384,9 @@ impl Answers {
                         let made_up = self.plan.rules.made_up;
                         self.answer(func, f, args, made_up, false)
                     }
-                    Err(Refused::Exit(code)) => {
-                        self.write(&[call_entry(func, args), Entry::Exit { code }], true)?;
-                        Err(Stop::Exit(code))
-                    }
+                    Err(Refused::Exit(code)) => Err(self.end_in_call(func, args, Stop::Exit(code))),
                     Err(Refused::Trap(message)) => {
-                        let trap = Entry::Trap {
-                            message: message.clone(),
-                        };
-                        self.write(&[call_entry(func, args), trap], true)?;
-                        Err(Stop::HostTrap(message))
+                        Err(self.end_in_call(func, args, Stop::HostTrap(message)))
                     }
                 }
             }
@@ -514,11 +524,7 @@ impl HostResults for Answers {
         self.calls += 1;
         if self.calls > MAX_CALLS {
             let message = format!("proxyrt: the run made more than {MAX_CALLS} host calls");
-            let trap = Entry::Trap {
-                message: message.clone(),
-            };
-            self.write(&[call_entry(func, args), trap], true)?;
-            return Err(Stop::HostTrap(message));
+            return Err(self.end_in_call(func, args, Stop::HostTrap(message)));
         }
         let status = match kind {
             Kind::Exit => Some(match Cursor::new(args).tag("result") {
@@ -532,8 +538,7 @@ impl HostResults for Answers {
             _ => None,
         };
         if let Some(code) = status {
-            self.write(&[call_entry(func, args), Entry::Exit { code }], true)?;
-            return Err(Stop::Exit(code));
+            return Err(self.end_in_call(func, args, Stop::Exit(code)));
         }
         let handles = handles_in(&f.params, args)
             .map_err(|e| Stop::Unreadable(anyhow!("the arguments of `{}`: {e}", f.name)))?;
