@@ -38,6 +38,14 @@ fn replay(wasm: &str, trace: &Path, dir: &Path) -> Output {
         .output_checked()
 }
 
+/// The cli guest's `trace` replays in `dir` to what `recorded` printed on stdout, with its status.
+#[track_caller]
+fn replays_as(trace: &Path, dir: &Path, recorded: &Output) {
+    let again = replay(guests::CLI, trace, dir);
+    again.assert_status(recorded.status);
+    assert_eq!(again.stdout, recorded.stdout);
+}
+
 #[test]
 fn fuzz_finds_a_bug_only_an_unusual_host_answer_reaches_and_the_finding_replays() {
     let (_data, map) = data_dir();
@@ -193,9 +201,7 @@ fn injected_faults_make_real_file_reads_fail_and_the_trace_replays() {
     out.assert_stderr_contains("2 faults injected");
     // The failed open never reached the host: no file was written.
     assert!(!data.path().join("b.txt").exists());
-    let again = replay(guests::CLI, &trace, work.path());
-    again.assert_status(0);
-    assert_eq!(again.stdout, out.stdout);
+    replays_as(&trace, work.path(), &out);
 
     // At a rate, with a random error each: the seed decides which calls fail, and the trace
     // replays whatever happened.
@@ -203,9 +209,7 @@ fn injected_faults_make_real_file_reads_fail_and_the_trace_replays() {
     let first = record("wasi:filesystem@50%", &a);
     let second = record("wasi:filesystem@50%", &b);
     assert_eq!(first.stdout, second.stdout);
-    let again = replay(guests::CLI, &a, work.path());
-    assert_eq!(again.stdout, first.stdout);
-    assert_eq!(again.status, first.status);
+    replays_as(&a, work.path(), &first);
 
     // Rules that cannot apply are errors, before anything runs.
     for (fault, says) in [
@@ -250,9 +254,7 @@ fn a_scripted_dialog_answers_calls_and_its_trace_replays() {
     out.assert_stderr_contains("not a list<u8>");
     out.assert_stderr_contains("list of: u8");
     out.assert_stderr_contains("1 answered by you");
-    let again = replay(guests::CLI, &trace, work.path());
-    again.assert_status(0);
-    assert_eq!(again.stdout, out.stdout);
+    replays_as(&trace, work.path(), &out);
 
     // The person makes up a directory and a file in it, with its contents: handles the host
     // never saw, whose calls come back to the person.
@@ -279,9 +281,7 @@ fn a_scripted_dialog_answers_calls_and_its_trace_replays() {
     // Handles are shown by what they are, the made-up ones too.
     out.assert_stderr_contains("descriptor.open-at(7 (/data), ");
     out.assert_stderr_contains("input-stream.blocking-read(9 (/data/x), ");
-    let again = replay(guests::CLI, &trace, work.path());
-    again.assert_status(0);
-    assert_eq!(again.stdout, out.stdout);
+    replays_as(&trace, work.path(), &out);
 
     // `f` hands a call to the real host, and the calls on the handle it made follow it there.
     let out = dialog(work.path(), &trace, &[guests::CLI, "echo:hello"], b"f\nf\n");
