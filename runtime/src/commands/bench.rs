@@ -9,10 +9,9 @@ use crate::exit::DIVERGENCE_EXIT_CODE;
 use crate::options::RunOptions;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use recorder_host::trace::Compression;
 use std::ffi::OsString;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -209,16 +208,9 @@ impl BenchCommand {
 /// A progress bar on stderr when it is a terminal: of the rounds with `--rounds`, else of the time
 /// budget (which the minimum number of rounds may overrun).
 fn progress_bar(options: &BenchOptions) -> Option<ProgressBar> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
     let length = match options.rounds {
         Some(rounds) => rounds as u64,
         None => options.time.as_millis().min(u128::from(u64::MAX)) as u64,
     };
-    let bar = ProgressBar::new(length);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {wide_bar} {elapsed}") {
-        bar.set_style(style);
-    }
-    Some(bar)
+    super::progress_bar(Some(length), "{spinner} {msg} {wide_bar} {elapsed}")
 }

@@ -12,11 +12,10 @@ use crate::options::{ComponentAndArgs, RunOptions};
 use crate::replay::{trap_frames, Ending, Output};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use recorder_host::trace::Compression;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -338,25 +337,13 @@ fn report(
     }
 }
 
-/// A progress bar on stderr when it is a terminal: of `runs` runs, or a spinner.
+/// A progress bar of `runs` runs (or a spinner), when stderr is a terminal.
 fn progress_bar(runs: Option<u64>) -> Option<ProgressBar> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let (bar, template) = match runs {
-        Some(n) => (
-            ProgressBar::new(n),
-            "{spinner} {pos}/{len} runs, {msg} {wide_bar} {elapsed}",
-        ),
-        None => (
-            ProgressBar::new_spinner(),
-            "{spinner} {pos} runs, {msg} {elapsed}",
-        ),
+    let template = match runs {
+        Some(_) => "{spinner} {pos}/{len} runs, {msg} {wide_bar} {elapsed}",
+        None => "{spinner} {pos} runs, {msg} {elapsed}",
     };
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style);
-    }
-    Some(bar)
+    super::progress_bar(runs, template)
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ pub mod trace;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
 
 /// Record/replay runtime for WebAssembly components.
 #[derive(Parser, Debug)]
@@ -72,4 +74,20 @@ impl Command {
             Command::Report(c) => c.execute(),
         }
     }
+}
+
+/// A progress bar on stderr drawn with indicatif's `template`, of `len` steps (`None`: a
+/// spinner), when stderr is a terminal; `None` otherwise (a log or a pipe gets no bar).
+pub(crate) fn progress_bar(len: Option<u64>, template: &str) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = match len {
+        Some(n) => ProgressBar::new(n),
+        None => ProgressBar::new_spinner(),
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    Some(bar)
 }

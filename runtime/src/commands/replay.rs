@@ -12,10 +12,9 @@ use crate::options::CacheOptions;
 use crate::replay::{Ending, Output, Replayable, Replayer, TraceSource};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use recorder_host::http;
 use recorder_host::trace::service;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -322,16 +321,10 @@ impl ReplayCommand {
 
 /// A progress bar of `n` replays on stderr when it is a terminal.
 fn progress_bar(n: usize) -> Option<ProgressBar> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = ProgressBar::new(n as u64);
-    if let Ok(style) =
-        ProgressStyle::with_template("{spinner} {pos}/{len} traces {wide_bar} {elapsed}")
-    {
-        bar.set_style(style);
-    }
-    Some(bar)
+    super::progress_bar(
+        Some(n as u64),
+        "{spinner} {pos}/{len} traces {wide_bar} {elapsed}",
+    )
 }
 
 #[cfg(test)]
