@@ -299,6 +299,16 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration> {
         .with_context(|| format!("invalid duration `{s}`"))
 }
 
+/// Parses a function pattern (`fuzz --fuzz`, `--forward`; see `answers::rules`).
+pub fn parse_pattern(text: &str) -> Result<crate::answers::rules::Pattern, String> {
+    crate::answers::rules::Pattern::parse(text).map_err(|e| e.to_string())
+}
+
+/// Parses a `--fault PATTERN[@RATE][=ERROR]` rule (`fuzz`, `record`).
+pub fn parse_fault(text: &str) -> Result<crate::answers::rules::Fault, String> {
+    crate::answers::rules::Fault::parse(text).map_err(|e| format!("{e:#}"))
+}
+
 /// Parses `--trace-compression` (`record`, `serve --record`): a codec name of
 /// `Compression::NAMES`.
 pub fn trace_compression(name: &str) -> Result<recorder_host::trace::Compression, String> {

@@ -9,7 +9,7 @@
 
 use crate::answers::rules::{parse_wave, Answerer, Pattern, Rules};
 use crate::answers::{Person, Question, Reply, TraceFile};
-use crate::commands::fuzz::{parse_pattern, session};
+use crate::commands::fuzz::session;
 use crate::options::{ComponentAndArgs, RunOptions};
 use crate::replay::{Ending, Output};
 use anyhow::{bail, Result};
@@ -39,7 +39,7 @@ pub struct DialogCommand {
     pub trace: PathBuf,
 
     /// The real host answers the functions this pattern names (repeatable; see `fuzz --help`).
-    #[arg(long = "forward", value_name = "PATTERN", value_parser = parse_pattern)]
+    #[arg(long = "forward", value_name = "PATTERN", value_parser = crate::options::parse_pattern)]
     pub forward: Vec<Pattern>,
 
     #[command(flatten)]

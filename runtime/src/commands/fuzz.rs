@@ -67,15 +67,15 @@ pub struct FuzzCommand {
     pub ok_status: Vec<i32>,
 
     /// The fuzzer answers only the functions this pattern names (repeatable); the host the rest.
-    #[arg(long = "fuzz", value_name = "PATTERN", value_parser = parse_pattern)]
+    #[arg(long = "fuzz", value_name = "PATTERN", value_parser = crate::options::parse_pattern)]
     pub fuzz: Vec<Pattern>,
 
     /// The real host answers the functions this pattern names (repeatable).
-    #[arg(long = "forward", value_name = "PATTERN", value_parser = parse_pattern)]
+    #[arg(long = "forward", value_name = "PATTERN", value_parser = crate::options::parse_pattern)]
     pub forward: Vec<Pattern>,
 
     /// Calls of these functions fail: `PATTERN[@RATE][=ERROR]` (repeatable).
-    #[arg(long = "fault", value_name = "PATTERN[@RATE][=ERROR]", value_parser = parse_fault)]
+    #[arg(long = "fault", value_name = "PATTERN[@RATE][=ERROR]", value_parser = crate::options::parse_fault)]
     pub faults: Vec<Fault>,
 
     /// Where findings are kept.
@@ -87,14 +87,6 @@ pub struct FuzzCommand {
 
     #[command(flatten)]
     pub component: ComponentAndArgs,
-}
-
-pub(crate) fn parse_pattern(text: &str) -> Result<Pattern, String> {
-    Pattern::parse(text).map_err(|e| e.to_string())
-}
-
-pub(crate) fn parse_fault(text: &str) -> Result<Fault, String> {
-    Fault::parse(text).map_err(|e| format!("{e:#}"))
 }
 
 /// The session of `fuzz` or `dialog` (`command`): the component at `path`, as `run`'s options

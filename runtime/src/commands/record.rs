@@ -30,7 +30,7 @@ pub struct RecordCommand {
     /// Inject faults: calls of the functions PATTERN names that return a `result` fail at RATE
     /// (default 100%) with ERROR (WAVE; default a random error), never reaching the host
     /// (repeatable; see `proxyrt fuzz --help` for patterns). The trace replays like any other.
-    #[arg(long = "fault", value_name = "PATTERN[@RATE][=ERROR]", value_parser = crate::commands::fuzz::parse_fault)]
+    #[arg(long = "fault", value_name = "PATTERN[@RATE][=ERROR]", value_parser = crate::options::parse_fault)]
     pub faults: Vec<Fault>,
 
     /// The seed of the faults' random choices (rates, random errors).
