@@ -4,6 +4,28 @@ use recorder_host::trace::*;
 use recorder_host::types::*;
 use std::io::Cursor;
 
+/// `[method]output-stream.write` (id 0) and `[method]output-stream.blocking-write-and-flush`
+/// (id 1): `(contents: list<u8>) -> u64`, as the entries' values are typed.
+fn write_function(name: &str) -> FunctionInfo {
+    FunctionInfo {
+        name: format!("[method]output-stream.{name}"),
+        kind: FuncKind::Method(ResourceRef {
+            interface: Some("wasi:io/streams@0.2.6".into()),
+            name: "output-stream".into(),
+        }),
+        params: vec![("contents".into(), ValueType::List(Box::new(ValueType::U8)))],
+        result: Some(ValueType::U64),
+    }
+}
+
+/// `bytes` as an encoded `list<u8>` of fewer than 128 bytes: its length, then the bytes.
+fn list(bytes: &[u8]) -> Vec<u8> {
+    assert!(bytes.len() < 128);
+    let mut out = vec![bytes.len() as u8];
+    out.extend_from_slice(bytes);
+    out
+}
+
 fn header() -> Header {
     Header {
         format_version: FORMAT_VERSION,
@@ -17,15 +39,10 @@ fn header() -> Header {
                 interface: Some("streams".into()),
                 version: Some("0.2.6".into()),
                 resources: vec!["output-stream".into()],
-                functions: vec![FunctionInfo {
-                    name: "[method]output-stream.write".into(),
-                    kind: FuncKind::Method(ResourceRef {
-                        interface: Some("wasi:io/streams@0.2.6".into()),
-                        name: "output-stream".into(),
-                    }),
-                    params: vec![("contents".into(), ValueType::List(Box::new(ValueType::U8)))],
-                    result: Some(ValueType::U64),
-                }],
+                functions: vec![
+                    write_function("write"),
+                    write_function("blocking-write-and-flush"),
+                ],
             }],
             ..Default::default()
         },
@@ -41,10 +58,11 @@ fn entries() -> Vec<Entry> {
     vec![
         Entry::Call {
             func: 0,
-            args: b"hello".to_vec(),
+            args: list(b"hello"),
         },
         Entry::Return {
-            results: vec![0; 300],
+            // u64::MAX: ten bytes of LEB128.
+            results: [vec![0xff; 9], vec![0x01]].concat(),
         },
         Entry::ExportCall {
             func: 0,
@@ -265,9 +283,9 @@ fn packed_blocks_round_trip_and_cut_whole() {
             .with_compression(compression);
         let mut expected = vec![];
         for i in 0..20000u32 {
-            let args = format!("line {i}\n").into_bytes();
-            w.append_call_return(i % 3, &args, &[0]).unwrap();
-            expected.push(Entry::Call { func: i % 3, args });
+            let args = list(format!("line {i}\n").as_bytes());
+            w.append_call_return(i % 2, &args, &[0]).unwrap();
+            expected.push(Entry::Call { func: i % 2, args });
             expected.push(Entry::Return { results: vec![0] });
         }
         let bytes = w.finish().unwrap();
@@ -345,19 +363,49 @@ fn bad_files_give_clear_errors() {
     just_under.extend_from_slice(&(MAX_FRAME_LEN).to_le_bytes());
     just_under.extend_from_slice(&[0; 4]);
     assert!(err(&just_under).contains("cut off"), "{}", err(&just_under));
-    // Another format version.
+    // Another format version, newer or older: refused by the version, the header's first
+    // bytes in every format (format 5's header frame was the header's bincode bytes).
+    let version_99 = header_frame(&[99, 0, 0, 0, 0, 0]);
+    assert!(
+        err(&version_99).contains("trace format version 99 is not supported"),
+        "{}",
+        err(&version_99)
+    );
     let mut h = header();
+    h.format_version = 5;
+    let format_5 =
+        header_frame(&bincode::serde::encode_to_vec(&h, bincode::config::standard()).unwrap());
+    assert!(
+        err(&format_5).contains("trace format version 5 is not supported"),
+        "{}",
+        err(&format_5)
+    );
+    // A header that says another version inside than its frame does.
     h.format_version = 99;
     let w = TraceWriter::new(Vec::new(), &h).unwrap().finish().unwrap();
-    assert!(err(&w).contains("version 99"), "{}", err(&w));
-    // Format 4 (a frame per entry), the previous version: refused as clearly.
-    h.format_version = 4;
-    let w = TraceWriter::new(Vec::new(), &h).unwrap().finish().unwrap();
-    assert!(
-        err(&w).contains("trace format version 4 is not supported"),
-        "{}",
-        err(&w)
-    );
+    assert!(err(&w).contains("it says format 99 inside"), "{}", err(&w));
+    // Cut after the version, an unknown codec.
+    for (payload, expected) in [
+        (&[FORMAT_VERSION as u8][..], "ends after its version"),
+        (&[FORMAT_VERSION as u8, 0, 1], "ends before its length"),
+        (&[FORMAT_VERSION as u8, 9, 1, 0, 0, 0, 7], "unknown codec 9"),
+        (
+            &[FORMAT_VERSION as u8, 0, 2, 0, 0, 0, 7],
+            "2 bytes stored raw in 1",
+        ),
+    ] {
+        let e = err(&header_frame(payload));
+        assert!(e.contains(expected), "{expected}: {e}");
+    }
+}
+
+/// A trace of just a header frame holding `payload`, with a right CRC.
+fn header_frame(payload: &[u8]) -> Vec<u8> {
+    let mut b = MAGIC.to_vec();
+    b.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    b.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    b.extend_from_slice(payload);
+    b
 }
 
 /// A block of `data` stored with `codec`, claiming `raw_len` bytes of entries, with a right CRC.

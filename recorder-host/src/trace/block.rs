@@ -101,18 +101,10 @@ impl BlockWriter {
         self.compression = compression;
     }
 
-    /// Writes `raw` (entries, at most [`MAX_FRAME_LEN`] bytes, not empty) as one block.
-    pub(super) fn write(&mut self, out: &mut impl Write, raw: &[u8]) -> io::Result<()> {
-        let raw_len = u32::try_from(raw.len())
-            .ok()
-            .filter(|&l| l <= MAX_FRAME_LEN)
-            .ok_or_else(|| {
-                io::Error::other(format!(
-                    "a trace block of {} bytes exceeds the {MAX_FRAME_LEN}-byte limit",
-                    raw.len()
-                ))
-            })?;
-        let (codec, data) = match self.compression {
+    /// `raw` as this writer stores it: its codec byte and its data, compressed into a buffer of
+    /// the writer's (kept for the next block) or `raw` itself. The header is stored so too.
+    pub(super) fn pack<'s>(&'s mut self, raw: &'s [u8]) -> io::Result<(u8, &'s [u8])> {
+        Ok(match self.compression {
             Compression::Zstd if raw.len() >= MIN_COMPRESSED => {
                 let packed = &mut self.packed;
                 packed.clear();
@@ -136,7 +128,21 @@ impl BlockWriter {
                 }
             }
             Compression::Zstd | Compression::None => (RAW, raw),
-        };
+        })
+    }
+
+    /// Writes `raw` (entries, at most [`MAX_FRAME_LEN`] bytes, not empty) as one block.
+    pub(super) fn write(&mut self, out: &mut impl Write, raw: &[u8]) -> io::Result<()> {
+        let raw_len = u32::try_from(raw.len())
+            .ok()
+            .filter(|&l| l <= MAX_FRAME_LEN)
+            .ok_or_else(|| {
+                io::Error::other(format!(
+                    "a trace block of {} bytes exceeds the {MAX_FRAME_LEN}-byte limit",
+                    raw.len()
+                ))
+            })?;
+        let (codec, data) = self.pack(raw)?;
         // `data` is no longer than `raw`, so its length fits too.
         let stored_len = data.len() as u32;
         let mut head = [0u8; HEAD_LEN];
@@ -150,7 +156,7 @@ impl BlockWriter {
         out.write_all(&head)?;
         out.write_all(data)?;
         self.raw_bytes += raw.len() as u64;
-        self.stored_bytes += (HEAD_LEN + data.len()) as u64;
+        self.stored_bytes += (HEAD_LEN + stored_len as usize) as u64;
         Ok(())
     }
 }
@@ -267,18 +273,7 @@ impl<R: Read> BlockReader<R> {
             return Err(FrameError::Corrupt("checksum mismatch".into()));
         }
         if codec == ZSTD {
-            let (stored, raw) = (&self.stored, &mut self.raw);
-            let decompressed = DECOMPRESSOR.with(|cell| {
-                let mut cell = cell
-                    .try_borrow_mut()
-                    .map_err(|_| io::Error::other("the zstd decompressor is in use"))?;
-                let decoder = match &mut *cell {
-                    Some(d) => d,
-                    empty => empty.insert(zstd::stream::raw::Decoder::new()?),
-                };
-                Ok::<_, io::Error>(decompress(decoder, stored, raw_len as usize, raw))
-            })?;
-            if let Err(reason) = decompressed {
+            if let Err(reason) = unpack(codec, &self.stored, raw_len as usize, &mut self.raw)? {
                 self.raw.clear();
                 return Err(FrameError::Corrupt(reason));
             }
@@ -291,6 +286,39 @@ impl<R: Read> BlockReader<R> {
         self.raw_bytes += u64::from(raw_len);
         self.stored_bytes += block_len;
         Ok(true)
+    }
+}
+
+/// Puts into `raw` the `claimed` bytes that `stored` holds as `codec` stores them: `Ok(Err(_))`
+/// says why `stored` is not that (an unknown codec, a length that differs, a bad zstd frame),
+/// `Err(_)` is a failure of the decompressor itself.
+pub(super) fn unpack(
+    codec: u8,
+    stored: &[u8],
+    claimed: usize,
+    raw: &mut Vec<u8>,
+) -> io::Result<Result<(), String>> {
+    match codec {
+        RAW if stored.len() == claimed => {
+            raw.clear();
+            raw.extend_from_slice(stored);
+            Ok(Ok(()))
+        }
+        RAW => Ok(Err(format!(
+            "{claimed} bytes stored raw in {} bytes",
+            stored.len()
+        ))),
+        ZSTD => DECOMPRESSOR.with(|cell| {
+            let mut cell = cell
+                .try_borrow_mut()
+                .map_err(|_| io::Error::other("the zstd decompressor is in use"))?;
+            let decoder = match &mut *cell {
+                Some(d) => d,
+                empty => empty.insert(zstd::stream::raw::Decoder::new()?),
+            };
+            Ok(decompress(decoder, stored, claimed, raw))
+        }),
+        other => Ok(Err(format!("unknown codec {other}"))),
     }
 }
 

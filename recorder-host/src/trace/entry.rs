@@ -13,8 +13,10 @@ pub const MAGIC: &[u8; 8] = b"PRXYTRC\0";
 /// 4: the header says which HTTP request a trace of `proxyrt serve` handled (`Header::request`).
 /// 5: entries are packed in blocks, one length and CRC-32 per block, compressed (zstd) or raw;
 /// the header frame is as in format 4, so readers of 4 refuse 5 by its version, and this one
-/// refuses 4 the same way.
-pub const FORMAT_VERSION: u32 = 5;
+/// refuses 4 the same way. 6: `Call` and `Return` entries carry no length (their types, in the
+/// header, delimit their values), a call and its return in one block are one tag, and the
+/// header is stored as the blocks are (compressed by default), after its version.
+pub const FORMAT_VERSION: u32 = 6;
 
 /// Largest header frame, entry and block (of entries, before compression) a reader accepts: a
 /// single call's arguments or results. Guests moving more than this in one call are not

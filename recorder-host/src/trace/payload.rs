@@ -1,10 +1,13 @@
-//! A header as a frame's payload or an entry as a part of a block, and back: bincode 2 (`standard()`) through serde,
-//! except for `Call` and `Return`, which are encoded and parsed by hand, byte for byte what bincode
-//! writes for them (a test pins it at every varint boundary). Those two are all but a handful of a
-//! trace's entries, so they skip serde on both sides: the recorder copies the proxy's bytes from
-//! its memory into the block once, the replayer borrows them from the block without a decoder.
+//! A header as a frame's payload or an entry as a part of a block, and back: bincode 2
+//! (`standard()`) through serde, except for `Call` and `Return`, the entries that make up all
+//! but a handful of a trace. Those have a denser form of their own (format 6), written and
+//! parsed by hand: a tag (bincode's varint) that for a call returning in the same block also
+//! names the function, then the values with no length (their types delimit them, see `calls`).
+//! A call of a quick import costs one byte of framing for both entries where format 5 spent
+//! five (variant, func and length for the call, variant and length for the return). The
+//! recorder copies the proxy's bytes from its memory into the block once, the replayer borrows
+//! them from the block without a decoder.
 
-use super::entry::EntryRef;
 use serde::{Deserialize, Serialize};
 use std::io;
 
@@ -84,39 +87,73 @@ pub(super) fn decode_ref_prefix<'a, T: Deserialize<'a>>(
     .map_err(|e| e.to_string())
 }
 
-/// The value a payload starts with, ignoring the rest: how a reader gets a header's
-/// `format_version` (its first field) before it decodes the rest, whose layout depends on it.
-pub(super) fn decode_prefix<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, String> {
-    with_limit_for!(payload.len(), |config| {
-        bincode::serde::decode_from_slice(payload, config)
-    })
-    .map(|(value, _)| value)
-    .map_err(|e| e.to_string())
-}
-
-/// bincode's variant index of [`Entry::Call`](super::Entry::Call) / [`EntryRef::Call`].
-pub(super) const CALL: u32 = 0;
-/// bincode's variant index of [`Entry::Return`](super::Entry::Return) / [`EntryRef::Return`].
-pub(super) const RETURN: u32 = 1;
+/// The tag of a call whose return is a later entry (format 6): `0, func, args`. Written for the
+/// calls reported before they are forwarded (they may block or never return), whose return
+/// comes after a flush, in a later block.
+pub(super) const LONE_CALL: u64 = 0;
+/// The tag of the return of the last lone call: `1, results`.
+pub(super) const LONE_RETURN: u64 = 1;
+/// The tags from here on are calls together with their return: `FIRST_PAIR + func, args,
+/// results`, one byte of framing for a call of any of the first 243 imports. Tags 2 to 6 are
+/// bincode's variant indices of the other entries (serde-encoded, as in format 5), 7 is unused.
+pub(super) const FIRST_PAIR: u64 = 8;
 /// Longest bincode varint of a `u64`: a marker byte and 8 bytes.
 const MAX_VARINT: usize = 9;
-/// Longest head of a `Call`/`Return` payload: variant index, func, length.
-pub(super) const MAX_BYTES_HEAD: usize = 3 * MAX_VARINT;
+/// Longest head of a `Call`/`Return` entry: a tag and a func.
+pub(super) const MAX_CALL_HEAD: usize = 2 * MAX_VARINT;
 
-/// Writes into `head` what bincode writes for a `Call` (`func: Some`) or `Return` entry before its
-/// `len` bytes of values: the variant index, the func, the length. Returns the head's length; the
-/// payload is the head followed by the bytes.
-pub(super) fn bytes_entry_head(
-    func: Option<u32>,
-    len: usize,
-    head: &mut [u8; MAX_BYTES_HEAD],
-) -> usize {
-    let variant = if func.is_some() { CALL } else { RETURN };
-    let mut n = put_varint(&mut head[..], u64::from(variant));
-    if let Some(func) = func {
-        n += put_varint(&mut head[n..], u64::from(func));
+/// Which call entry a head is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CallHead {
+    /// A call, its return a later entry.
+    Lone(u32),
+    /// The return of the last lone call.
+    Return,
+    /// A call and its return.
+    Pair(u32),
+}
+
+/// Writes into `head` the head of a call entry: the tag, and for a lone call the func (the
+/// values follow, delimited by their types). Returns the head's length.
+pub(super) fn call_head(which: CallHead, head: &mut [u8; MAX_CALL_HEAD]) -> usize {
+    match which {
+        CallHead::Lone(func) => {
+            let n = put_varint(&mut head[..], LONE_CALL);
+            n + put_varint(&mut head[n..], u64::from(func))
+        }
+        CallHead::Return => put_varint(&mut head[..], LONE_RETURN),
+        CallHead::Pair(func) => put_varint(&mut head[..], FIRST_PAIR + u64::from(func)),
     }
-    n + put_varint(&mut head[n..], len as u64)
+}
+
+/// Reads the head of the call entry `bytes` start with: which, and the head's length. `None` for
+/// every other entry (serde-encoded, tags 2 to 7) and for a head that does not parse, which the
+/// serde decoder then reports.
+pub(super) fn read_call_head(bytes: &[u8]) -> Option<(CallHead, usize)> {
+    let (tag, mut n) = get_varint(bytes)?;
+    let which = match tag {
+        LONE_CALL => {
+            let (func, m) = get_varint(bytes.get(n..)?)?;
+            n += m;
+            CallHead::Lone(u32::try_from(func).ok()?)
+        }
+        LONE_RETURN => CallHead::Return,
+        tag if tag >= FIRST_PAIR => CallHead::Pair(u32::try_from(tag - FIRST_PAIR).ok()?),
+        _ => return None,
+    };
+    Some((which, n))
+}
+
+/// Writes a format version as bincode writes a `u32` (a header's first field in every format).
+/// Returns its length; `out` must have room for [`MAX_VARINT`] bytes.
+pub(super) fn put_version(version: u32, out: &mut [u8]) -> usize {
+    put_varint(out, u64::from(version))
+}
+
+/// Reads a format version written by [`put_version`]: the version and its length.
+pub(super) fn get_version(bytes: &[u8]) -> Option<(u32, usize)> {
+    let (v, n) = get_varint(bytes)?;
+    Some((u32::try_from(v).ok()?, n))
 }
 
 /// Writes `v` as bincode 2's `standard()` configuration does (what serde + bincode produce for
@@ -166,29 +203,4 @@ fn get_varint(bytes: &[u8]) -> Option<(u64, usize)> {
         _ => v > u64::from(u32::MAX),
     };
     canonical.then_some((v, n))
-}
-
-/// Decodes the `Call` or `Return` entry `bytes` start with, without serde (the replayer's hot
-/// path): the entry and the number of bytes it took. `None` for every other entry and for
-/// anything unusual, which the serde decoder then decodes or reports.
-pub(super) fn decode_bytes_entry(bytes: &[u8]) -> Option<(EntryRef<'_>, usize)> {
-    let (variant, mut at) = get_varint(bytes)?;
-    let func = match u32::try_from(variant).ok()? {
-        CALL => {
-            let (func, n) = get_varint(bytes.get(at..)?)?;
-            at += n;
-            Some(u32::try_from(func).ok()?)
-        }
-        RETURN => None,
-        _ => return None,
-    };
-    let (len, n) = get_varint(bytes.get(at..)?)?;
-    at += n;
-    let end = at.checked_add(usize::try_from(len).ok()?)?;
-    let values = bytes.get(at..end)?;
-    let entry = match func {
-        Some(func) => EntryRef::Call { func, args: values },
-        None => EntryRef::Return { results: values },
-    };
-    Some((entry, end))
 }

@@ -1,10 +1,11 @@
 //! [`TraceReader`]: reads a trace one entry at a time, up to the last entry of its last complete
 //! block, and says how it ends ([`TraceError`]).
 
-use super::block::BlockReader;
-use super::entry::{Entry, EntryRef, Header, FORMAT_VERSION, MAGIC};
+use super::block::{unpack, BlockReader};
+use super::calls::{self, CallTypes};
+use super::entry::{Entry, EntryRef, Header, FORMAT_VERSION, MAGIC, MAX_FRAME_LEN};
 use super::frame::{FrameError, FrameReader};
-use super::payload;
+use super::payload::{self, CallHead};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
@@ -44,6 +45,12 @@ pub enum TraceError {
 pub struct TraceReader<R: Read> {
     blocks: BlockReader<R>,
     header: Header,
+    /// Where the header's imports are, to find where a call's values end.
+    calls: CallTypes,
+    /// The func of the lone call (`Call` entry) whose return is still to come.
+    awaiting: Option<u32>,
+    /// The results of the pair whose call was read last, in the current block: the next entry.
+    pair_results: Option<(usize, usize)>,
     /// Where the next entry starts in the current block's entries.
     pos: usize,
     /// Offset of the current block.
@@ -104,18 +111,14 @@ impl<R: Read> TraceReader<R> {
             Err(FrameError::Corrupt(reason)) => return Err(TraceError::CorruptHeader(reason)),
             Err(FrameError::Io(e)) => return Err(e.into()),
         };
-        // Check the version before decoding the rest, so an older or newer trace gets a clear
-        // error (format 4 framed its entries one by one; this reader does not read it).
-        let version: u32 =
-            payload::decode_prefix(frames.payload()).map_err(TraceError::CorruptHeader)?;
-        if version != FORMAT_VERSION {
-            return Err(TraceError::UnsupportedVersion { found: version });
-        }
-        let header = payload::decode(frames.payload()).map_err(TraceError::CorruptHeader)?;
+        let header = read_header(frames.payload())?;
         let (input, offset, remaining) = frames.into_parts();
         Ok(TraceReader {
             blocks: BlockReader::new(input, offset, remaining),
+            calls: CallTypes::new(&header.component),
             header,
+            awaiting: None,
+            pair_results: None,
             pos: 0,
             block_offset: offset,
             index: 0,
@@ -144,6 +147,13 @@ impl<R: Read> TraceReader<R> {
     pub fn next_entry_ref(&mut self) -> Result<Option<EntryRef<'_>>, TraceError> {
         if self.done {
             return Ok(None);
+        }
+        if let Some((start, end)) = self.pair_results.take() {
+            // The return of the pair just read: no head of its own.
+            self.pos = end;
+            self.index += 1;
+            let results = self.blocks.raw().get(start..end).unwrap_or_default();
+            return Ok(Some(EntryRef::Return { results }));
         }
         if self.pos >= self.blocks.raw().len() {
             let offset = self.blocks.offset();
@@ -179,8 +189,39 @@ impl<R: Read> TraceReader<R> {
         };
         let raw = self.blocks.raw();
         let rest = raw.get(self.pos..).unwrap_or_default();
-        let (entry, used) = match payload::decode_bytes_entry(rest) {
-            Some(decoded) => decoded,
+        let (entry, used) = match payload::read_call_head(rest) {
+            Some((head, n)) => {
+                match call_entry(&self.header, &self.calls, self.awaiting, head, rest, n) {
+                    Ok(CallEntry::Call { func, args_end }) => {
+                        self.awaiting = Some(func);
+                        let args = &rest[n..args_end];
+                        (EntryRef::Call { func, args }, args_end)
+                    }
+                    Ok(CallEntry::Return { end }) => {
+                        self.awaiting = None;
+                        (
+                            EntryRef::Return {
+                                results: &rest[n..end],
+                            },
+                            end,
+                        )
+                    }
+                    Ok(CallEntry::Pair {
+                        func,
+                        args_end,
+                        end,
+                    }) => {
+                        self.awaiting = None;
+                        self.pair_results = Some((self.pos + args_end, self.pos + end));
+                        let args = &rest[n..args_end];
+                        (EntryRef::Call { func, args }, args_end)
+                    }
+                    Err(reason) => {
+                        self.done = true;
+                        return Err(corrupt(reason));
+                    }
+                }
+            }
             None => match payload::decode_ref_prefix::<EntryRef<'_>>(rest) {
                 Ok(decoded) => decoded,
                 Err(reason) => {
@@ -208,6 +249,98 @@ impl<R: Read> TraceReader<R> {
         self.index += 1;
         Ok(Some(entry))
     }
+}
+
+/// A call entry of a block, as offsets from its start (its head is `n` bytes).
+enum CallEntry {
+    /// A lone call; its arguments end at `args_end`.
+    Call { func: u32, args_end: usize },
+    /// The return of the lone call before; its results end at `end`.
+    Return { end: usize },
+    /// A call and its return, the one's arguments ending at `args_end`, the other's results
+    /// at `end`.
+    Pair {
+        func: u32,
+        args_end: usize,
+        end: usize,
+    },
+}
+
+/// Where the call entry with head `head` (`n` bytes) at the start of `rest` ends, by the types
+/// of its function in `header`; `awaiting` is the func of the lone call a return returns from.
+fn call_entry(
+    header: &Header,
+    calls: &CallTypes,
+    awaiting: Option<u32>,
+    head: CallHead,
+    rest: &[u8],
+    n: usize,
+) -> Result<CallEntry, String> {
+    let function = |func: u32| {
+        calls
+            .function(&header.component, func)
+            .ok_or_else(|| format!("a call of function {func}, which the header does not have"))
+    };
+    let values = &rest[n..];
+    Ok(match head {
+        CallHead::Lone(func) => CallEntry::Call {
+            func,
+            args_end: n + calls::args_len(function(func)?, values)?,
+        },
+        CallHead::Return => {
+            let func = awaiting.ok_or("a return with no call before it")?;
+            CallEntry::Return {
+                end: n + calls::results_len(function(func)?, values)?,
+            }
+        }
+        CallHead::Pair(func) => {
+            let f = function(func)?;
+            let args_end = n + calls::args_len(f, values)?;
+            let end = args_end + calls::results_len(f, &rest[args_end..])?;
+            CallEntry::Pair {
+                func,
+                args_end,
+                end,
+            }
+        }
+    })
+}
+
+/// The header of a trace from its frame's payload: `version codec raw_len:u32le data` (see
+/// [`TraceWriter`](super::TraceWriter)). The version is read first, so an older or newer
+/// trace gets a clear error (format 5 had the header's bincode bytes right after it, uncompressed;
+/// this reader does not read it).
+fn read_header(payload: &[u8]) -> Result<Header, TraceError> {
+    let corrupt = |reason: String| TraceError::CorruptHeader(reason);
+    let (version, n) = payload::get_version(payload)
+        .ok_or_else(|| corrupt("the header does not start with a format version".into()))?;
+    if version != FORMAT_VERSION {
+        return Err(TraceError::UnsupportedVersion { found: version });
+    }
+    let rest = &payload[n..];
+    let (&codec, rest) = rest
+        .split_first()
+        .ok_or_else(|| corrupt("the header ends after its version".into()))?;
+    let (raw_len, data) = rest
+        .split_first_chunk::<4>()
+        .ok_or_else(|| corrupt("the header ends before its length".into()))?;
+    let raw_len = u32::from_le_bytes(*raw_len);
+    if raw_len > MAX_FRAME_LEN {
+        return Err(corrupt(format!(
+            "the header claims {raw_len} bytes, over the {MAX_FRAME_LEN}-byte limit"
+        )));
+    }
+    let mut bytes = Vec::new();
+    unpack(codec, data, raw_len as usize, &mut bytes)?
+        .map_err(|e| corrupt(format!("its stored bytes: {e}")))?;
+    let header: Header = payload::decode(&bytes).map_err(corrupt)?;
+    if header.format_version != version {
+        return Err(corrupt(format!(
+            "it says format {} inside, {version} outside",
+            header.format_version
+        )));
+    }
+    Ok(header)
 }
 
 impl<R: Read> Iterator for TraceReader<R> {

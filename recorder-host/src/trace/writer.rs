@@ -1,9 +1,9 @@
 //! [`TraceWriter`]: appends entries to a trace as the events happen, a block at a time.
 
 use super::block::{BlockWriter, Compression};
-use super::entry::{Entry, Header, RequestHeader, MAGIC, MAX_FRAME_LEN};
+use super::entry::{Entry, Header, RequestHeader, FORMAT_VERSION, MAGIC, MAX_FRAME_LEN};
 use super::frame::write_frame;
-use super::payload::{self, bytes_entry_head, MAX_BYTES_HEAD};
+use super::payload::{self, call_head, CallHead, MAX_CALL_HEAD};
 use crate::batch::Record;
 use serde::Serialize;
 use std::fs::File;
@@ -18,8 +18,13 @@ pub struct TraceWriter<W: Write> {
     /// The open block's entries, encoded (reused: one allocation for the whole trace).
     block: Vec<u8>,
     blocks: BlockWriter,
-    /// The header's encoding, and then a serde-encoded entry's (reused).
+    /// The header's encoding until it is written (with the first block or flush, once the
+    /// compression is known), then a serde-encoded entry's (reused).
     scratch: Vec<u8>,
+    header_written: bool,
+    /// The lone call the open block ends with (its head's start, the head's length, its func):
+    /// a return that follows it at once turns the two into a pair.
+    open_call: Option<(usize, usize, u32)>,
     /// A write failed: nothing more is written, so that the bytes on disk stay a trace cut at a
     /// block (or in one), never a block followed by a piece of another.
     failed: bool,
@@ -66,31 +71,70 @@ impl TraceWriter<BufWriter<File>> {
 }
 
 impl<W: Write> TraceWriter<W> {
-    /// Writes the magic bytes and the header to `out`; entries follow, compressed as
-    /// [`Compression::default`] says unless [`Self::with_compression`] says otherwise.
-    pub fn new(mut out: W, header: &impl HeaderPayload) -> io::Result<Self> {
-        out.write_all(MAGIC)?;
+    /// A trace with `header` written to `out`; entries follow, compressed as
+    /// [`Compression::default`] says unless [`Self::with_compression`] says otherwise. The magic
+    /// bytes and the header go to `out` with the first block or flush (stored as the blocks
+    /// are), which is when a buffered writer would have written them anyway.
+    pub fn new(out: W, header: &impl HeaderPayload) -> io::Result<Self> {
         let mut scratch = Vec::new();
         payload::encode(header, &mut scratch)?;
-        write_frame(&mut out, &[&scratch])?;
         Ok(TraceWriter {
             out: Some(out),
             entries: 0,
             block: Vec::new(),
             blocks: BlockWriter::new(Compression::default()),
             scratch,
+            header_written: false,
+            open_call: None,
             failed: false,
         })
     }
 
-    /// This writer, storing the blocks that follow as `compression` says.
+    /// This writer, storing the header and the blocks as `compression` says.
     pub fn with_compression(mut self, compression: Compression) -> Self {
         self.blocks.set_compression(compression);
         self
     }
 
+    /// Writes the magic bytes and the header frame, once: `version codec raw_len:u32le data`,
+    /// the version first (bincode's varint, as every format had it) so that a reader of another
+    /// format finds it and refuses the trace by it, then the header's bincode bytes as a block's
+    /// are stored (a wasi:http handler's ~14 KB shrink to ~3 KB compressed).
+    fn write_header(&mut self) -> io::Result<()> {
+        if self.header_written {
+            return Ok(());
+        }
+        let Some(out) = self.out.as_mut() else {
+            return Ok(());
+        };
+        let mut version = [0u8; MAX_CALL_HEAD];
+        let n = payload::put_version(FORMAT_VERSION, &mut version);
+        let raw_len = u32::try_from(self.scratch.len())
+            .map_err(|_| io::Error::other("the trace header is over 4 GiB"))?
+            .to_le_bytes();
+        let written = self.blocks.pack(&self.scratch).and_then(|(codec, data)| {
+            out.write_all(MAGIC)?;
+            write_frame(out, &[&version[..n], &[codec], &raw_len, data])
+        });
+        if written.is_err() {
+            self.failed = true;
+        }
+        written?;
+        self.header_written = true;
+        Ok(())
+    }
+
     /// Appends one entry (buffered: call [`flush`](Self::flush) to push it to the file).
     pub fn append(&mut self, entry: &Entry) -> io::Result<()> {
+        match entry {
+            Entry::Call { func, args } => return self.append_call(*func, args),
+            Entry::Return { results } => return self.append_return(results),
+            _ => {}
+        }
+        if !self.header_written {
+            // The scratch buffer still holds the header.
+            self.write_header()?;
+        }
         let mut scratch = std::mem::take(&mut self.scratch);
         let result = payload::encode(entry, &mut scratch).and_then(|()| self.push(&[&scratch]));
         self.scratch = scratch;
@@ -100,11 +144,13 @@ impl<W: Write> TraceWriter<W> {
     }
 
     /// Appends an import call and its results: the same two entries as appending
-    /// [`Entry::Call`] and [`Entry::Return`], written from borrowed bytes (the recorder host reads
-    /// them in place in the proxy's memory, and copies them once, into the block).
+    /// [`Entry::Call`] and [`Entry::Return`], written as one pair from borrowed bytes (the
+    /// recorder host reads them in place in the proxy's memory, and copies them once, into the
+    /// block).
     pub fn append_call_return(&mut self, func: u32, args: &[u8], results: &[u8]) -> io::Result<()> {
-        self.bytes_entry(Some(func), args)?;
-        self.bytes_entry(None, results)?;
+        let mut head = [0u8; MAX_CALL_HEAD];
+        let n = call_head(CallHead::Pair(func), &mut head);
+        self.push(&[&head[..n], args, results])?;
         self.entries += 2;
         Ok(())
     }
@@ -127,29 +173,36 @@ impl<W: Write> TraceWriter<W> {
         Ok(())
     }
 
-    /// Appends an [`Entry::Call`] from borrowed bytes.
+    /// Appends an [`Entry::Call`] from borrowed bytes. If its [`Entry::Return`] is the next
+    /// entry and fits in the same block, the two are written as a pair.
     pub fn append_call(&mut self, func: u32, args: &[u8]) -> io::Result<()> {
-        self.bytes_entry(Some(func), args)?;
+        let mut head = [0u8; MAX_CALL_HEAD];
+        let n = call_head(CallHead::Lone(func), &mut head);
+        self.push(&[&head[..n], args])?;
+        self.open_call = Some((self.block.len() - n - args.len(), n, func));
         self.entries += 1;
         Ok(())
     }
 
-    /// Appends an [`Entry::Return`] from borrowed bytes.
+    /// Appends an [`Entry::Return`] from borrowed bytes: the return of the last call.
     pub fn append_return(&mut self, results: &[u8]) -> io::Result<()> {
-        self.bytes_entry(None, results)?;
+        if let Some((start, lone_len, func)) = self.open_call.take() {
+            let mut head = [0u8; MAX_CALL_HEAD];
+            let n = call_head(CallHead::Pair(func), &mut head);
+            if self.block.len() - lone_len + n + results.len() <= BLOCK_SIZE {
+                // The lone call's head becomes a pair's (its arguments move by a byte or two).
+                self.block
+                    .splice(start..start + lone_len, head[..n].iter().copied());
+                self.block.extend_from_slice(results);
+                self.entries += 1;
+                return Ok(());
+            }
+        }
+        let mut head = [0u8; MAX_CALL_HEAD];
+        let n = call_head(CallHead::Return, &mut head);
+        self.push(&[&head[..n], results])?;
         self.entries += 1;
         Ok(())
-    }
-
-    /// Appends a `Call` (`func: Some`) or `Return` entry without serde: the bytes bincode writes
-    /// for the same [`EntryRef`](super::EntryRef) (variant index, func, length, bytes; a test pins
-    /// the equality), with the values going from the caller's slice to the block once. These two
-    /// entries are all but two of a trace's, so this is the recorder's hot path: no allocation
-    /// once the block buffer has its size.
-    fn bytes_entry(&mut self, func: Option<u32>, bytes: &[u8]) -> io::Result<()> {
-        let mut head = [0u8; MAX_BYTES_HEAD];
-        let n = bytes_entry_head(func, bytes.len(), &mut head);
-        self.push(&[&head[..n], bytes])
     }
 
     /// Adds one entry, `parts` concatenated, to the open block, closing it first if the entry
@@ -162,6 +215,7 @@ impl<W: Write> TraceWriter<W> {
                 "a trace entry of {total} bytes exceeds the {MAX_FRAME_LEN}-byte limit"
             )));
         }
+        self.open_call = None;
         if !self.block.is_empty() && self.block.len() + total > BLOCK_SIZE {
             self.close_block()?;
         }
@@ -171,15 +225,21 @@ impl<W: Write> TraceWriter<W> {
         Ok(())
     }
 
-    /// Writes the open block, if it holds anything, to the output (buffered).
+    /// Writes the open block, if it holds anything, to the output (buffered), after the header
+    /// if that is not written yet.
     fn close_block(&mut self) -> io::Result<()> {
-        if self.block.is_empty() {
+        self.open_call = None;
+        if self.block.is_empty() && self.header_written {
             return Ok(());
         }
         if self.failed {
             return Err(io::Error::other(
                 "an earlier write of the trace failed, so nothing more is written",
             ));
+        }
+        self.write_header()?;
+        if self.block.is_empty() {
+            return Ok(());
         }
         let Some(out) = self.out.as_mut() else {
             return Ok(());
@@ -220,6 +280,7 @@ impl<W: Write> TraceWriter<W> {
     /// Writes the end marker and flushes; returns the writer.
     pub fn finish(mut self) -> io::Result<W> {
         let entries = self.entries;
+        self.write_header()?;
         let mut scratch = std::mem::take(&mut self.scratch);
         payload::encode(&Entry::End { entries }, &mut scratch)?;
         self.push(&[&scratch])?;
@@ -243,45 +304,139 @@ impl<W: Write> Drop for TraceWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::super::entry::EntryRef;
-    use super::super::payload::{decode_bytes_entry, CALL, RETURN};
+    use super::super::payload::read_call_head;
     use super::*;
+    use crate::test_info::{func, iface};
+    use crate::types::{ComponentInfo, ValueType};
 
-    /// Lengths and ids at every boundary of bincode's varint forms.
-    const SIZES: &[usize] = &[0, 1, 250, 251, 252, 65535, 65536, 70000];
-    const FUNCS: &[u32] = &[0, 7, 250, 251, 65535, 65536, u32::MAX];
+    /// Funcs at every boundary of bincode's varint forms, for the pair's tag too.
+    const FUNCS: &[u32] = &[
+        0,
+        7,
+        242,
+        243,
+        250,
+        251,
+        65535,
+        65536,
+        u32::MAX - 8,
+        u32::MAX,
+    ];
 
-    /// The bytes serde + bincode write for `value`.
-    fn serde_bytes<T: Serialize>(value: &T) -> Vec<u8> {
+    /// A header whose functions 0 and 1 take a `list<u8>` and return one.
+    fn header() -> Header {
+        let bytes = || ValueType::List(Box::new(ValueType::U8));
+        let f = |name| func(name, vec![bytes()], Some(bytes()));
+        Header {
+            component: ComponentInfo {
+                imported_interfaces: vec![iface("a:b/c", vec![f("f"), f("g")])],
+                ..Default::default()
+            },
+            ..Header::empty()
+        }
+    }
+
+    /// `n` bytes as an encoded `list<u8>`: its LEB128 length, then the bytes.
+    fn list(n: usize) -> Vec<u8> {
         let mut out = Vec::new();
-        payload::encode(value, &mut out).unwrap();
+        let mut v = n;
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        }
+        out.extend((0..n).map(|i| (i % 251) as u8));
         out
     }
 
     /// The open block after appending with `append` to a fresh writer.
     fn appended(append: impl FnOnce(&mut TraceWriter<Vec<u8>>)) -> Vec<u8> {
-        let mut w = TraceWriter::new(Vec::new(), &Header::empty()).unwrap();
+        let mut w = TraceWriter::new(Vec::new(), &header()).unwrap();
         append(&mut w);
         std::mem::take(&mut w.block)
     }
 
     #[test]
-    fn hand_framed_calls_and_returns_are_bincodes_bytes() {
-        for &size in SIZES {
-            let bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
-            for &func in FUNCS {
-                let fast = appended(|w| w.append_call(func, &bytes).unwrap());
-                let entry = EntryRef::Call { func, args: &bytes };
-                assert_eq!(fast, serde_bytes(&entry), "call {func} with {size} bytes");
-                // Followed by more bytes (the next entry of the block), it decodes the same.
-                let mut more = fast.clone();
+    fn call_heads_read_back_as_written() {
+        for &f in FUNCS {
+            for which in [CallHead::Lone(f), CallHead::Pair(f), CallHead::Return] {
+                let mut head = [0u8; MAX_CALL_HEAD];
+                let n = call_head(which, &mut head);
+                let mut more = head[..n].to_vec();
                 more.extend_from_slice(&[1, 2, 3]);
-                assert_eq!(decode_bytes_entry(&more), Some((entry, fast.len())));
+                assert_eq!(read_call_head(&more), Some((which, n)), "{which:?}");
             }
-            let fast = appended(|w| w.append_return(&bytes).unwrap());
-            let entry = EntryRef::Return { results: &bytes };
-            assert_eq!(fast, serde_bytes(&entry), "return with {size} bytes");
-            assert_eq!(decode_bytes_entry(&fast), Some((entry, fast.len())));
         }
+        // The other entries' tags are serde's, and a head that does not parse is left to it.
+        for entry in [
+            Entry::ExportCall {
+                func: 1,
+                args: vec![1],
+            },
+            Entry::ExportReturn { results: vec![] },
+            Entry::Trap {
+                message: "x".into(),
+            },
+            Entry::Exit { code: 3 },
+            Entry::End { entries: 9 },
+        ] {
+            let bytes = appended(|w| w.append(&entry).unwrap());
+            assert_eq!(read_call_head(&bytes), None, "{entry:?}");
+        }
+        assert_eq!(read_call_head(&[7]), None);
+        assert_eq!(read_call_head(&[0, 252, 1]), None, "a cut func");
+        assert_eq!(read_call_head(&[]), None);
+    }
+
+    /// A lone call followed at once by its return is written as the pair; a flush between the
+    /// two keeps them apart; either way the reader gives back the same two entries.
+    #[test]
+    fn a_lone_call_and_its_return_make_a_pair() {
+        let (args, results) = (list(3), list(300));
+        let pair = appended(|w| w.append_call_return(1, &args, &results).unwrap());
+        assert_eq!(pair.len(), 1 + args.len() + results.len());
+        let merged = appended(|w| {
+            w.append_call(1, &args).unwrap();
+            w.append_return(&results).unwrap();
+            assert_eq!(w.entries(), 2);
+        });
+        assert_eq!(merged, pair);
+        let mut w = TraceWriter::new(Vec::new(), &header())
+            .unwrap()
+            .with_compression(Compression::None);
+        w.append_call(1, &args).unwrap();
+        w.flush().unwrap();
+        w.append_return(&results).unwrap();
+        w.append_call_return(0, &results, &args).unwrap();
+        let bytes = w.finish().unwrap();
+        let mut r = super::super::TraceReader::from_slice(&bytes).unwrap();
+        let mut got = Vec::new();
+        while let Some(e) = r.next_entry().unwrap() {
+            got.push(e);
+        }
+        assert_eq!(
+            got,
+            [
+                Entry::Call {
+                    func: 1,
+                    args: args.clone()
+                },
+                Entry::Return {
+                    results: results.clone()
+                },
+                Entry::Call {
+                    func: 0,
+                    args: results.clone()
+                },
+                Entry::Return {
+                    results: args.clone()
+                },
+            ]
+        );
     }
 
     /// A batch gives the entries its records stand for, byte for byte.
@@ -315,60 +470,37 @@ mod tests {
         assert_eq!(w.entries(), 4);
     }
 
-    #[test]
-    fn the_fast_decoder_leaves_everything_else_to_serde() {
-        for entry in [
-            Entry::ExportCall {
-                func: 1,
-                args: vec![1],
-            },
-            Entry::Exit { code: 3 },
-            Entry::End { entries: 9 },
-        ] {
-            let bytes = appended(|w| w.append(&entry).unwrap());
-            assert_eq!(decode_bytes_entry(&bytes), None, "{entry:?}");
-        }
-        // A length beyond the bytes, a cut varint, a non-canonical varint.
-        assert_eq!(decode_bytes_entry(&[CALL as u8, 3, 2, 0xaa]), None);
-        assert_eq!(decode_bytes_entry(&[CALL as u8, 252, 1]), None);
-        assert_eq!(decode_bytes_entry(&[RETURN as u8, 251, 1, 0, 0xaa]), None);
-        assert_eq!(decode_bytes_entry(&[]), None);
-    }
-
     /// Entries go to the open block until the next would overflow it; one larger than a block
-    /// has a block of its own; flushing closes the block, and nothing is written before.
+    /// has a block of its own; flushing closes the block, and nothing is written before (not
+    /// even the header, which is stored as the blocks are).
     #[test]
     fn entries_are_packed_in_blocks() {
-        let mut w = TraceWriter::new(Vec::new(), &Header::empty())
+        let mut w = TraceWriter::new(Vec::new(), &header())
             .unwrap()
             .with_compression(Compression::None);
-        let header_len = w.out.as_ref().unwrap().len();
-        let small = vec![7u8; 1000];
+        let small = list(1000);
+        let entry = 2 + small.len(); // tag, func, the list
         let mut appended = 0;
-        while appended + 1005 <= BLOCK_SIZE {
+        while appended + entry <= BLOCK_SIZE {
             w.append_call(1, &small).unwrap();
-            appended += 1005; // variant, func, a 3-byte length, the bytes
+            appended += entry;
         }
-        assert_eq!(
-            w.out.as_ref().unwrap().len(),
-            header_len,
-            "nothing written yet"
-        );
+        assert!(w.out.as_ref().unwrap().is_empty(), "nothing written yet");
         w.append_call(1, &small).unwrap(); // overflows: the full block is written
         assert_eq!(w.block_sizes().0, appended as u64);
-        let big = vec![1u8; 2 * BLOCK_SIZE];
-        w.append_return(&big).unwrap(); // closes the 1005-byte block, opens its own
-        assert_eq!(w.block_sizes().0, appended as u64 + 1005);
+        let big = list(2 * BLOCK_SIZE);
+        w.append_return(&big).unwrap(); // closes the lone call's block, opens its own
+        assert_eq!(w.block_sizes().0, (appended + entry) as u64);
         w.flush().unwrap();
-        assert_eq!(
-            w.block_sizes().0,
-            (appended + 1005 + 6 + 2 * BLOCK_SIZE) as u64
-        );
+        assert_eq!(w.block_sizes().0, (appended + entry + 1 + big.len()) as u64);
         let n = w.entries();
         let bytes = w.finish().unwrap();
         let mut r = super::super::TraceReader::from_slice(&bytes).unwrap();
         let mut read = 0;
-        while r.next_entry_ref().unwrap().is_some() {
+        while let Some(e) = r.next_entry_ref().unwrap() {
+            if let EntryRef::Return { results } = e {
+                assert_eq!(results, &big[..]);
+            }
             read += 1;
         }
         assert_eq!(read, n);

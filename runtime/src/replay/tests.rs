@@ -521,10 +521,11 @@ fn entries_that_record_never_writes_are_errors() {
     );
     let e = trace_error(replayer(&bytes).call(EXIT, &[0]).expect_err("bad trace"));
     assert!(e.contains("after the run's end"), "{e}");
-    // A return without a call.
+    // A return without a call: the trace format itself has none (a return follows its call).
     let bytes = trace(&[ret(&[0])], true);
     let e = trace_error(replayer(&bytes).call(RANDOM, &[8]).expect_err("bad trace"));
-    assert!(e.contains("entry #0 where a call is expected"), "{e}");
+    assert!(e.contains("entry 0 (in the block at byte"), "{e}");
+    assert!(e.contains("a return with no call before it"), "{e}");
     // A call followed by another call.
     let bytes = trace(&[call(RANDOM, &[8]), call(RANDOM, &[8])], true);
     let e = trace_error(replayer(&bytes).call(RANDOM, &[8]).expect_err("bad trace"));
@@ -613,13 +614,21 @@ fn reports_of_big_arguments_stay_short() {
             r#"(differs in contents: the first 4997 bytes are equal, then "xxxxxxxxxxxx…" recorded, "yxxxxxxxxxxx…" now (10000 bytes recorded, 10000 now); encoded arguments: 10003 bytes recorded, 10003 now)"#
         )
     );
-    let huge = vec![0u8; MAX_DECODED_BYTES + 1];
-    let bytes = trace(&[call(RANDOM, &huge), ret(&[0])], true);
+    // Handle 1, then a list of MAX_DECODED_BYTES bytes (its length in LEB128).
+    let mut huge = vec![1];
+    let mut n = MAX_DECODED_BYTES;
+    while n >= 0x80 {
+        huge.push((n & 0x7f) as u8 | 0x80);
+        n >>= 7;
+    }
+    huge.push(n as u8);
+    huge.resize(huge.len() + MAX_DECODED_BYTES, 0);
+    let bytes = trace(&[call(WRITE, &huge), ret(&[0])], true);
     let d = divergence(replayer(&bytes).call(RANDOM, &[8]).expect_err("diverges"));
     assert_eq!(
         d.expected,
         format!(
-            "wasi:random/random@0.2.12.get-random-bytes(<{} bytes of values>)",
+            "wasi:io/streams@0.2.12.[method]output-stream.write(<{} bytes of values>)",
             huge.len()
         )
     );
