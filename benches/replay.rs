@@ -6,8 +6,9 @@
 //! Three parts, in this order:
 //! 1. criterion groups `replay-vs-run/<workload>` (`run`, then `replay`), the same workloads as
 //!    `benches/record.rs` plus `echo` (one write, 6 host calls: the fixed cost of a process);
-//! 2. `paired`: the same workloads again, `run`, `record`, `replay` and `run` of the forward
-//!    composition (the pass-through proxy alone) timed *in turn* (one of each per round, the order
+//! 2. `paired`: the same workloads again, `run`, `record`, `replay`, `run` of the forward
+//!    composition (the pass-through proxy alone) and `run` of the spliced component (a
+//!    pass-through stub inside each core module, `proxy_gen::splice`) timed *in turn* (one of each per round, the order
 //!    rotated every round) and the medians of the per-round ratios to `run`, which a shared, noisy
 //!    machine disturbs less than separate criterion groups; with `PROXYRT_BENCH_BASELINE` set to
 //!    another `proxyrt` binary (e.g. a release build of main), also that binary's `record` in
@@ -165,6 +166,18 @@ impl Dirs {
         out
     }
 
+    /// Writes `w`'s component with a pass-through stub spliced inside each core module
+    /// (`proxy_gen::splice`: the layout that has no second component on the call path) and warms
+    /// the cache for it.
+    fn spliced(&self, w: &Workload) -> PathBuf {
+        let out = self.work.path().join(format!("{}-spliced.wasm", w.name));
+        let original = std::fs::read(w.wasm).expect("read the guest");
+        let spliced = proxy_gen::splice::splice_passthrough(&original).expect("splice the guest");
+        std::fs::write(&out, spliced).expect("write the spliced guest");
+        proxyrt(self.cache.path(), &w.run_of(&out));
+        out
+    }
+
     /// Warms the cache for `run` and `replay` of `w` and records its trace.
     fn prepare(&self, w: &Workload) -> PathBuf {
         let trace = self.trace(w.name);
@@ -226,7 +239,8 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// `run`, `record`, `replay` and `run` of the forward composition in turn (and, with
+/// `run`, `record`, `replay`, `run` of the forward composition and `run` of the spliced
+/// component in turn (and, with
 /// `PROXYRT_BENCH_BASELINE`, the baseline binary's `record`), `ROUNDS` rounds per workload (the
 /// order rotated every round); prints the medians and the medians of the per-round ratios to
 /// `run` (and of `record` to forward, and to the baseline's `record`), with their ranges. The
@@ -238,15 +252,15 @@ fn paired() {
     let cache = dirs.cache.path();
     let baseline = std::env::var_os("PROXYRT_BENCH_BASELINE").map(PathBuf::from);
     println!(
-        "\npaired: {ROUNDS} rounds of one `run`, one `record`, one `replay --quiet` and one `run` of the \
-         forward composition each{}, in rotating order",
+        "\npaired: {ROUNDS} rounds of one `run`, one `record`, one `replay --quiet`, one `run` of the \
+         forward composition and one of the spliced component each{}, in rotating order",
         match &baseline {
             Some(b) => format!(" and one `record` by the baseline {}", b.display()),
             None => String::new(),
         }
     );
     println!(
-        "{:<14} {:>7} {:>8} {:>9} {:>9} {:>16} {:>16} {:>16} {:>16} {:>10}",
+        "{:<14} {:>7} {:>8} {:>9} {:>9} {:>16} {:>16} {:>16} {:>16} {:>16} {:>10}",
         "workload",
         "calls",
         "run ms",
@@ -255,6 +269,7 @@ fn paired() {
         "record/run",
         "replay/run",
         "forward/run",
+        "spliced/run",
         "record/forward",
         "trace"
     );
@@ -262,12 +277,14 @@ fn paired() {
     for w in timed_workloads(&dirs) {
         let trace = dirs.prepare(&w);
         let forward = dirs.forward(&w);
+        let spliced = dirs.spliced(&w);
         let again = dirs.trace(&format!("{}-again", w.name));
         let mut kinds: Vec<(&Path, Vec<String>)> = vec![
             (Path::new(env!("CARGO_BIN_EXE_proxyrt")), w.run()),
             (Path::new(env!("CARGO_BIN_EXE_proxyrt")), w.record(&again)),
             (Path::new(env!("CARGO_BIN_EXE_proxyrt")), w.replay(&trace)),
             (Path::new(env!("CARGO_BIN_EXE_proxyrt")), w.run_of(&forward)),
+            (Path::new(env!("CARGO_BIN_EXE_proxyrt")), w.run_of(&spliced)),
         ];
         let base_trace = dirs.trace(&format!("{}-baseline", w.name));
         if let Some(b) = &baseline {
@@ -304,7 +321,7 @@ fn paired() {
         let n = calls(cache, &trace);
         let show = |(m, lo, hi): (f64, f64, f64)| format!("{m:.2}x {lo:.2}..{hi:.2}");
         println!(
-            "{:<14} {:>7} {:>8.2} {:>9.2} {:>9.2} {:>16} {:>16} {:>16} {:>16} {:>10}",
+            "{:<14} {:>7} {:>8.2} {:>9.2} {:>9.2} {:>16} {:>16} {:>16} {:>16} {:>16} {:>10}",
             w.name,
             n,
             run_ms,
@@ -313,6 +330,7 @@ fn paired() {
             show(rec),
             show(replay),
             show(fwd),
+            show(ratios(4, 0)),
             show(ratios(1, 3)),
             file_size(&trace)
         );
@@ -320,10 +338,10 @@ fn paired() {
             println!(
                 "{:<14} baseline record {:.2} ms: /run {}, /forward {}; record / baseline record {}",
                 "",
-                medians[4],
-                show(ratios(4, 0)),
-                show(ratios(4, 3)),
-                show(ratios(1, 4)),
+                medians[5],
+                show(ratios(5, 0)),
+                show(ratios(5, 3)),
+                show(ratios(1, 5)),
             );
         }
         // The difference beyond echo's, per host call: what recording and replaying cost more

@@ -6,6 +6,8 @@
 //!   caller brings);
 //! - [`instrument`] returns the composed component for a [`Mode`]; [`instrument_embedded`] the
 //!   replay composition with the recorded calls built in; [`proxy`] the proxy alone.
+//! - [`splice::splice_passthrough`] puts a stub inside each of a component's core modules, between
+//!   its code and every function it imports (the layout record mode is to move to, #17).
 //!
 //! Inside, every instrumentation is plan, then emit: the component is decoded, a plain-data plan
 //! makes every decision (func-ids, calls reported before forwarding, wrapped or pass-through
@@ -31,6 +33,7 @@ mod export_proxy;
 mod mode;
 mod plan;
 mod shim;
+pub mod splice;
 mod synth;
 mod typeenc;
 mod walk;

@@ -337,4 +337,12 @@ fn c_app_through_the_preview1_adapter_records_and_replays_on_another_build() {
         "{}",
         out.stderr_text()
     );
+
+    // With a pass-through stub spliced inside each of its core modules (the program's and the
+    // adapter's: proxy_gen::splice), it is another build that makes exactly the same host calls,
+    // so it replays the trace too.
+    let spliced = proxy_gen::splice::splice_passthrough(&fs::read(&component).unwrap()).unwrap();
+    let spliced_path = components.path().join("c-spliced.wasm");
+    fs::write(&spliced_path, spliced).unwrap();
+    assert_replays_on_another_build(&spliced_path, &rec);
 }

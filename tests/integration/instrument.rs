@@ -66,10 +66,10 @@ fn run_with_files(
     (out, left)
 }
 
-#[test]
-fn forward_composition_of_the_cli_guest_behaves_like_the_original() {
-    let dir = tempfile::tempdir().unwrap();
-    let composed = instrument_forward(guests::CLI, dir.path());
+/// `other` (a composition or a rewrite of the cli guest) does what the cli guest does: same
+/// stdout, stderr, exit status and files left, over every kind of step (arguments, environment,
+/// files and directories, stdin, stderr, exits, sleeps).
+fn assert_behaves_like_the_cli_guest(other: &Path) {
     let original = Path::new(guests::CLI);
     let files = [("in.txt", "some input\nsecond line\n")];
     let scenarios: &[(&[&str], &[u8])] = &[
@@ -102,12 +102,19 @@ fn forward_composition_of_the_cli_guest_behaves_like_the_original() {
     ];
     for (steps, stdin) in scenarios {
         let (a, files_a) = run_with_files(original, &files, steps, stdin);
-        let (b, files_b) = run_with_files(&composed, &files, steps, stdin);
+        let (b, files_b) = run_with_files(other, &files, steps, stdin);
         assert_eq!(a.stdout_text(), b.stdout_text(), "stdout of {steps:?}");
         assert_eq!(a.stderr_text(), b.stderr_text(), "stderr of {steps:?}");
         assert_eq!(a.status, b.status, "status of {steps:?}");
         assert_eq!(files_a, files_b, "files left by {steps:?}");
     }
+}
+
+#[test]
+fn forward_composition_of_the_cli_guest_behaves_like_the_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let composed = instrument_forward(guests::CLI, dir.path());
+    assert_behaves_like_the_cli_guest(&composed);
     // Non-deterministic steps still work through the proxy (real clocks and randomness).
     let (out, _) = run_with_files(
         &composed,
@@ -629,4 +636,23 @@ fn a_stdio_standalone_prints_and_exits_as_recorded_in_jco() {
         );
         assert_eq!(o.status, status, "status of {name} in node");
     }
+}
+
+/// A pass-through stub spliced between the guest's own core module and every function it
+/// imports (`proxy_gen::splice`, the layout #17 measured against the forward composition): the
+/// rewritten component has the original's imports and exports and does what the original does.
+#[test]
+fn spliced_cli_guest_behaves_like_the_original() {
+    let original = fs::read(guests::CLI).unwrap();
+    let spliced = proxy_gen::splice::splice_passthrough(&original).unwrap();
+    assert_ne!(spliced, original, "the core module was rewritten");
+    assert_eq!(
+        proxy_gen::analyze(&spliced).unwrap(),
+        proxy_gen::analyze(&original).unwrap(),
+        "same imports and exports"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spliced.wasm");
+    fs::write(&path, &spliced).unwrap();
+    assert_behaves_like_the_cli_guest(&path);
 }
