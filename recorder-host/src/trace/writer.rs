@@ -131,10 +131,8 @@ impl<W: Write> TraceWriter<W> {
             Entry::Return { results } => return self.append_return(results),
             _ => {}
         }
-        if !self.header_written {
-            // The scratch buffer still holds the header.
-            self.write_header()?;
-        }
+        // Until the header is written, the scratch buffer holds it: write it before reusing it.
+        self.write_header()?;
         let mut scratch = std::mem::take(&mut self.scratch);
         let result = payload::encode(entry, &mut scratch).and_then(|()| self.push(&[&scratch]));
         self.scratch = scratch;
