@@ -346,3 +346,59 @@ fn c_app_through_the_preview1_adapter_records_and_replays_on_another_build() {
     fs::write(&spliced_path, spliced).unwrap();
     assert_replays_on_another_build(&spliced_path, &rec);
 }
+
+/// The analysis behind record mode's spliced stubs (#17) on every toolchain's component: every host
+/// call the component can make is found in a core module that sees the memory its pointers point
+/// into (so nothing would be refused), every one is a function of the component's `ComponentInfo`,
+/// and a call an adapter makes for the program is the adapter's alone (the program's preview-1
+/// imports are internal).
+#[test]
+fn every_toolchains_host_calls_are_found_inside_its_core_modules() {
+    use proxy_gen::splice::origin::{origins, HostCall, ImportOrigin};
+    let Some(dir) = foreign_dir() else { return };
+    let components = tempfile::tempdir().unwrap();
+    let cases = [
+        (dir.join("py.wasm"), false),
+        (dir.join("js.wasm"), false),
+        (adapted(&dir.join("c.core.wasm"), components.path()), true),
+        (adapted(&dir.join("go.core.wasm"), components.path()), true),
+    ];
+    for (path, through_adapter) in cases {
+        let bytes = fs::read(&path).unwrap();
+        let name = path.display();
+        let modules = origins(&bytes).unwrap_or_else(|e| panic!("{name}: refused: {e}"));
+        let info = proxy_gen::analyze(&bytes).unwrap();
+        let known: Vec<(Option<&str>, String)> = info
+            .intercepted_functions()
+            .map(|f| (f.interface, f.function.name.clone()))
+            .collect();
+        let recording: Vec<_> = modules.iter().filter(|m| m.records()).collect();
+        let mut calls = 0;
+        for m in &recording {
+            for origin in &m.imports {
+                let ImportOrigin::Host { call, .. } = origin else {
+                    continue;
+                };
+                calls += 1;
+                let (interface, name) = match call {
+                    HostCall::Func { interface, name } => (interface.as_deref(), name.clone()),
+                    HostCall::Drop {
+                        interface,
+                        resource,
+                    } => (
+                        Some(interface.as_str()),
+                        format!("[resource-drop]{resource}"),
+                    ),
+                };
+                assert!(
+                    known.contains(&(interface, name.clone())),
+                    "{name}: {interface:?} {name} is not in its ComponentInfo"
+                );
+            }
+        }
+        assert!(calls >= 30, "{name}: only {calls} host calls found");
+        if through_adapter {
+            assert_eq!(recording.len(), 1, "{name}: only the adapter records");
+        }
+    }
+}

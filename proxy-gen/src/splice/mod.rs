@@ -12,6 +12,9 @@
 //! recording stubs of record mode are to take its place (ARCHITECTURE.md, "The composition
 //! floor").
 //!
+//! [`origin`] finds, for every function a core module imports, the host call it stands for (through
+//! wit-component's shims and fixups and the instances between), which a recording stub needs.
+//!
 //! Inside a module: the stubs are new defined functions, one per imported function, appended
 //! after the module's own, so no existing index moves; every use of imported function `i`
 //! (calls, `ref.func`, element segments, exports, the start function) is redirected to stub `i`,
@@ -25,6 +28,8 @@ use std::ops::Range;
 use wasm_encoder::reencode::{utils, Reencode};
 use wasm_encoder::{CodeSection, ComponentSectionId, Function, FunctionSection, Instruction};
 use wasmparser::{Chunk, Parser, Payload, TypeRef};
+
+pub mod origin;
 
 /// `component` with a pass-through stub between every core module and each function it imports.
 /// The result validates and behaves as `component` does (same imports, exports and effects).
