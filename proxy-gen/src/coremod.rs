@@ -34,7 +34,7 @@ use wit_parser::{
 
 use crate::abi::{self, CoreSig};
 use crate::decode;
-use crate::encode::{self, Encoder, Helpers};
+use crate::encode::{self, Encoder, Helpers, Memories};
 use crate::error::unsupported;
 use crate::mode::Mode;
 use crate::walk::{self, At, Unsupported, VariantShape, Visitor};
@@ -498,7 +498,7 @@ pub fn stub_module(
         code.function(&post);
     }
     if encodes {
-        for (params, results, body) in encode::helper_functions(helpers.ensure()) {
+        for (params, results, body) in encode::helper_functions(helpers.ensure(), Memories::ONE) {
             funcs.function(types.get(&params, &results));
             code.function(&body);
         }
@@ -1332,6 +1332,7 @@ fn begin_encoding<'r>(
         sizes: ctx.sizes,
         h: ctx.helpers,
         cur,
+        memory: 0,
         own_rep: (ctx.wrapped && params).then_some(ctx.handles.w_rep),
     };
     (enc, start)
@@ -1458,7 +1459,7 @@ impl Visitor for HandleWalk<'_, '_> {
     fn list(&self, b: &mut Body, fields: &[&Type], at: At<'_>) -> Result<()> {
         let (ptr, len) = match at {
             At::Flat(slots) => (Self::slot(slots, 0)?.0, Self::slot(slots, 1)?.0),
-            At::Mem { base, offset } => walk::load_ptr_len(b, base, offset),
+            At::Mem { base, offset } => walk::load_ptr_len(b, 0, base, offset),
         };
         walk::walk_elements(self, b, fields, ptr, len)
     }
@@ -1470,7 +1471,7 @@ impl Visitor for HandleWalk<'_, '_> {
             At::Mem { base, offset } => {
                 let disc = b.local(ValType::I32);
                 b.code.push(I::LocalGet(base));
-                b.code.push(walk::load_tag(variant.tag, offset));
+                b.code.push(walk::load_tag(variant.tag, 0, offset));
                 b.code.push(I::LocalSet(disc));
                 disc
             }

@@ -31,7 +31,7 @@ use wit_parser::{Handle, Int, Resolve, SizeAlign, Type};
 use crate::abi;
 use crate::error::unsupported;
 use crate::walk::{self, At, Unsupported, VariantShape, Visitor};
-use crate::wasmcode::{memarg, Body};
+use crate::wasmcode::{memarg_in, Body};
 
 /// Function indices of the encoder helpers in the stub module (see [`helper_functions`]).
 #[derive(Clone, Copy)]
@@ -52,10 +52,25 @@ pub struct Helpers {
     pub copy: u32,
 }
 
+/// The memories encoded values move between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Memories {
+    /// Where the values are read (`copy`'s source).
+    pub src: u32,
+    /// Where the encoding is written, and grown as needed.
+    pub dst: u32,
+}
+
+impl Memories {
+    /// The proxy's: its one memory holds both the values and the encoding.
+    pub const ONE: Memories = Memories { src: 0, dst: 0 };
+}
+
 /// The core signatures and bodies of the helpers, defined from function index `first` on (the
-/// order of [`Helpers::at`]).
-pub fn helper_functions(first: u32) -> Vec<(Vec<ValType>, Vec<ValType>, Function)> {
+/// order of [`Helpers::at`]), writing to `mems.dst` (and `copy` reading from `mems.src`).
+pub fn helper_functions(first: u32, mems: Memories) -> Vec<(Vec<ValType>, Vec<ValType>, Function)> {
     let ensure = first;
+    let memarg = |offset, align| memarg_in(mems.dst, offset, align);
     use ValType::{I32, I64};
     let mut out = Vec::new();
 
@@ -70,7 +85,7 @@ pub fn helper_functions(first: u32) -> Vec<(Vec<ValType>, Vec<ValType>, Function
         I::LocalSet(2),
     ]
     .into_iter()
-    .chain(crate::wasmcode::grow_memory_to(2))
+    .chain(crate::wasmcode::grow_memory_in(mems.dst, 2))
     .chain([I::End])
     {
         f.instruction(&i);
@@ -162,8 +177,8 @@ pub fn helper_functions(first: u32) -> Vec<(Vec<ValType>, Vec<ValType>, Function
         I::LocalGet(1),
         I::LocalGet(2),
         I::MemoryCopy {
-            src_mem: 0,
-            dst_mem: 0,
+            src_mem: mems.src,
+            dst_mem: mems.dst,
         },
         I::LocalGet(0),
         I::LocalGet(2),
@@ -208,6 +223,8 @@ pub struct Encoder<'r> {
     pub h: Helpers,
     /// The cursor local.
     pub cur: u32,
+    /// The memory the values are in (the helpers know where the encoding goes).
+    pub memory: u32,
     /// With wrapper resources: `resource.rep` of the wrapper type per (dealiased) resource, to
     /// record an `own` the guest passes by its id (a borrow arrives as the rep already).
     pub own_rep: Option<&'r std::collections::HashMap<wit_parser::TypeId, u32>>,
@@ -276,6 +293,7 @@ impl Encoder<'_> {
                 }
             }
             At::Mem { base, offset } => {
+                let memarg = |offset, align| memarg_in(self.memory, offset, align);
                 b.code.push(I::LocalGet(base));
                 b.code.push(match (load, wide) {
                     (_, true) => I::I64Load(memarg(offset, 3)),
@@ -367,7 +385,7 @@ impl Encoder<'_> {
                 b.code.push(I::LocalSet(len));
                 Ok((ptr, len))
             }
-            At::Mem { base, offset } => Ok(walk::load_ptr_len(b, base, offset)),
+            At::Mem { base, offset } => Ok(walk::load_ptr_len(b, self.memory, base, offset)),
         }
     }
 }

@@ -19,7 +19,7 @@ use wasm_encoder::{Instruction as I, ValType};
 use wit_parser::{Handle, Int, Resolve, SizeAlign, Type, TypeDefKind};
 
 use crate::abi;
-use crate::wasmcode::{memarg, Body};
+use crate::wasmcode::{memarg_in, Body};
 
 /// Where a value sits in canonical-ABI form.
 #[derive(Clone, Copy, Debug)]
@@ -292,28 +292,28 @@ pub fn payload_at<'s>(sizes: &SizeAlign, variant: &VariantShape, at: At<'s>) -> 
     }
 }
 
-/// Loads the (pointer, length) pair of a string or list stored at `base + offset` into two fresh
-/// i32 locals.
-pub fn load_ptr_len(b: &mut Body, base: u32, offset: u32) -> (u32, u32) {
+/// Loads the (pointer, length) pair of a string or list stored at `base + offset` of memory
+/// `memory` into two fresh i32 locals.
+pub fn load_ptr_len(b: &mut Body, memory: u32, base: u32, offset: u32) -> (u32, u32) {
     let ptr = b.local(ValType::I32);
     let len = b.local(ValType::I32);
     b.code.extend([
         I::LocalGet(base),
-        I::I32Load(memarg(offset, 2)),
+        I::I32Load(memarg_in(memory, offset, 2)),
         I::LocalSet(ptr),
         I::LocalGet(base),
-        I::I32Load(memarg(offset + 4, 2)),
+        I::I32Load(memarg_in(memory, offset + 4, 2)),
         I::LocalSet(len),
     ]);
     (ptr, len)
 }
 
-/// The memory load of a discriminant of size `tag` (zero-extended to i32).
-pub fn load_tag(tag: Int, offset: u32) -> I<'static> {
+/// The load of a discriminant of size `tag` from memory `memory` (zero-extended to i32).
+pub fn load_tag(tag: Int, memory: u32, offset: u32) -> I<'static> {
     match tag {
-        Int::U8 => I::I32Load8U(memarg(offset, 0)),
-        Int::U16 => I::I32Load16U(memarg(offset, 1)),
-        Int::U32 | Int::U64 => I::I32Load(memarg(offset, 2)),
+        Int::U8 => I::I32Load8U(memarg_in(memory, offset, 0)),
+        Int::U16 => I::I32Load16U(memarg_in(memory, offset, 1)),
+        Int::U32 | Int::U64 => I::I32Load(memarg_in(memory, offset, 2)),
     }
 }
 

@@ -12,10 +12,16 @@ use wit_parser::Type;
 
 /// The memory argument of a load or store from memory 0 at `offset`, aligned to `2^align_log2`.
 pub fn memarg(offset: u32, align_log2: u32) -> MemArg {
+    memarg_in(0, offset, align_log2)
+}
+
+/// [`memarg`] in memory `memory` (a module with several: spliced stubs read the guest's memory and
+/// write their own).
+pub fn memarg_in(memory: u32, offset: u32, align_log2: u32) -> MemArg {
     MemArg {
         offset: u64::from(offset),
         align: align_log2,
-        memory_index: 0,
+        memory_index: memory,
     }
 }
 
@@ -80,16 +86,21 @@ pub fn realloc_function(bump: u32) -> Function {
 /// size * 64Ki) / 64Ki)) or unreachable }`. `end` is i64 so that an overflow past 4 GiB is caught,
 /// not wrapped. Shared by the allocator's `realloc` and the encoders' `ensure`.
 pub fn grow_memory_to(end: u32) -> [I<'static>; 25] {
+    grow_memory_in(0, end)
+}
+
+/// [`grow_memory_to`] for memory `memory`.
+pub fn grow_memory_in(memory: u32, end: u32) -> [I<'static>; 25] {
     [
         I::LocalGet(end),
-        I::MemorySize(0),
+        I::MemorySize(memory),
         I::I64ExtendI32U,
         I::I64Const(16),
         I::I64Shl,
         I::I64GtU,
         I::If(BlockType::Empty),
         I::LocalGet(end),
-        I::MemorySize(0),
+        I::MemorySize(memory),
         I::I64ExtendI32U,
         I::I64Const(16),
         I::I64Shl,
@@ -99,7 +110,7 @@ pub fn grow_memory_to(end: u32) -> [I<'static>; 25] {
         I::I64Const(16),
         I::I64ShrU,
         I::I32WrapI64,
-        I::MemoryGrow(0),
+        I::MemoryGrow(memory),
         I::I32Const(-1),
         I::I32Eq,
         I::If(BlockType::Empty),
