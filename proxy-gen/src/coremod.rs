@@ -38,7 +38,7 @@ use crate::encode::{self, Encoder, Helpers, Memories};
 use crate::error::unsupported;
 use crate::mode::Mode;
 use crate::walk::{self, At, Unsupported, VariantShape, Visitor};
-use crate::wasmcode::{self, memarg, Body};
+use crate::wasmcode::{self, memarg, memarg_in, Body};
 
 /// Where the bump heap starts without a batch buffer; address 0..HEAP_BASE stays unused so a null
 /// pointer never aliases data.
@@ -58,7 +58,7 @@ pub const BATCH_DATA: i32 = BATCH + 4;
 /// or `recorder.ret`).
 pub const BATCH_CAPACITY: i32 = 64 << 10;
 /// Where the bump heap starts in record mode: after the batch buffer, 16-aligned.
-const RECORD_HEAP_BASE: i32 = (BATCH_DATA + BATCH_CAPACITY + 15) & !15;
+pub(crate) const RECORD_HEAP_BASE: i32 = (BATCH_DATA + BATCH_CAPACITY + 15) & !15;
 
 /// Where the bump heap starts, with (`batch`) or without the batch buffer below it.
 fn heap_base(batch: bool) -> i32 {
@@ -504,7 +504,12 @@ pub fn stub_module(
         }
     }
     if let (Some(imports), Reporter::Record { flush, .. }) = (recorder, reporter) {
-        for (params, results, body) in batch_functions(imports, flush) {
+        let env = BatchEnv {
+            memory: 0,
+            given: Given::Global(BATCH_GIVEN),
+            recorder: RecorderCalls::Direct(imports),
+        };
+        for (params, results, body) in batch_functions(&env, flush) {
             funcs.function(types.get(&params, &results));
             code.function(&body);
         }
@@ -615,11 +620,11 @@ const SKIP_DTOR: u32 = 0;
 const BATCH_GIVEN: u32 = 3;
 
 /// How many functions [`batch_functions`] defines.
-const BATCH_FUNCTIONS: u32 = 2;
+pub(crate) const BATCH_FUNCTIONS: u32 = 2;
 
 /// The `func` of a batch record that is a `Return` alone (the results of a call reported before
 /// it was forwarded).
-const RETURN_ONLY: i32 = -1;
+pub(crate) const RETURN_ONLY: i32 = -1;
 
 /// The record-mode functions that keep the batch buffer ([`BATCH`]), defined at `flush - 1` and
 /// `flush`:
@@ -638,23 +643,27 @@ const RETURN_ONLY: i32 = -1;
 /// the batch after a trap, never sees a partial record; it is reset right after
 /// `record-batch` returned, by a store at a constant in-bounds address that cannot trap (wasmtime
 /// checks fuel and epochs at function entries and loop heads only), so no record is read twice.
-fn batch_functions(r: RecorderImports, flush: u32) -> Vec<(Vec<ValType>, Vec<ValType>, Function)> {
+pub(crate) fn batch_functions(
+    env: &BatchEnv,
+    flush: u32,
+) -> Vec<(Vec<ValType>, Vec<ValType>, Function)> {
     use ValType::{I32, I64};
     let (func, args, args_len, res, res_len) = (0, 1, 2, 3, 4);
     let (total, p, fill) = (5, 6, 7);
     let cap = i64::from(BATCH_CAPACITY);
-    let m = |offset: u32| memarg(offset, 0);
-    let mut code = vec![
-        // The buffer goes to the host once, before its first record.
-        I::GlobalGet(BATCH_GIVEN),
-        I::I32Eqz,
-        I::If(BlockType::Empty),
+    let mem = env.memory;
+    let m = |offset: u32| memarg_in(mem, offset, 2);
+    // The buffer goes to the host once, before its first record.
+    let mut code = env.given.get();
+    code.extend([I::I32Eqz, I::If(BlockType::Empty)]);
+    code.extend(env.given.set(1));
+    code.extend([
         I::I32Const(BATCH),
         I::I32Const(BATCH_DATA - BATCH + BATCH_CAPACITY),
-        I::Call(r.batch_buffer),
-        I::I32Const(1),
-        I::GlobalSet(BATCH_GIVEN),
-        I::End,
+    ]);
+    code.extend(env.recorder.call(Rec::BatchBuffer));
+    code.extend([I::End]);
+    code.extend([
         // total = (func == RETURN_ONLY ? 8 : 12 + args_len) + results_len, in i64 (no overflow).
         I::LocalGet(res_len),
         I::I64ExtendI32U,
@@ -683,14 +692,18 @@ fn batch_functions(r: RecorderImports, flush: u32) -> Vec<(Vec<ValType>, Vec<Val
         I::I32Const(0),
         I::LocalGet(res),
         I::LocalGet(res_len),
-        I::Call(r.ret),
+    ]);
+    code.extend(env.recorder.call(Rec::Ret));
+    code.extend([
         I::Else,
         I::LocalGet(func),
         I::LocalGet(args),
         I::LocalGet(args_len),
         I::LocalGet(res),
         I::LocalGet(res_len),
-        I::Call(r.record),
+    ]);
+    code.extend(env.recorder.call(Rec::Record));
+    code.extend([
         I::End,
         I::Return,
         I::End,
@@ -723,8 +736,8 @@ fn batch_functions(r: RecorderImports, flush: u32) -> Vec<(Vec<ValType>, Vec<Val
         I::I32Const(RETURN_ONLY),
         I::I32Ne,
         I::If(BlockType::Empty),
-    ];
-    code.extend(length_and_bytes(p, args, args_len));
+    ]);
+    code.extend(length_and_bytes(mem, p, args, args_len));
     code.extend([
         I::LocalGet(p),
         I::I32Const(4),
@@ -735,7 +748,7 @@ fn batch_functions(r: RecorderImports, flush: u32) -> Vec<(Vec<ValType>, Vec<Val
         I::End,
     ]);
     // results_len and results.
-    code.extend(length_and_bytes(p, res, res_len));
+    code.extend(length_and_bytes(mem, p, res, res_len));
     code.extend([
         // The record is complete: count it in.
         I::I32Const(BATCH),
@@ -760,13 +773,15 @@ fn batch_functions(r: RecorderImports, flush: u32) -> Vec<(Vec<ValType>, Vec<Val
         I::If(BlockType::Empty),
         I::I32Const(BATCH_DATA),
         I::LocalGet(0),
-        I::Call(r.record_batch),
+    ];
+    code.extend(env.recorder.call(Rec::RecordBatch));
+    code.extend([
         I::I32Const(BATCH),
         I::I32Const(0),
         I::I32Store(m(0)),
         I::End,
         I::End,
-    ];
+    ]);
     let mut flush_fn = Function::new([(1, I32)]);
     for i in &code {
         flush_fn.instruction(i);
@@ -774,21 +789,22 @@ fn batch_functions(r: RecorderImports, flush: u32) -> Vec<(Vec<ValType>, Vec<Val
     vec![(vec![I32; 5], vec![], append), (vec![], vec![], flush_fn)]
 }
 
-/// At the address in local `p`: the length in local `len` (u32), then the `len` bytes at the
-/// address in local `ptr` (a batch record's arguments or results). `p` is left as it was.
-fn length_and_bytes(p: u32, ptr: u32, len: u32) -> [I<'static>; 9] {
+/// At the address in local `p` of memory `mem`: the length in local `len` (u32), then the `len`
+/// bytes at the address in local `ptr` (a batch record's arguments or results, in `mem` too). `p`
+/// is left as it was.
+fn length_and_bytes(mem: u32, p: u32, ptr: u32, len: u32) -> [I<'static>; 9] {
     [
         I::LocalGet(p),
         I::LocalGet(len),
-        I::I32Store(memarg(0, 0)),
+        I::I32Store(memarg_in(mem, 0, 0)),
         I::LocalGet(p),
         I::I32Const(4),
         I::I32Add,
         I::LocalGet(ptr),
         I::LocalGet(len),
         I::MemoryCopy {
-            src_mem: 0,
-            dst_mem: 0,
+            src_mem: mem,
+            dst_mem: mem,
         },
     ]
 }
@@ -993,9 +1009,130 @@ enum Reporter {
     },
 }
 
+/// Where the batch functions ([`batch_functions`]) keep the batch and how they reach the recorder.
+pub(crate) struct BatchEnv {
+    /// The memory holding the batch buffer at [`BATCH`].
+    pub memory: u32,
+    /// Where the "buffer handed over" flag is.
+    pub given: Given,
+    /// How the recorder's functions are called.
+    pub recorder: RecorderCalls,
+}
+
+/// The flag that says the batch buffer was handed to the host (`recorder.batch-buffer`).
+#[derive(Clone, Copy)]
+pub(crate) enum Given {
+    /// A mutable i32 global of the module.
+    Global(u32),
+    /// The i32 at this address of the batch memory (shared by every module that appends).
+    Memory { memory: u32, address: i32 },
+}
+
+impl Given {
+    fn get(self) -> Vec<I<'static>> {
+        match self {
+            Given::Global(g) => vec![I::GlobalGet(g)],
+            Given::Memory { memory, address } => {
+                vec![I::I32Const(address), I::I32Load(memarg_in(memory, 0, 2))]
+            }
+        }
+    }
+    fn set(self, value: i32) -> Vec<I<'static>> {
+        match self {
+            Given::Global(g) => vec![I::I32Const(value), I::GlobalSet(g)],
+            Given::Memory { memory, address } => vec![
+                I::I32Const(address),
+                I::I32Const(value),
+                I::I32Store(memarg_in(memory, 0, 2)),
+            ],
+        }
+    }
+}
+
+/// One of the recorder interface's functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rec {
+    /// `call(func-id, args)`.
+    Call,
+    /// `ret(func-id, results)`.
+    Ret,
+    /// `record(func-id, args, results)`.
+    Record,
+    /// `batch-buffer(buffer)`.
+    BatchBuffer,
+    /// `record-batch(entries)`.
+    RecordBatch,
+}
+
+impl Rec {
+    /// All five, in the order of their slots in a table of them.
+    pub const ALL: [Rec; 5] = [
+        Rec::Call,
+        Rec::Ret,
+        Rec::Record,
+        Rec::BatchBuffer,
+        Rec::RecordBatch,
+    ];
+
+    /// The core signature of its lowering (each `list<u8>` a pointer and a length; no results).
+    pub fn params(self) -> usize {
+        match self {
+            Rec::Call | Rec::Ret => 3,
+            Rec::Record => 5,
+            Rec::BatchBuffer | Rec::RecordBatch => 2,
+        }
+    }
+
+    /// Its name in the recorder interface.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rec::Call => "call",
+            Rec::Ret => "ret",
+            Rec::Record => "record",
+            Rec::BatchBuffer => "batch-buffer",
+            Rec::RecordBatch => "record-batch",
+        }
+    }
+}
+
+/// How generated code calls the recorder's functions, their arguments on the stack.
+#[derive(Clone)]
+pub(crate) enum RecorderCalls {
+    /// Imported functions of the module (the proxy's stub module).
+    Direct(RecorderImports),
+    /// Through `table` (slot = position in [`Rec::ALL`]), with the module's core type index of
+    /// each arity: `types[k]` for `k` i32 parameters and no result (2, 3 and 5 are used).
+    Table { table: u32, types: [u32; 6] },
+}
+
+impl RecorderCalls {
+    /// The instructions that call `which` with its arguments on the stack.
+    pub fn call(&self, which: Rec) -> Vec<I<'static>> {
+        match self {
+            RecorderCalls::Direct(r) => vec![I::Call(match which {
+                Rec::Call => r.call,
+                Rec::Ret => r.ret,
+                Rec::Record => r.record,
+                Rec::BatchBuffer => r.batch_buffer,
+                Rec::RecordBatch => r.record_batch,
+            })],
+            RecorderCalls::Table { table, types } => {
+                let slot = Rec::ALL.iter().position(|r| *r == which).unwrap_or(0);
+                vec![
+                    I::I32Const(slot as i32),
+                    I::CallIndirect {
+                        type_index: types[which.params()],
+                        table_index: *table,
+                    },
+                ]
+            }
+        }
+    }
+}
+
 /// The lowered recorder functions the stub module imports (record mode).
 #[derive(Clone, Copy)]
-struct RecorderImports {
+pub(crate) struct RecorderImports {
     call: u32,
     ret: u32,
     record: u32,

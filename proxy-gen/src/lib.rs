@@ -61,8 +61,68 @@ pub fn instrument(component: &[u8], mode: Mode) -> Result<Vec<u8>> {
 }
 
 /// [`instrument`] for a component already decoded with [`decode`], so that a caller that also needs
-/// its [`ComponentInfo`] (`Decoded::info`) decodes it once.
+/// its [`ComponentInfo`] (`Decoded::info`) decodes it once. Record mode uses [`Layout::Auto`].
 pub fn instrument_decoded(decoded: &Decoded, component: &[u8], mode: Mode) -> Result<Vec<u8>> {
+    instrument_with_layout(decoded, component, mode, Layout::Auto)
+}
+
+/// How [`Mode::Record`] instruments a component (the other modes are always composed: replay has
+/// no host to splice against, and forward is the composition's baseline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// Spliced when the component allows it, else composed (the default).
+    #[default]
+    Auto,
+    /// Recording stubs spliced inside the component's own core modules ([`splice::splice_record`]):
+    /// no second component, so no fused adapter on the call path. A component that does not allow
+    /// it is an error ([`Error::Unsupported`], with the reason).
+    Spliced,
+    /// The proxy component composed above the original (every component allows it).
+    Composed,
+}
+
+impl Layout {
+    /// The layout's name, as `proxyrt record --layout` spells it and cache keys use it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Auto => "auto",
+            Layout::Spliced => "spliced",
+            Layout::Composed => "composed",
+        }
+    }
+}
+
+/// [`instrument_decoded`] with record mode's [`Layout`] chosen (ignored by the other modes).
+pub fn instrument_with_layout(
+    decoded: &Decoded,
+    component: &[u8],
+    mode: Mode,
+    layout: Layout,
+) -> Result<Vec<u8>> {
+    if decoded.imports_nothing() {
+        return Ok(component.to_vec());
+    }
+    if mode == Mode::Record && layout != Layout::Composed {
+        // What the record proxy cannot take is refused in every layout, although spliced stubs
+        // could record some of it: the trace is replayed by a proxy, which has the same limits.
+        no_panic(|| plan::Plan::new(decoded, mode).map_err(Error::from_generator))?;
+        match no_panic(|| splice::splice_record(decoded, component))? {
+            Ok(spliced) => return Ok(spliced),
+            Err(refused) if layout == Layout::Spliced => {
+                return Err(Error::Unsupported(format!(
+                    "cannot splice recording stubs inside this component: {refused} (record it \
+                     with `--layout composed`)"
+                )))
+            }
+            Err(_) => {}
+        }
+    }
+    compose_decoded(decoded, component, mode)
+}
+
+/// [`instrument_decoded`] always as a composition: the proxy component above the original (what
+/// record mode falls back to when its stubs cannot be spliced inside; kept for comparison).
+pub fn compose_decoded(decoded: &Decoded, component: &[u8], mode: Mode) -> Result<Vec<u8>> {
     if decoded.imports_nothing() {
         return Ok(component.to_vec());
     }

@@ -30,6 +30,9 @@ use wasm_encoder::{CodeSection, ComponentSectionId, Function, FunctionSection, I
 use wasmparser::{Chunk, Parser, Payload, TypeRef};
 
 pub mod origin;
+mod record;
+
+pub use record::splice_record;
 
 /// `component` with a pass-through stub between every core module and each function it imports.
 /// The result validates and behaves as `component` does (same imports, exports and effects).

@@ -101,7 +101,20 @@ macro_rules! refuse {
 /// imports, in instantiation order; or why the component cannot be recorded from inside.
 /// Malformed input is refused too (it is validated before this is asked).
 pub fn origins(bytes: &[u8]) -> Result<Vec<ModuleOrigins>, Refused> {
+    analyze(bytes).map(|(modules, _)| modules)
+}
+
+/// [`origins`], and the module index of each of the component's module sections, in order (the
+/// module index space also counts imported and aliased modules).
+pub fn analyze(bytes: &[u8]) -> Result<(Vec<ModuleOrigins>, Vec<u32>), Refused> {
     let c = Component::read(bytes)?;
+    let sections = c
+        .modules
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.is_some())
+        .map(|(i, _)| i as u32)
+        .collect();
     let mut out = Vec::new();
     let mut seen_modules = HashSet::new();
     let mut reached = HashSet::new();
@@ -176,7 +189,7 @@ pub fn origins(bytes: &[u8]) -> Result<Vec<ModuleOrigins>, Refused> {
             }
         }
     }
-    Ok(out)
+    Ok((out, sections))
 }
 
 fn show(call: &HostCall) -> String {
