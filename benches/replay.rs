@@ -6,10 +6,11 @@
 //! Three parts, in this order:
 //! 1. criterion groups `replay-vs-run/<workload>` (`run`, then `replay`), the same workloads as
 //!    `benches/record.rs` plus `echo` (one write, 6 host calls: the fixed cost of a process);
-//! 2. `paired`: the same workloads again, `run`, `record`, `replay`, `run` of the forward
-//!    composition (the pass-through proxy alone) and `run` of the spliced component (a
-//!    pass-through stub inside each core module, `proxy_gen::splice`) timed *in turn* (one of each per round, the order
-//!    rotated every round) and the medians of the per-round ratios to `run`, which a shared, noisy
+//! 2. `paired`: the same workloads again, `run`, `record` (spliced: recording stubs inside the
+//!    guest's core modules), `replay`, `run` of the forward composition (the pass-through proxy
+//!    alone), `run` of the spliced component (a pass-through stub inside each core module,
+//!    `proxy_gen::splice`) and `record --layout composed` (the proxy above the guest) timed *in
+//!    turn* (one of each per round, the order rotated every round) and the medians of the per-round ratios to `run`, which a shared, noisy
 //!    machine disturbs less than separate criterion groups; with `PROXYRT_BENCH_BASELINE` set to
 //!    another `proxyrt` binary (e.g. a release build of main), also that binary's `record` in
 //!    every round, so that a change is measured against its baseline in the same rounds;
@@ -63,6 +64,15 @@ impl Workload {
         v.extend(self.options.iter().cloned());
         v.push(self.wasm.into());
         v.extend(self.args.iter().cloned());
+        v
+    }
+
+    /// `record` with the proxy composed above the guest (`--layout composed`), the layout record
+    /// mode used before the spliced one.
+    fn record_composed(&self, trace: &Path) -> Vec<String> {
+        let mut v = self.record(trace);
+        v.insert(1, "--layout".into());
+        v.insert(2, "composed".into());
         v
     }
 
@@ -239,8 +249,8 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// `run`, `record`, `replay`, `run` of the forward composition and `run` of the spliced
-/// component in turn (and, with
+/// `run`, `record`, `replay`, `run` of the forward composition, `run` of the spliced
+/// component and `record --layout composed` in turn (and, with
 /// `PROXYRT_BENCH_BASELINE`, the baseline binary's `record`), `ROUNDS` rounds per workload (the
 /// order rotated every round); prints the medians and the medians of the per-round ratios to
 /// `run` (and of `record` to forward, and to the baseline's `record`), with their ranges. The
@@ -253,14 +263,15 @@ fn paired() {
     let baseline = std::env::var_os("PROXYRT_BENCH_BASELINE").map(PathBuf::from);
     println!(
         "\npaired: {ROUNDS} rounds of one `run`, one `record`, one `replay --quiet`, one `run` of the \
-         forward composition and one of the spliced component each{}, in rotating order",
+         forward composition, one of the spliced component and one `record --layout composed` \
+         each{}, in rotating order",
         match &baseline {
             Some(b) => format!(" and one `record` by the baseline {}", b.display()),
             None => String::new(),
         }
     );
     println!(
-        "{:<14} {:>7} {:>8} {:>9} {:>9} {:>16} {:>16} {:>16} {:>16} {:>16} {:>10}",
+        "{:<14} {:>7} {:>8} {:>9} {:>9} {:>16} {:>16} {:>16} {:>16} {:>16} {:>16} {:>10}",
         "workload",
         "calls",
         "run ms",
@@ -270,7 +281,8 @@ fn paired() {
         "replay/run",
         "forward/run",
         "spliced/run",
-        "record/forward",
+        "record/spliced",
+        "composed/run",
         "trace"
     );
     let mut fixed = None;
@@ -279,12 +291,19 @@ fn paired() {
         let forward = dirs.forward(&w);
         let spliced = dirs.spliced(&w);
         let again = dirs.trace(&format!("{}-again", w.name));
+        let composed_trace = dirs.trace(&format!("{}-composed", w.name));
+        // Warm the cache for the composed record layout.
+        proxyrt(cache, &w.record_composed(&composed_trace));
         let mut kinds: Vec<(&Path, Vec<String>)> = vec![
             (Path::new(env!("CARGO_BIN_EXE_proxyrt")), w.run()),
             (Path::new(env!("CARGO_BIN_EXE_proxyrt")), w.record(&again)),
             (Path::new(env!("CARGO_BIN_EXE_proxyrt")), w.replay(&trace)),
             (Path::new(env!("CARGO_BIN_EXE_proxyrt")), w.run_of(&forward)),
             (Path::new(env!("CARGO_BIN_EXE_proxyrt")), w.run_of(&spliced)),
+            (
+                Path::new(env!("CARGO_BIN_EXE_proxyrt")),
+                w.record_composed(&composed_trace),
+            ),
         ];
         let base_trace = dirs.trace(&format!("{}-baseline", w.name));
         if let Some(b) = &baseline {
@@ -321,7 +340,7 @@ fn paired() {
         let n = calls(cache, &trace);
         let show = |(m, lo, hi): (f64, f64, f64)| format!("{m:.2}x {lo:.2}..{hi:.2}");
         println!(
-            "{:<14} {:>7} {:>8.2} {:>9.2} {:>9.2} {:>16} {:>16} {:>16} {:>16} {:>16} {:>10}",
+            "{:<14} {:>7} {:>8.2} {:>9.2} {:>9.2} {:>16} {:>16} {:>16} {:>16} {:>16} {:>16} {:>10}",
             w.name,
             n,
             run_ms,
@@ -331,17 +350,24 @@ fn paired() {
             show(replay),
             show(fwd),
             show(ratios(4, 0)),
-            show(ratios(1, 3)),
+            show(ratios(1, 4)),
+            show(ratios(5, 0)),
             file_size(&trace)
+        );
+        println!(
+            "{:<14} record (default layout) / record --layout composed {}; composed / forward {}",
+            "",
+            show(ratios(1, 5)),
+            show(ratios(5, 3)),
         );
         if baseline.is_some() {
             println!(
                 "{:<14} baseline record {:.2} ms: /run {}, /forward {}; record / baseline record {}",
                 "",
-                medians[5],
-                show(ratios(5, 0)),
-                show(ratios(5, 3)),
-                show(ratios(1, 5)),
+                medians[6],
+                show(ratios(6, 0)),
+                show(ratios(6, 3)),
+                show(ratios(1, 6)),
             );
         }
         // The difference beyond echo's, per host call: what recording and replaying cost more

@@ -9,7 +9,7 @@
 
 mod composition;
 
-pub use composition::{instrumented, Instrumented};
+pub use composition::{instrumented, instrumented_with, Instrumented};
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};

@@ -315,6 +315,15 @@ pub fn trace_compression(name: &str) -> Result<recorder_host::trace::Compression
     name.parse()
 }
 
+/// Parses `record --layout`: `auto`, `spliced` or `composed` ([`proxy_gen::Layout::name`]).
+pub fn parse_layout(name: &str) -> Result<proxy_gen::Layout, String> {
+    use proxy_gen::Layout;
+    [Layout::Auto, Layout::Spliced, Layout::Composed]
+        .into_iter()
+        .find(|l| l.name() == name)
+        .ok_or_else(|| format!("unknown layout `{name}`: expected `auto`, `spliced` or `composed`"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// Every toolchain's component is recorded by stubs spliced inside its core modules (#17): forced,
+/// so that a component that would fall back to the composed proxy fails here.
+const SPLICED: &[&str] = &["--layout", "spliced"];
+
 /// The exit status of a divergence (`proxyrt::replay::DIVERGENCE_EXIT_CODE`).
 const DIVERGENCE: i32 = 86;
 
@@ -217,14 +221,18 @@ fn record_run_replay(wasm: &Path, opts: &[&str], app: &str) -> Session {
 #[test]
 fn componentize_py_app_records_and_replays() {
     let Some(dir) = foreign_dir() else { return };
-    record_run_replay(&dir.join("py.wasm"), &[], "py-app");
+    record_run_replay(&dir.join("py.wasm"), SPLICED, "py-app");
 }
 
 /// StarlingMonkey imports wasi:http@0.2.10 (for `fetch`), hence `-S http` when running on hosts.
 #[test]
 fn componentize_js_app_records_replays_and_diverges() {
     let Some(dir) = foreign_dir() else { return };
-    let rec = record_run_replay(&dir.join("js.wasm"), &["-S", "http"], "js-app");
+    let rec = record_run_replay(
+        &dir.join("js.wasm"),
+        &["-S", "http", "--layout", "spliced"],
+        "js-app",
+    );
 
     // js-div.wasm is app.js with one more wall-clock call right after its first line.
     let out = replay(&dir.join("js-div.wasm"), &rec.trace);
@@ -284,7 +292,7 @@ fn module_build_and_rebuild(dir: &Path, build: &str, rebuild: &str, app: &str) -
         fs::read(&second).unwrap(),
         "two builds"
     );
-    let rec = record_run_replay(&first, &[], app);
+    let rec = record_run_replay(&first, SPLICED, app);
     assert_replays_on_another_build(&second, &rec);
     rec
 }

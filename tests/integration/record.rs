@@ -79,6 +79,76 @@ fn recording_behaves_like_run() {
     assert_eq!(recorded.status, 1);
 }
 
+/// `line` with the digits after every `seconds: ` replaced by `_`.
+fn without_seconds(line: &str) -> String {
+    let mut out = String::new();
+    let mut parts = line.split("seconds: ");
+    out.push_str(parts.next().unwrap_or_default());
+    for part in parts {
+        out.push_str("seconds: _");
+        out.push_str(part.trim_start_matches(|c: char| c.is_ascii_digit()));
+    }
+    out
+}
+
+/// Record mode's two layouts (#17): recording stubs spliced inside the guest's own core module
+/// (what `auto` picks for this guest) and the proxy component composed above it write the same
+/// trace for the same run (every call, value and handle id; only the file's timestamps differ
+/// between two runs), and the spliced trace replays. A layout that cannot be had is a clear error.
+#[test]
+fn the_spliced_and_the_composed_layout_write_the_same_trace() {
+    let steps = [
+        "args",
+        "env:K",
+        "write:/data/f.txt=content",
+        "read:/data/f.txt",
+        "ls:/data",
+        "stdin",
+        "stderr:err line",
+        "exit:4",
+    ];
+    let shown: Vec<String> = ["spliced", "composed", "auto"]
+        .iter()
+        .map(|layout| {
+            let dir = tempfile::tempdir().unwrap();
+            let map = format!("{}::/data", dir.path().display());
+            let trace = dir.path().join("trace.bin");
+            let out = proxyrt()
+                .args(["record", "--layout", layout, "--trace"])
+                .arg(&trace)
+                .args(["--argv0", "app", "--dir", &map, "--env", "K=v", guests::CLI])
+                .args(steps)
+                .stdin_bytes(b"input")
+                .output_checked();
+            out.assert_status(1);
+            out.assert_stdout_contains("stdin: 5 bytes: \"input\"");
+            let replayed = common::replay_in_empty_dir(Path::new(guests::CLI), &trace, &[]);
+            assert_eq!(replayed.status, out.status, "{}", replayed.stderr_text());
+            assert_eq!(replayed.stdout_text(), out.stdout_text(), "{layout}");
+            assert_eq!(replayed.stderr_text(), out.stderr_text(), "{layout}");
+            let shown = show(&trace, &[]);
+            shown.assert_status(0);
+            // The first line names the trace file; timestamps are the file system's.
+            let text: Vec<String> = shown
+                .stdout_text()
+                .lines()
+                .skip(1)
+                .map(without_seconds)
+                .collect();
+            assert!(text.len() > 50, "{text:?}");
+            text.join("\n")
+        })
+        .collect();
+    assert_eq!(shown[0], shown[1], "spliced and composed traces differ");
+    assert_eq!(shown[0], shown[2], "auto is spliced for this guest");
+
+    let bad = proxyrt()
+        .args(["record", "--layout", "inside", guests::CLI])
+        .output_checked();
+    bad.assert_status(2);
+    bad.assert_stderr_contains("unknown layout `inside`");
+}
+
 #[test]
 fn the_trace_holds_the_real_values() {
     let dir = tempfile::tempdir().unwrap();

@@ -19,7 +19,7 @@
 
 use super::{hex, Cache};
 use anyhow::{bail, Context, Result};
-use proxy_gen::Mode;
+use proxy_gen::{Layout, Mode};
 use recorder_host::types::ComponentInfo;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -48,24 +48,34 @@ pub struct Instrumented {
 /// made by proxy-gen (and stored). Errors are proxy-gen's, unwrapped, so that callers add the
 /// same context as when they called proxy-gen themselves.
 pub fn instrumented(original: &[u8], mode: Mode, cache: Option<&Cache>) -> Result<Instrumented> {
+    instrumented_with(original, mode, Layout::Auto, cache)
+}
+
+/// [`instrumented`] with record mode's [`Layout`] chosen.
+pub fn instrumented_with(
+    original: &[u8],
+    mode: Mode,
+    layout: Layout,
+    cache: Option<&Cache>,
+) -> Result<Instrumented> {
     match cache {
-        Some(cache) => Ok(cache.load_or_instrument(original, mode)?.0),
-        None => instrument(original, mode),
+        Some(cache) => Ok(cache.load_or_instrument_with(original, mode, layout)?.0),
+        None => instrument(original, mode, layout),
     }
 }
 
 /// What proxy-gen makes of `original`, without any cache.
-fn instrument(original: &[u8], mode: Mode) -> Result<Instrumented> {
+fn instrument(original: &[u8], mode: Mode, layout: Layout) -> Result<Instrumented> {
     let decoded = proxy_gen::decode(original)?;
-    let composed = proxy_gen::instrument_decoded(&decoded, original, mode)?;
+    let composed = proxy_gen::instrument_with_layout(&decoded, original, mode, layout)?;
     Ok(Instrumented {
         composed,
         info: decoded.info(),
     })
 }
 
-/// The cache key of `original` instrumented for `mode` by this build of proxyrt.
-fn key(original: &[u8], mode: Mode) -> [u8; 32] {
+/// The cache key of `original` instrumented for `mode` (with `layout`) by this build of proxyrt.
+fn key(original: &[u8], mode: Mode, layout: Layout) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"proxyrt-composition-v1\0");
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
@@ -73,6 +83,8 @@ fn key(original: &[u8], mode: Mode) -> [u8; 32] {
     h.update(COMPOSER_SHA256.as_bytes());
     h.update(b"\0");
     h.update(mode.name().as_bytes());
+    h.update(b"\0");
+    h.update(layout.name().as_bytes());
     h.update(b"\0");
     h.update(Sha256::digest(original));
     h.finalize().into()
@@ -91,7 +103,17 @@ impl Cache {
         original: &[u8],
         mode: Mode,
     ) -> Result<(Instrumented, super::Outcome)> {
-        let key = key(original, mode);
+        self.load_or_instrument_with(original, mode, Layout::Auto)
+    }
+
+    /// [`Cache::load_or_instrument`] with record mode's [`Layout`] chosen.
+    pub fn load_or_instrument_with(
+        &self,
+        original: &[u8],
+        mode: Mode,
+        layout: Layout,
+    ) -> Result<(Instrumented, super::Outcome)> {
+        let key = key(original, mode, layout);
         let path = self.composition_path(&key);
         match std::fs::read(&path) {
             Ok(bytes) => match decode_entry(&key, &bytes) {
@@ -107,7 +129,7 @@ impl Cache {
                 path.display()
             ),
         }
-        let made = instrument(original, mode)?;
+        let made = instrument(original, mode, layout)?;
         if let Err(e) = encode_entry(&key, &made).and_then(|entry| self.store(&path, &entry)) {
             eprintln!("warning: could not write the composition cache: {e:#}");
         }
@@ -193,14 +215,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().join("cache"));
         let cli = read(guests::CLI);
-        let direct = instrument(&cli, Mode::Record).unwrap();
+        let direct = instrument(&cli, Mode::Record, Layout::Auto).unwrap();
 
         let (first, outcome) = cache.load_or_instrument(&cli, Mode::Record).unwrap();
         assert_eq!(outcome, Outcome::Miss);
         assert_eq!(first, direct);
         let stored = entries(&cache.dir);
         assert_eq!(stored.len(), 1, "{stored:?}");
-        assert_eq!(stored[0], cache.composition_path(&key(&cli, Mode::Record)));
+        assert_eq!(
+            stored[0],
+            cache.composition_path(&key(&cli, Mode::Record, Layout::Auto))
+        );
         let written = fs::metadata(&stored[0]).unwrap().modified().unwrap();
 
         let (second, outcome) = cache.load_or_instrument(&cli, Mode::Record).unwrap();
@@ -214,25 +239,31 @@ mod tests {
     }
 
     #[test]
-    fn the_key_depends_on_the_mode_and_the_bytes() {
+    fn the_key_depends_on_the_mode_the_layout_and_the_bytes() {
         let cli = read(guests::CLI);
         let demo = read(guests::DEMO);
         let mut edited = cli.clone();
         let last = edited.len() - 1;
         edited[last] ^= 1;
         let keys = [
-            key(&cli, Mode::Record),
-            key(&cli, Mode::Replay),
-            key(&cli, Mode::Forward),
-            key(&demo, Mode::Record),
-            key(&edited, Mode::Record),
+            key(&cli, Mode::Record, Layout::Auto),
+            key(&cli, Mode::Replay, Layout::Auto),
+            key(&cli, Mode::Forward, Layout::Auto),
+            key(&cli, Mode::Record, Layout::Spliced),
+            key(&cli, Mode::Record, Layout::Composed),
+            key(&demo, Mode::Record, Layout::Auto),
+            key(&edited, Mode::Record, Layout::Auto),
         ];
         for (i, a) in keys.iter().enumerate() {
             for b in &keys[i + 1..] {
                 assert_ne!(a, b);
             }
         }
-        assert_eq!(key(&cli, Mode::Record), keys[0], "the key is deterministic");
+        assert_eq!(
+            key(&cli, Mode::Record, Layout::Auto),
+            keys[0],
+            "the key is deterministic"
+        );
 
         // One component, two modes: two entries, neither served for the other.
         let dir = tempfile::tempdir().unwrap();
@@ -251,7 +282,7 @@ mod tests {
         let cache = Cache::new(dir.path().to_path_buf());
         let cli = read(guests::CLI);
         let (good, _) = cache.load_or_instrument(&cli, Mode::Replay).unwrap();
-        let path = cache.composition_path(&key(&cli, Mode::Replay));
+        let path = cache.composition_path(&key(&cli, Mode::Replay, Layout::Auto));
         let entry = fs::read(&path).unwrap();
         let mut flipped = entry.clone();
         let middle = entry.len() / 2;
@@ -270,7 +301,7 @@ mod tests {
         }
         // An intact entry of another key (here: another mode) under this name is refused too.
         let (_, _) = cache.load_or_instrument(&cli, Mode::Record).unwrap();
-        let record_path = cache.composition_path(&key(&cli, Mode::Record));
+        let record_path = cache.composition_path(&key(&cli, Mode::Record, Layout::Auto));
         fs::copy(&record_path, &path).unwrap();
         let (rebuilt, outcome) = cache.load_or_instrument(&cli, Mode::Replay).unwrap();
         assert_eq!(outcome, Outcome::Miss);
@@ -320,7 +351,7 @@ mod tests {
             cache_dir: Some(dir.path().to_path_buf()),
         };
         let made = instrumented(&cli, Mode::Record, options.cache().as_ref()).unwrap();
-        assert_eq!(made, instrument(&cli, Mode::Record).unwrap());
+        assert_eq!(made, instrument(&cli, Mode::Record, Layout::Auto).unwrap());
         assert!(entries(dir.path()).is_empty());
     }
 }

@@ -193,8 +193,15 @@ impl BenchCommand {
             .tempfile()
             .context("cannot create a file for the trace")?;
         let (_, path) = file.keep().context("cannot keep the trace file")?;
-        let status =
-            super::record::record(&config, first, argv, &path, Compression::default()).await?;
+        let status = super::record::record(
+            &config,
+            first,
+            argv,
+            &path,
+            Compression::default(),
+            proxy_gen::Layout::Auto,
+        )
+        .await?;
         eprintln!(
             "recorded {} (exit status {status}) into {}; `--trace {}` replays it again",
             first.display(),

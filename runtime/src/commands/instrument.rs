@@ -1,6 +1,7 @@
 //! `proxyrt instrument -m record|forward|replay app.wasm [-o composed.wasm]`: writes the
-//! composition of a component with its synthesized proxy, for users who want to inspect it
-//! (`wasm-tools component wit composed.wasm`) or run it elsewhere.
+//! composition of a component with its synthesized proxy (in record mode, by default, the
+//! component with recording stubs spliced inside instead: `--layout`), for users who want to
+//! inspect it (`wasm-tools component wit composed.wasm`) or run it elsewhere.
 
 use crate::replay::{Output, OutputMirror, StdStream};
 use crate::{identity, load};
@@ -31,6 +32,11 @@ pub struct InstrumentCommand {
     /// exit with its status: a repro that runs in any WASI 0.2 host.
     #[arg(long, requires = "embed_trace")]
     pub stdio: bool,
+
+    /// With `-m record`: how the recording is put into the component, as `proxyrt record
+    /// --layout` says (`auto`, `spliced` or `composed`).
+    #[arg(long, value_name = "LAYOUT", default_value = "auto", value_parser = crate::options::parse_layout)]
+    pub layout: proxy_gen::Layout,
 
     /// The component to instrument.
     #[arg(value_name = "WASM")]
@@ -65,8 +71,13 @@ impl InstrumentCommand {
     pub fn execute(self) -> Result<i32> {
         let bytes = load::read_binary_component(&self.wasm, "instrument")?;
         let mode = self.mode.mode();
+        if self.layout != proxy_gen::Layout::Auto && mode != proxy_gen::Mode::Record {
+            bail!("--layout goes with `-m record`");
+        }
         let composed = match &self.embed_trace {
-            None => proxy_gen::instrument(&bytes, mode),
+            None => proxy_gen::decode(&bytes).and_then(|decoded| {
+                proxy_gen::instrument_with_layout(&decoded, &bytes, mode, self.layout)
+            }),
             Some(trace) => {
                 if mode != proxy_gen::Mode::Replay {
                     bail!("--embed-trace goes with `-m replay`");

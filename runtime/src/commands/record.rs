@@ -11,6 +11,7 @@ use crate::replay::{Ending, Output};
 use crate::{identity, load};
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use proxy_gen::Layout;
 use recorder_host::trace::Compression;
 use std::path::{Path, PathBuf};
 
@@ -33,6 +34,13 @@ pub struct RecordCommand {
     #[arg(long = "fault", value_name = "PATTERN[@RATE][=ERROR]", value_parser = crate::options::parse_fault)]
     pub faults: Vec<Fault>,
 
+    /// How the recording is put into the component: `spliced` (a recording stub inside the
+    /// component's own core modules, in front of every host call: the cheapest), `composed` (a
+    /// proxy component above the original: works for every component) or `auto` (spliced when the
+    /// component allows it, else composed; the default). The trace is the same either way.
+    #[arg(long, value_name = "LAYOUT", default_value = "auto", value_parser = crate::options::parse_layout)]
+    pub layout: Layout,
+
     /// The seed of the faults' random choices (rates, random errors).
     #[arg(long, value_name = "S", default_value_t = 0, requires = "faults")]
     pub seed: u64,
@@ -53,7 +61,15 @@ impl RecordCommand {
         if !self.faults.is_empty() {
             return self.record_with_faults(&path, config).await;
         }
-        record(&config, &path, argv, &self.trace, self.trace_compression).await
+        record(
+            &config,
+            &path,
+            argv,
+            &self.trace,
+            self.trace_compression,
+            self.layout,
+        )
+        .await
     }
 
     /// `record --fault`: the guest runs in its replay composition, its calls answered by the
@@ -111,19 +127,24 @@ impl RecordCommand {
 }
 
 /// Records the component at `path` run as `config` says (with `argv`, for the trace's header) into
-/// the trace at `trace`, its blocks stored as `compression` says; returns the run's exit status,
-/// as `run` would.
+/// the trace at `trace`, its blocks stored as `compression` says, the recording put in as `layout`
+/// says; returns the run's exit status, as `run` would.
 pub async fn record(
     config: &LiveConfig<'_>,
     path: &Path,
     argv: Vec<String>,
     trace: &Path,
     compression: Compression,
+    layout: Layout,
 ) -> Result<i32> {
     let original = load::read_binary_component(path, "record")?;
-    let Instrumented { composed, info } =
-        cache::instrumented(&original, proxy_gen::Mode::Record, config.cache.as_ref())
-            .with_context(|| format!("cannot record {}", path.display()))?;
+    let Instrumented { composed, info } = cache::instrumented_with(
+        &original,
+        proxy_gen::Mode::Record,
+        layout,
+        config.cache.as_ref(),
+    )
+    .with_context(|| format!("cannot record {}", path.display()))?;
     let header = identity::header(&original, info, argv)?;
     let recorder = Recorder::create(trace, &header, compression)?;
     match live::execute(config, path, &composed, Some(recorder)).await {
