@@ -579,14 +579,9 @@ impl<'a> Splicer<'a> {
         } else {
             (imported_memories, imported_tables)
         };
-        let shift = |m: u32| {
-            if !plan.home && m >= imported_memories {
-                m + 1
-            } else {
-                m
-            }
-        };
-        let guest_memory = plan.memory.map(shift);
+        let guest_memory = plan
+            .memory
+            .map(|m| after_splice(plan.home, m, imported_memories));
         let mut new_types = Vec::new();
         let n_types = types.len() as u32;
         let mut type_of = |params: Vec<ValType>, results: Vec<ValType>| -> u32 {
@@ -689,6 +684,17 @@ impl<'a> Splicer<'a> {
     }
 }
 
+/// The index of memory (or table) `index` of a module after splicing, given how many of them it
+/// imports: a module other than the home one imports the batch memory (and the recorder table)
+/// after its own imports, which moves its defined ones up by one.
+fn after_splice(home: bool, index: u32, imported: u32) -> u32 {
+    if !home && index >= imported {
+        index + 1
+    } else {
+        index
+    }
+}
+
 /// The position of a section in a module's order (custom sections aside).
 fn order(id: SectionId) -> u8 {
     match id {
@@ -732,19 +738,11 @@ impl Reencode for Splicer<'_> {
     }
 
     fn memory_index(&mut self, memory: u32) -> ReResult<u32> {
-        Ok(if !self.plan.home && memory >= self.imported_memories {
-            memory + 1
-        } else {
-            memory
-        })
+        Ok(after_splice(self.plan.home, memory, self.imported_memories))
     }
 
     fn table_index(&mut self, table: u32) -> ReResult<u32> {
-        Ok(if !self.plan.home && table >= self.imported_tables {
-            table + 1
-        } else {
-            table
-        })
+        Ok(after_splice(self.plan.home, table, self.imported_tables))
     }
 
     fn parse_type_section(
