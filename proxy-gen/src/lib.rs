@@ -106,7 +106,17 @@ pub fn instrument_with_layout(
         // What the record proxy cannot take is refused in every layout, although spliced stubs
         // could record some of it: the trace is replayed by a proxy, which has the same limits.
         no_panic(|| plan::Plan::new(decoded, mode).map_err(Error::from_generator))?;
-        match no_panic(|| splice::splice_record(decoded, component))? {
+        // A bug of ours while splicing is reported (with the way around it), not hidden by
+        // composing instead: the fuzz targets and the tests must see it.
+        let spliced =
+            no_panic(|| splice::splice_record(decoded, component)).map_err(|e| match e {
+                Error::Internal(e) => Error::Internal(e.context(
+                    "while splicing recording stubs inside the component (`--layout composed` \
+                 records without them)",
+                )),
+                other => other,
+            })?;
+        match spliced {
             Ok(spliced) => return Ok(spliced),
             Err(refused) if layout == Layout::Spliced => {
                 return Err(Error::Unsupported(format!(
