@@ -72,11 +72,16 @@ impl Cache {
 
     /// Where the artifact of `bytes` compiled by `engine` lives.
     pub fn entry_path(&self, engine: &Engine, bytes: &[u8]) -> PathBuf {
+        self.entry_path_of(engine, &Sha256::digest(bytes).into())
+    }
+
+    /// [`Cache::entry_path`] of the bytes whose SHA-256 is `sha256`.
+    fn entry_path_of(&self, engine: &Engine, sha256: &[u8; 32]) -> PathBuf {
         let mut h = ShaHasher(Sha256::new());
         h.write(b"proxyrt-cache-v1\0");
         h.write(env!("CARGO_PKG_VERSION").as_bytes());
         engine.precompile_compatibility_hash().hash(&mut h);
-        h.write(&Sha256::digest(bytes));
+        h.write(sha256);
         let key = hex(&h.0.finalize());
         self.dir.join(format!("{key}.cwasm"))
     }
@@ -85,7 +90,18 @@ impl Cache {
     /// be read or written never fails the run: it falls back to compiling, with a warning when the
     /// entry could not be stored.
     pub fn load_or_compile(&self, engine: &Engine, bytes: &[u8]) -> Result<(Component, Outcome)> {
-        let path = self.entry_path(engine, bytes);
+        self.load_or_compile_known(engine, bytes, &Sha256::digest(bytes).into())
+    }
+
+    /// [`Cache::load_or_compile`] of bytes whose SHA-256 the caller knows (a composition from the
+    /// composition cache, which stores it): the key costs no hashing of the bytes.
+    pub fn load_or_compile_known(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+        sha256: &[u8; 32],
+    ) -> Result<(Component, Outcome)> {
+        let path = self.entry_path_of(engine, sha256);
         if path.exists() {
             // SAFETY: entries are only written by `store` below, from `Engine::precompile_component`, and
             // their name includes the engine's compatibility hash; wasmtime re-checks the header. The

@@ -48,9 +48,21 @@ pub fn engine(wasm: &WasmOptions) -> Result<Engine> {
 
 /// Compiles `bytes`, through `cache` when there is one.
 pub fn compile(engine: &Engine, bytes: &[u8], cache: Option<&Cache>) -> Result<Component> {
-    match cache {
-        Some(cache) => Ok(cache.load_or_compile(engine, bytes)?.0),
-        None => Component::new(engine, bytes).map_err(anyhow::Error::from),
+    compile_known(engine, bytes, None, cache)
+}
+
+/// [`compile`] of bytes whose SHA-256 may be known already (`sha256`: the cache's key then costs
+/// no hashing).
+pub fn compile_known(
+    engine: &Engine,
+    bytes: &[u8],
+    sha256: Option<&[u8; 32]>,
+    cache: Option<&Cache>,
+) -> Result<Component> {
+    match (cache, sha256) {
+        (Some(cache), Some(sha256)) => Ok(cache.load_or_compile_known(engine, bytes, sha256)?.0),
+        (Some(cache), None) => Ok(cache.load_or_compile(engine, bytes)?.0),
+        (None, _) => Component::new(engine, bytes).map_err(anyhow::Error::from),
     }
 }
 

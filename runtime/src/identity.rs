@@ -16,13 +16,18 @@ pub fn component_sha256(original: &[u8]) -> [u8; 32] {
     Sha256::digest(original).into()
 }
 
-/// The header of a trace of `original` (whose interfaces are `info`) run with `argv`; a trace of
-/// one HTTP request (`serve`) sets [`Header::request`] on it.
-pub fn header(original: &[u8], info: ComponentInfo, argv: Vec<String>) -> Result<Header> {
+/// The header of a trace of the component whose SHA-256 is `component_sha256` (and whose
+/// interfaces are `info`) run with `argv`; a trace of one HTTP request (`serve`) sets
+/// [`Header::request`] on it.
+pub fn header(
+    component_sha256: [u8; 32],
+    info: ComponentInfo,
+    argv: Vec<String>,
+) -> Result<Header> {
     Ok(Header {
         format_version: FORMAT_VERSION,
         proxyrt_version: env!("CARGO_PKG_VERSION").to_string(),
-        component_sha256: component_sha256(original),
+        component_sha256,
         interface_sha256: info.interface_sha256()?,
         component: info,
         argv,
@@ -39,19 +44,20 @@ pub enum Build {
     Other,
 }
 
-/// Refuses a trace (`header`, read from `trace`) of another program than `original` (at `path`,
-/// with interfaces `info`); tells whether it is the recorded build or another one.
+/// Refuses a trace (`header`, read from `trace`) of another program than the component at `path`
+/// (whose SHA-256 is `original_sha256`, with interfaces `info`); tells whether it is the recorded
+/// build or another one.
 pub fn check(
     header: &Header,
     info: &ComponentInfo,
-    original: &[u8],
+    original_sha256: &[u8; 32],
     path: &Path,
     trace: &Path,
 ) -> Result<Build> {
     if header.interface_sha256 != info.interface_sha256()? {
         bail!("{}", other_program(header, path, trace));
     }
-    Ok(if header.component_sha256 == component_sha256(original) {
+    Ok(if header.component_sha256 == *original_sha256 {
         Build::Recorded
     } else {
         Build::Other

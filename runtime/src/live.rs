@@ -63,13 +63,15 @@ struct Prepared {
 /// Compiles and runs `bytes` (the component at `path`, or a composition of it) on the real hosts
 /// configured by `config`, with `recorder` (if any) serving `proxyrt:recorder`. The recorder is
 /// handed back however the run ended, so that the caller can finish or at least flush the trace.
+/// `sha256`: the SHA-256 of `bytes` if the caller has it (the compiled cache's key).
 pub async fn execute(
     config: &LiveConfig<'_>,
     path: &Path,
     bytes: &[u8],
+    sha256: Option<&[u8; 32]>,
     recorder: Option<Recorder>,
 ) -> (Result<Ending>, Option<Recorder>) {
-    let prepared = match prepare(config, path, bytes, recorder.is_some()) {
+    let prepared = match prepare(config, path, bytes, sha256, recorder.is_some()) {
         Ok(prepared) => prepared,
         Err(e) => return (Err(e), recorder),
     };
@@ -96,10 +98,11 @@ fn prepare(
     config: &LiveConfig<'_>,
     path: &Path,
     bytes: &[u8],
+    sha256: Option<&[u8; 32]>,
     recording: bool,
 ) -> Result<Prepared> {
     let engine = engine::engine(&config.wasm)?;
-    let component = engine::compile(&engine, bytes, config.cache.as_ref())
+    let component = engine::compile_known(&engine, bytes, sha256, config.cache.as_ref())
         .with_context(|| format!("failed to compile {}", path.display()))?;
     let mut linker = Linker::new(&engine);
     wasi::add_to_linker(&mut linker, &config.wasi.options)?;

@@ -512,8 +512,14 @@ fn replay_in_process(wasm: &str, trace: &Path) -> Replay {
     let cache = Cache::new(PathBuf::from(test_cache_dir()));
     let replayable = Replayable::new(&original, path, Some(&cache)).expect("instrumented");
     let source = TraceSource::open(trace).expect("a readable trace");
-    proxyrt::identity::check(source.header(), replayable.info(), &original, path, trace)
-        .expect("a trace of this program");
+    proxyrt::identity::check(
+        source.header(),
+        replayable.info(),
+        replayable.original_sha256(),
+        path,
+        trace,
+    )
+    .expect("a trace of this program");
     // As `proxyrt replay` compiles it: with backtrace details, so reports are the same.
     let wasm = WasmOptions {
         backtrace_details: true,

@@ -678,8 +678,11 @@ impl Session {
         cache: Option<&crate::cache::Cache>,
     ) -> Result<Self> {
         let replayable = crate::replay::Replayable::new(original, path, cache)?;
-        let header =
-            crate::identity::header(original, replayable.info().clone(), wasi.argv.clone())?;
+        let header = crate::identity::header(
+            *replayable.original_sha256(),
+            replayable.info().clone(),
+            wasi.argv.clone(),
+        )?;
         let plan = Arc::new(Plan::new(header, rules, invoke)?);
         // With the guest's DWARF: findings name source lines.
         let replay_wasm = crate::engine::WasmOptions {

@@ -90,7 +90,13 @@ impl Build {
     pub fn load(path: &Path, header: &Header, trace: &Path, cache: Option<&Cache>) -> Result<Self> {
         let original = load::read_binary_component(path, "bench")?;
         let replayable = Replayable::new(&original, path, cache)?;
-        identity::check(header, replayable.info(), &original, path, trace)?;
+        identity::check(
+            header,
+            replayable.info(),
+            replayable.original_sha256(),
+            path,
+            trace,
+        )?;
         let start = Instant::now();
         let timed = replayable.compile(&WasmOptions::default(), None)?;
         let compile = start.elapsed();

@@ -11,11 +11,15 @@
 //!   `runtime/build.rs`: a proxyrt built from other proxy-gen code (even at the same version)
 //!   looks for other entries, so it never loads a composition the current code would not make.
 //!
-//! An entry is the composed bytes and the component's [`ComponentInfo`] (bincode), behind a
-//! SHA-256 checksum that also covers the key. A truncated, corrupt or misplaced entry fails the
-//! checksum and is reported, rebuilt and replaced, like an unreadable compiled artifact; nothing in
-//! an entry is trusted before the checksum matched. Entries are written to a temporary file and
-//! renamed into place. A cache that cannot be written never fails the run.
+//! An entry is the composed bytes, their SHA-256 and the component's [`ComponentInfo`] (bincode),
+//! behind a CRC-32 checksum that also covers the key. A truncated, corrupt or misplaced entry fails
+//! the checksum and is reported, rebuilt and replaced, like an unreadable compiled artifact;
+//! nothing in an entry is trusted before the checksum matched. The checksum guards against damage,
+//! not against an attacker (the cache directory is trusted like the binary), so it is a CRC: a
+//! SHA-256 of the ~250 KB entry cost ~0.15 ms of every `record` and `replay`, and so did hashing the
+//! composed bytes again for the compiled cache's key, which the stored SHA-256 now gives. Entries
+//! are written to a temporary file and renamed into place. A cache that cannot be written never
+//! fails the run.
 
 use super::{hex, Cache};
 use anyhow::{bail, Context, Result};
@@ -28,12 +32,14 @@ use std::path::PathBuf;
 const COMPOSER_SHA256: &str = env!("PROXYRT_COMPOSER_SHA256");
 
 /// First bytes of every entry; the trailing digit is the layout version.
-const MAGIC: &[u8; 8] = b"PRXCOMP1";
+const MAGIC: &[u8; 8] = b"PRXCOMP2";
 
-/// Layout: `MAGIC | checksum (32) | info length (u64 LE) | bincode(info) | composed`.
+/// Layout: `MAGIC | checksum (CRC-32, u32 LE) | SHA-256 of composed (32) | info length (u64 LE) |
+/// bincode(info) | composed`; the checksum covers the key and everything after it.
 const CHECKSUM_AT: usize = MAGIC.len();
-const BODY_AT: usize = CHECKSUM_AT + 32;
-const INFO_AT: usize = BODY_AT + 8;
+const BODY_AT: usize = CHECKSUM_AT + 4;
+const LEN_AT: usize = BODY_AT + 32;
+const INFO_AT: usize = LEN_AT + 8;
 
 /// A component instrumented for one mode: what `record` and `replay` need from proxy-gen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +48,12 @@ pub struct Instrumented {
     pub composed: Vec<u8>,
     /// The original's imports and exports (`Decoded::info`).
     pub info: ComponentInfo,
+    /// The SHA-256 of the original's bytes (computed once, for the cache key and for the trace
+    /// identity: `crate::identity`).
+    pub original_sha256: [u8; 32],
+    /// The SHA-256 of `composed`, when it went through the cache (which stores it): the compiled
+    /// cache's key then needs no hashing of the bytes ([`crate::engine::compile_known`]).
+    pub composed_sha256: Option<[u8; 32]>,
 }
 
 /// The composition of `original` for `mode`, from `cache` when there is one and it has it, else
@@ -60,22 +72,30 @@ pub fn instrumented_with(
 ) -> Result<Instrumented> {
     match cache {
         Some(cache) => Ok(cache.load_or_instrument_with(original, mode, layout)?.0),
-        None => instrument(original, mode, layout),
+        None => instrument(original, Sha256::digest(original).into(), mode, layout),
     }
 }
 
 /// What proxy-gen makes of `original`, without any cache.
-fn instrument(original: &[u8], mode: Mode, layout: Layout) -> Result<Instrumented> {
+fn instrument(
+    original: &[u8],
+    original_sha256: [u8; 32],
+    mode: Mode,
+    layout: Layout,
+) -> Result<Instrumented> {
     let decoded = proxy_gen::decode(original)?;
     let composed = proxy_gen::instrument_with_layout(&decoded, original, mode, layout)?;
     Ok(Instrumented {
         composed,
         info: decoded.info(),
+        original_sha256,
+        composed_sha256: None,
     })
 }
 
-/// The cache key of `original` instrumented for `mode` (with `layout`) by this build of proxyrt.
-fn key(original: &[u8], mode: Mode, layout: Layout) -> [u8; 32] {
+/// The cache key of the original whose SHA-256 is `original_sha256` instrumented for `mode` (with
+/// `layout`) by this build of proxyrt.
+fn key(original_sha256: &[u8; 32], mode: Mode, layout: Layout) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"proxyrt-composition-v1\0");
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
@@ -86,7 +106,7 @@ fn key(original: &[u8], mode: Mode, layout: Layout) -> [u8; 32] {
     h.update(b"\0");
     h.update(layout.name().as_bytes());
     h.update(b"\0");
-    h.update(Sha256::digest(original));
+    h.update(original_sha256);
     h.finalize().into()
 }
 
@@ -113,10 +133,11 @@ impl Cache {
         mode: Mode,
         layout: Layout,
     ) -> Result<(Instrumented, super::Outcome)> {
-        let key = key(original, mode, layout);
+        let original_sha256: [u8; 32] = Sha256::digest(original).into();
+        let key = key(&original_sha256, mode, layout);
         let path = self.composition_path(&key);
         match std::fs::read(&path) {
-            Ok(bytes) => match decode_entry(&key, &bytes) {
+            Ok(bytes) => match decode_entry(&key, &bytes, original_sha256) {
                 Ok(entry) => return Ok((entry, super::Outcome::Hit)),
                 Err(e) => eprintln!(
                     "warning: ignoring unreadable cache entry {}: {e:#}",
@@ -129,7 +150,8 @@ impl Cache {
                 path.display()
             ),
         }
-        let made = instrument(original, mode, layout)?;
+        let mut made = instrument(original, original_sha256, mode, layout)?;
+        made.composed_sha256 = Some(Sha256::digest(&made.composed).into());
         if let Err(e) = encode_entry(&key, &made).and_then(|entry| self.store(&path, &entry)) {
             eprintln!("warning: could not write the composition cache: {e:#}");
         }
@@ -138,19 +160,23 @@ impl Cache {
 }
 
 /// The checksum of an entry's body, bound to its key so that an entry under another name fails.
-fn checksum(key: &[u8; 32], body: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
+fn checksum(key: &[u8; 32], body: &[u8]) -> [u8; 4] {
+    let mut h = crc32fast::Hasher::new();
     h.update(key);
     h.update(body);
-    h.finalize().into()
+    h.finalize().to_le_bytes()
 }
 
 fn encode_entry(key: &[u8; 32], entry: &Instrumented) -> Result<Vec<u8>> {
     let info = bincode::serde::encode_to_vec(&entry.info, bincode::config::standard())
         .context("encoding the component's interfaces")?;
     let mut out = Vec::with_capacity(INFO_AT + info.len() + entry.composed.len());
+    let digest = entry
+        .composed_sha256
+        .unwrap_or_else(|| Sha256::digest(&entry.composed).into());
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&[0; 32]);
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&digest);
     out.extend_from_slice(&(info.len() as u64).to_le_bytes());
     out.extend_from_slice(&info);
     out.extend_from_slice(&entry.composed);
@@ -159,16 +185,19 @@ fn encode_entry(key: &[u8; 32], entry: &Instrumented) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Reads an entry written by [`encode_entry`] for `key`; any damage is an error, never a panic.
-fn decode_entry(key: &[u8; 32], bytes: &[u8]) -> Result<Instrumented> {
+/// Reads an entry written by [`encode_entry`] for `key` (of the original whose SHA-256 is
+/// `original_sha256`); any damage is an error, never a panic.
+fn decode_entry(key: &[u8; 32], bytes: &[u8], original_sha256: [u8; 32]) -> Result<Instrumented> {
     if bytes.len() < INFO_AT || &bytes[..CHECKSUM_AT] != MAGIC {
         bail!("not a composition entry (or cut)");
     }
     if bytes[CHECKSUM_AT..BODY_AT] != checksum(key, &bytes[BODY_AT..]) {
         bail!("checksum mismatch (corrupt or cut)");
     }
+    let mut digest = [0u8; 32];
+    digest.copy_from_slice(&bytes[BODY_AT..LEN_AT]);
     let mut len = [0u8; 8];
-    len.copy_from_slice(&bytes[BODY_AT..INFO_AT]);
+    len.copy_from_slice(&bytes[LEN_AT..INFO_AT]);
     let rest = &bytes[INFO_AT..];
     let info_len = usize::try_from(u64::from_le_bytes(len))
         .ok()
@@ -190,6 +219,8 @@ fn decode_entry(key: &[u8; 32], bytes: &[u8]) -> Result<Instrumented> {
     Ok(Instrumented {
         composed: composed.to_vec(),
         info,
+        original_sha256,
+        composed_sha256: Some(digest),
     })
 }
 
@@ -215,22 +246,39 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().join("cache"));
         let cli = read(guests::CLI);
-        let direct = instrument(&cli, Mode::Record, Layout::Auto).unwrap();
+        let direct = instrument(
+            &cli,
+            Sha256::digest(&cli).into(),
+            Mode::Record,
+            Layout::Auto,
+        )
+        .unwrap();
 
         let (first, outcome) = cache.load_or_instrument(&cli, Mode::Record).unwrap();
         assert_eq!(outcome, Outcome::Miss);
-        assert_eq!(first, direct);
+        assert_eq!(
+            (&first.composed, &first.info),
+            (&direct.composed, &direct.info)
+        );
+        // Through the cache, the composition comes with its SHA-256 (the compiled cache's key).
+        let digest: [u8; 32] = Sha256::digest(&direct.composed).into();
+        assert_eq!(first.composed_sha256, Some(digest));
+        assert_eq!(direct.composed_sha256, None);
         let stored = entries(&cache.dir);
         assert_eq!(stored.len(), 1, "{stored:?}");
         assert_eq!(
             stored[0],
-            cache.composition_path(&key(&cli, Mode::Record, Layout::Auto))
+            cache.composition_path(&key(
+                &Sha256::digest(&cli).into(),
+                Mode::Record,
+                Layout::Auto
+            ))
         );
         let written = fs::metadata(&stored[0]).unwrap().modified().unwrap();
 
         let (second, outcome) = cache.load_or_instrument(&cli, Mode::Record).unwrap();
         assert_eq!(outcome, Outcome::Hit);
-        assert_eq!(second, direct);
+        assert_eq!(second, first);
         assert_eq!(
             fs::metadata(&stored[0]).unwrap().modified().unwrap(),
             written,
@@ -246,13 +294,13 @@ mod tests {
         let last = edited.len() - 1;
         edited[last] ^= 1;
         let keys = [
-            key(&cli, Mode::Record, Layout::Auto),
-            key(&cli, Mode::Replay, Layout::Auto),
-            key(&cli, Mode::Forward, Layout::Auto),
-            key(&cli, Mode::Record, Layout::Spliced),
-            key(&cli, Mode::Record, Layout::Composed),
-            key(&demo, Mode::Record, Layout::Auto),
-            key(&edited, Mode::Record, Layout::Auto),
+            key(&Sha256::digest(&cli).into(), Mode::Record, Layout::Auto),
+            key(&Sha256::digest(&cli).into(), Mode::Replay, Layout::Auto),
+            key(&Sha256::digest(&cli).into(), Mode::Forward, Layout::Auto),
+            key(&Sha256::digest(&cli).into(), Mode::Record, Layout::Spliced),
+            key(&Sha256::digest(&cli).into(), Mode::Record, Layout::Composed),
+            key(&Sha256::digest(&demo).into(), Mode::Record, Layout::Auto),
+            key(&Sha256::digest(&edited).into(), Mode::Record, Layout::Auto),
         ];
         for (i, a) in keys.iter().enumerate() {
             for b in &keys[i + 1..] {
@@ -260,7 +308,7 @@ mod tests {
             }
         }
         assert_eq!(
-            key(&cli, Mode::Record, Layout::Auto),
+            key(&Sha256::digest(&cli).into(), Mode::Record, Layout::Auto),
             keys[0],
             "the key is deterministic"
         );
@@ -282,7 +330,11 @@ mod tests {
         let cache = Cache::new(dir.path().to_path_buf());
         let cli = read(guests::CLI);
         let (good, _) = cache.load_or_instrument(&cli, Mode::Replay).unwrap();
-        let path = cache.composition_path(&key(&cli, Mode::Replay, Layout::Auto));
+        let path = cache.composition_path(&key(
+            &Sha256::digest(&cli).into(),
+            Mode::Replay,
+            Layout::Auto,
+        ));
         let entry = fs::read(&path).unwrap();
         let mut flipped = entry.clone();
         let middle = entry.len() / 2;
@@ -301,7 +353,11 @@ mod tests {
         }
         // An intact entry of another key (here: another mode) under this name is refused too.
         let (_, _) = cache.load_or_instrument(&cli, Mode::Record).unwrap();
-        let record_path = cache.composition_path(&key(&cli, Mode::Record, Layout::Auto));
+        let record_path = cache.composition_path(&key(
+            &Sha256::digest(&cli).into(),
+            Mode::Record,
+            Layout::Auto,
+        ));
         fs::copy(&record_path, &path).unwrap();
         let (rebuilt, outcome) = cache.load_or_instrument(&cli, Mode::Replay).unwrap();
         assert_eq!(outcome, Outcome::Miss);
@@ -311,20 +367,32 @@ mod tests {
     #[test]
     fn every_cut_and_every_flipped_byte_of_an_entry_is_detected() {
         let key = [7u8; 32];
+        let composed: Vec<u8> = (0..200u8).collect();
         let made = Instrumented {
-            composed: (0..200u8).collect(),
+            original_sha256: [9; 32],
+            composed_sha256: Some(Sha256::digest(&composed).into()),
+            composed,
             info: ComponentInfo::default(),
         };
         let entry = encode_entry(&key, &made).unwrap();
-        assert_eq!(decode_entry(&key, &entry).unwrap(), made);
-        assert!(decode_entry(&[8u8; 32], &entry).is_err(), "another key");
+        assert_eq!(decode_entry(&key, &entry, [9; 32]).unwrap(), made);
+        assert!(
+            decode_entry(&[8u8; 32], &entry, [9; 32]).is_err(),
+            "another key"
+        );
         for len in 0..entry.len() {
-            assert!(decode_entry(&key, &entry[..len]).is_err(), "cut at {len}");
+            assert!(
+                decode_entry(&key, &entry[..len], [9; 32]).is_err(),
+                "cut at {len}"
+            );
         }
         for at in 0..entry.len() {
             let mut flipped = entry.clone();
             flipped[at] ^= 0x01;
-            assert!(decode_entry(&key, &flipped).is_err(), "flipped at {at}");
+            assert!(
+                decode_entry(&key, &flipped, [9; 32]).is_err(),
+                "flipped at {at}"
+            );
         }
     }
 
@@ -351,7 +419,16 @@ mod tests {
             cache_dir: Some(dir.path().to_path_buf()),
         };
         let made = instrumented(&cli, Mode::Record, options.cache().as_ref()).unwrap();
-        assert_eq!(made, instrument(&cli, Mode::Record, Layout::Auto).unwrap());
+        assert_eq!(
+            made,
+            instrument(
+                &cli,
+                Sha256::digest(&cli).into(),
+                Mode::Record,
+                Layout::Auto
+            )
+            .unwrap()
+        );
         assert!(entries(dir.path()).is_empty());
     }
 }

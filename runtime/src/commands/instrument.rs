@@ -125,7 +125,13 @@ fn recorded_calls(
     let mut reader = TraceReader::open(path)
         .with_context(|| format!("cannot read the trace {}", path.display()))?;
     let info = decoded.info();
-    identity::check(reader.header(), &info, original, wasm, path)?;
+    identity::check(
+        reader.header(),
+        &info,
+        &identity::component_sha256(original),
+        wasm,
+        path,
+    )?;
     let mut mirror = OutputMirror::new(&info, Output::Discard);
     let mut calls: Vec<RecordedCall> = Vec::new();
     let mut pending: Option<RecordedCall> = None;

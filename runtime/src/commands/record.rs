@@ -138,16 +138,29 @@ pub async fn record(
     layout: Layout,
 ) -> Result<i32> {
     let original = load::read_binary_component(path, "record")?;
-    let Instrumented { composed, info } = cache::instrumented_with(
+    let Instrumented {
+        composed,
+        info,
+        composed_sha256,
+        original_sha256,
+    } = cache::instrumented_with(
         &original,
         proxy_gen::Mode::Record,
         layout,
         config.cache.as_ref(),
     )
     .with_context(|| format!("cannot record {}", path.display()))?;
-    let header = identity::header(&original, info, argv)?;
+    let header = identity::header(original_sha256, info, argv)?;
     let recorder = Recorder::create(trace, &header, compression)?;
-    match live::execute(config, path, &composed, Some(recorder)).await {
+    match live::execute(
+        config,
+        path,
+        &composed,
+        composed_sha256.as_ref(),
+        Some(recorder),
+    )
+    .await
+    {
         (Ok(ending), Some(recorder)) => {
             recorder.finish(Some(&ending))?;
             Ok(ending.report())

@@ -116,7 +116,9 @@ impl ReplayCommand {
         let replayer = replayable.compile(&wasm, cache.as_ref())?;
         match single {
             Some(trace) if !corpus => {
-                let (status, report) = self.replay_trace(&replayer, &original, &trace).await?;
+                let (status, report) = self
+                    .replay_trace(&replayer, replayable.original_sha256(), &trace)
+                    .await?;
                 self.write_report(&report)?;
                 Ok(status)
             }
@@ -241,25 +243,26 @@ impl ReplayCommand {
         Ok(())
     }
 
-    /// Replays one trace on the compiled `replayer` (of `original`), prints what happened and
+    /// Replays one trace on the compiled `replayer` (of the component whose SHA-256 is
+    /// `original_sha256`), prints what happened and
     /// returns the exit status `replay` gives it, and the JSON report of `--report-json`.
     async fn replay_trace(
         &self,
         replayer: &Replayer,
-        original: &[u8],
+        original_sha256: &[u8; 32],
         trace: &Path,
     ) -> Result<(i32, serde_json::Value)> {
         let path = &self.wasm;
         let source = TraceSource::open(trace)?;
         let header = source.header();
         let served = header.request.is_some();
-        let build = identity::check(header, replayer.info(), original, path, trace)?;
+        let build = identity::check(header, replayer.info(), original_sha256, path, trace)?;
         if build == Build::Other && !self.quiet {
             eprintln!(
                 "note: {} (sha256 {}…) is another build of the program recorded in {} (sha256 {}…); \
                  replaying it",
                 path.display(),
-                short_hex(&identity::component_sha256(original)),
+                short_hex(original_sha256),
                 trace.display(),
                 short_hex(&header.component_sha256)
             );

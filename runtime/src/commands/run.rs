@@ -23,7 +23,7 @@ impl RunCommand {
         let argv = self.run.guest_argv(&path, self.component.guest_args())?;
         let bytes = load::read_component(&path)?;
         let config = self.run.live_config(argv)?;
-        let (ending, _) = live::execute(&config, &path, &bytes, None).await;
+        let (ending, _) = live::execute(&config, &path, &bytes, None, None).await;
         Ok(ending?.report())
     }
 }

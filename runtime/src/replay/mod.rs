@@ -48,6 +48,10 @@ use wasmtime::{Engine, GuestProfiler, Store, UpdateDeadline};
 /// A component instrumented for replay, not compiled yet: enough to check a trace against it.
 pub struct Replayable {
     composed: Vec<u8>,
+    /// The SHA-256 of `composed`, when the composition cache gave it.
+    composed_sha256: Option<[u8; 32]>,
+    /// The SHA-256 of the original component (its identity in a trace's header).
+    original_sha256: [u8; 32],
     info: ComponentInfo,
     path: PathBuf,
 }
@@ -55,11 +59,17 @@ pub struct Replayable {
 impl Replayable {
     /// The replay composition of `original` (the component at `path`), from `cache` when it has it.
     pub fn new(original: &[u8], path: &Path, cache: Option<&Cache>) -> Result<Self> {
-        let Instrumented { composed, info } =
-            cache::instrumented(original, proxy_gen::Mode::Replay, cache)
-                .with_context(|| format!("cannot replay {}", path.display()))?;
+        let Instrumented {
+            composed,
+            info,
+            composed_sha256,
+            original_sha256,
+        } = cache::instrumented(original, proxy_gen::Mode::Replay, cache)
+            .with_context(|| format!("cannot replay {}", path.display()))?;
         Ok(Replayable {
             composed,
+            composed_sha256,
+            original_sha256,
             info,
             path: path.to_path_buf(),
         })
@@ -70,12 +80,22 @@ impl Replayable {
         &self.info
     }
 
+    /// The SHA-256 of the original component: which build a trace's header names.
+    pub fn original_sha256(&self) -> &[u8; 32] {
+        &self.original_sha256
+    }
+
     /// Compiles the composition (through `cache`) and links it to the replayer host; with
     /// `wasm.fuel`, the replays count the fuel the guest consumes ([`Replay::fuel_consumed`]).
     pub fn compile(&self, wasm: &WasmOptions, cache: Option<&Cache>) -> Result<Replayer> {
         let engine = engine::engine(wasm)?;
-        let component = engine::compile(&engine, &self.composed, cache)
-            .with_context(|| format!("failed to compile {}", self.path.display()))?;
+        let component = engine::compile_known(
+            &engine,
+            &self.composed,
+            self.composed_sha256.as_ref(),
+            cache,
+        )
+        .with_context(|| format!("failed to compile {}", self.path.display()))?;
         let mut linker = Linker::new(&engine);
         host::add_to_linker(&mut linker)?;
         Ok(Replayer {

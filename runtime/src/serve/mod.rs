@@ -110,10 +110,14 @@ impl Server {
             None => (load::read_component(path)?, None),
             Some(_) => {
                 let original = load::read_binary_component(path, "serve --record")?;
-                let Instrumented { composed, info } =
-                    cache::instrumented(&original, proxy_gen::Mode::Record, config.cache.as_ref())
-                        .with_context(|| format!("cannot record {}", path.display()))?;
-                let header = identity::header(&original, info, config.wasi.argv.clone())?;
+                let Instrumented {
+                    composed,
+                    info,
+                    original_sha256,
+                    ..
+                } = cache::instrumented(&original, proxy_gen::Mode::Record, config.cache.as_ref())
+                    .with_context(|| format!("cannot record {}", path.display()))?;
+                let header = identity::header(original_sha256, info, config.wasi.argv.clone())?;
                 (composed, Some(header))
             }
         };
