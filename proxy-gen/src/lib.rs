@@ -4,10 +4,12 @@
 //! - [`analyze`] checks the input and returns the [`ComponentInfo`] "intercept table".
 //! - [`adapt_command`] makes a WASI preview-1 command module a component (with the adapter the
 //!   caller brings);
-//! - [`instrument`] returns the composed component for a [`Mode`]; [`instrument_embedded`] the
-//!   replay composition with the recorded calls built in; [`proxy`] the proxy alone.
-//! - [`splice::splice_passthrough`] puts a stub inside each of a component's core modules, between
-//!   its code and every function it imports (the layout record mode is to move to, #17).
+//! - [`instrument`] returns the instrumented component for a [`Mode`]: composed with its proxy, or
+//!   in record mode by default the component itself with recording stubs spliced inside its core
+//!   modules ([`splice::splice_record`], [`Layout`]); [`instrument_embedded`] the replay
+//!   composition with the recorded calls built in; [`proxy`] the proxy alone.
+//! - [`splice::splice_passthrough`] puts a pass-through stub inside each of a component's core
+//!   modules, between its code and every function it imports (the floor's measurement).
 //!
 //! Inside, every instrumentation is plan, then emit: the component is decoded, a plain-data plan
 //! makes every decision (func-ids, calls reported before forwarding, wrapped or pass-through
@@ -48,7 +50,9 @@ pub use embed::{Effect, EmbedIo, RecordedCall, StdStream, STDIO_IMPORTS};
 pub use error::{Error, Result};
 pub use mode::{Mode, RECORDER_INTERFACE, REPLAYER_INTERFACE};
 
-/// Instruments `component` for `mode` and returns the composed component.
+/// Instruments `component` for `mode` and returns the result: the composition with its proxy, or
+/// in record mode, when the component allows it, the component with recording stubs spliced
+/// inside ([`Layout::Auto`]).
 ///
 /// The result has the original's exports and the original's imports (same names, same types;
 /// wac-graph may flatten some WIT type aliases when it re-encodes the imports, see DESIGN.md),
@@ -112,7 +116,7 @@ pub fn instrument_with_layout(
             no_panic(|| splice::splice_record(decoded, component)).map_err(|e| match e {
                 Error::Internal(e) => Error::Internal(e.context(
                     "while splicing recording stubs inside the component (`--layout composed` \
-                 records without them)",
+                     records without them)",
                 )),
                 other => other,
             })?;
