@@ -112,14 +112,20 @@ pub fn instrument_with_layout(
         no_panic(|| plan::Plan::new(decoded, mode).map_err(Error::from_generator))?;
         // A bug of ours while splicing is reported (with the way around it), not hidden by
         // composing instead: the fuzz targets and the tests must see it.
-        let spliced =
-            no_panic(|| splice::splice_record(decoded, component)).map_err(|e| match e {
-                Error::Internal(e) => Error::Internal(e.context(
+        let spliced = match no_panic(|| splice::splice_record(decoded, component)) {
+            Ok(spliced) => spliced,
+            // Input the stubs cannot take: `auto` composes (the proxy may take it, or says why not).
+            Err(Error::Unsupported(why)) if layout == Layout::Auto => {
+                Err(splice::origin::Refused(why))
+            }
+            Err(Error::Internal(e)) => {
+                return Err(Error::Internal(e.context(
                     "while splicing recording stubs inside the component (`--layout composed` \
                      records without them)",
-                )),
-                other => other,
-            })?;
+                )))
+            }
+            Err(other) => return Err(other),
+        };
         match spliced {
             Ok(spliced) => return Ok(spliced),
             Err(refused) if layout == Layout::Spliced => {
@@ -128,6 +134,7 @@ pub fn instrument_with_layout(
                      with `--layout composed`)"
                 )))
             }
+            // Refused: the composed proxy records it (or says why it cannot either).
             Err(_) => {}
         }
     }

@@ -50,7 +50,7 @@ use crate::abi;
 use crate::analyze::Decoded;
 use crate::coremod::{self, BatchEnv, Given, Rec, RecorderCalls, RECORD_HEAP_BASE, RETURN_ONLY};
 use crate::encode::{self, Encoder, Helpers, Memories};
-use crate::error::{Error, Result};
+use crate::error::{unsupported, Error, Result};
 use crate::mode::RECORDER_INTERFACE;
 use crate::walk::At;
 use crate::wasmcode::Body;
@@ -111,7 +111,8 @@ pub fn splice_record(
     let Some(home) = home else {
         return Ok(Err(Refused("it makes no host call".into())));
     };
-    // Types too large for generated code are unsupported input, anything else is our bug.
+    // Types too large for generated code, or an instantiation argument of ours already taken, are
+    // unsupported input (`Layout::Auto` then composes); anything else is our bug.
     let spliced = rewrite(component, &sections, &plans, home, decoded.resolve())
         .map_err(Error::from_generator)?;
     let features = wasmparser::WasmFeatures::all();
@@ -324,7 +325,7 @@ fn rewrite(
                             let records = plans.get(&module_index).is_some_and(|p| !p.home);
                             if records {
                                 if args.iter().any(|(n, _)| n == IMPORT_MODULE) {
-                                    bail!(
+                                    unsupported!(
                                         "module {module_index} already imports `{IMPORT_MODULE}`"
                                     );
                                 }
