@@ -1312,15 +1312,7 @@ fn stub_body(
         b.code.push(I::LocalGet(ret));
     }
     b.code.push(I::Call(lowered_func));
-    let flat_result = match s.lowered.results.as_slice() {
-        [] => None,
-        [t] => {
-            let r = b.local(*t);
-            b.code.push(I::LocalSet(r));
-            Some((r, *t))
-        }
-        _ => bail!("multi-value core results are not produced by the canonical ABI"),
-    };
+    let flat_result = b.keep_call_result(&s.lowered.results)?;
 
     // Record: report the results. Strings and lists the host returned are in our memory (our
     // realloc), below the heap top where the encoder's buffer starts. Host handles are still

@@ -143,6 +143,20 @@ impl Body {
         self.locals.push(t);
         self.n_params + self.locals.len() as u32 - 1
     }
+
+    /// Right after a call of a lowered import whose core results are `results`: keeps its flat
+    /// result (the canonical ABI gives at most one) in a fresh local, returned with its type.
+    pub fn keep_call_result(&mut self, results: &[ValType]) -> Result<Option<(u32, ValType)>> {
+        match results {
+            [] => Ok(None),
+            [t] => {
+                let r = self.local(*t);
+                self.code.push(I::LocalSet(r));
+                Ok(Some((r, *t)))
+            }
+            _ => anyhow::bail!("multi-value core results are not produced by the canonical ABI"),
+        }
+    }
     /// Emits a loop over the `len` elements of `size` bytes from address `start` (both i32
     /// locals), with `each` emitting the code for one element at the address in the local it gets.
     pub fn for_each_element(

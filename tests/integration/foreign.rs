@@ -362,7 +362,7 @@ fn c_app_through_the_preview1_adapter_records_and_replays_on_another_build() {
 /// imports are internal).
 #[test]
 fn every_toolchains_host_calls_are_found_inside_its_core_modules() {
-    use proxy_gen::splice::origin::{origins, HostCall, ImportOrigin};
+    use proxy_gen::splice::origin::{origins, ImportOrigin};
     let Some(dir) = foreign_dir() else { return };
     let components = tempfile::tempdir().unwrap();
     let cases = [
@@ -388,16 +388,7 @@ fn every_toolchains_host_calls_are_found_inside_its_core_modules() {
                     continue;
                 };
                 calls += 1;
-                let (interface, name) = match call {
-                    HostCall::Func { interface, name } => (interface.as_deref(), name.clone()),
-                    HostCall::Drop {
-                        interface,
-                        resource,
-                    } => (
-                        Some(interface.as_str()),
-                        format!("[resource-drop]{resource}"),
-                    ),
-                };
+                let (interface, name) = call.function();
                 assert!(
                     known.contains(&(interface, name.clone())),
                     "{name}: {interface:?} {name} is not in its ComponentInfo"

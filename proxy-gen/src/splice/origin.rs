@@ -52,6 +52,22 @@ pub enum HostCall {
     },
 }
 
+impl HostCall {
+    /// Its interface and function name as [`ComponentInfo`] names them: a destructor is the
+    /// function `[resource-drop]R` of its interface.
+    ///
+    /// [`ComponentInfo`]: recorder_host::types::ComponentInfo
+    pub fn function(&self) -> (Option<&str>, String) {
+        match self {
+            HostCall::Func { interface, name } => (interface.as_deref(), name.clone()),
+            HostCall::Drop {
+                interface,
+                resource,
+            } => (Some(interface), format!("[resource-drop]{resource}")),
+        }
+    }
+}
+
 /// The origin of one function a module imports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImportOrigin {

@@ -205,7 +205,7 @@ impl ModulePlan {
                 }
                 memory = Some(*mem);
             }
-            let (interface, name, kind) = match call {
+            let kind = match call {
                 HostCall::Func { interface, name } => {
                     let func = calls
                         .funcs
@@ -213,24 +213,17 @@ impl ModulePlan {
                         .ok_or_else(|| {
                             Refused(format!("`{name}` is not in the component's WIT"))
                         })?;
-                    let kind = StubKind::Func {
+                    StubKind::Func {
                         report_first: recorder_host::types::reported_before_forwarding(
                             interface.as_deref(),
                             name,
                         ),
                         func: Box::new(func.clone()),
-                    };
-                    (interface.as_deref(), name.clone(), kind)
+                    }
                 }
-                HostCall::Drop {
-                    interface,
-                    resource,
-                } => (
-                    Some(interface.as_str()),
-                    format!("[resource-drop]{resource}"),
-                    StubKind::Drop,
-                ),
+                HostCall::Drop { .. } => StubKind::Drop,
             };
+            let (interface, name) = call.function();
             let func_id = *ids
                 .get(&(interface, name.as_str()))
                 .ok_or_else(|| Refused(format!("`{name}` has no func-id")))?;
@@ -970,15 +963,7 @@ fn stub_body(
         b.code.push(I::LocalGet(i));
     }
     b.code.push(I::Call(stub.import));
-    let flat_result = match results.as_slice() {
-        [] => None,
-        [t] => {
-            let r = b.local(*t);
-            b.code.push(I::LocalSet(r));
-            Some((r, *t))
-        }
-        _ => bail!("multi-value core results are not produced by the canonical ABI"),
-    };
+    let flat_result = b.keep_call_result(results)?;
 
     // The results, after the arguments (or alone, for a call reported first).
     if report_first {
