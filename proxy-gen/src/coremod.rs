@@ -620,7 +620,7 @@ const SKIP_DTOR: u32 = 0;
 const BATCH_GIVEN: u32 = 3;
 
 /// How many functions [`batch_functions`] defines.
-pub(crate) const BATCH_FUNCTIONS: u32 = 2;
+const BATCH_FUNCTIONS: u32 = 2;
 
 /// The `func` of a batch record that is a `Return` alone (the results of a call reported before
 /// it was forwarded).
@@ -1320,20 +1320,7 @@ fn stub_body(
     if let Reporter::Record { append, .. } = ctx.reporter {
         let (enc, start) = begin_encoding(ctx, &mut b, realloc, false);
         if let Some(result) = &s.func.result {
-            if let Some(area) = ret_area {
-                enc.value(
-                    &mut b,
-                    result,
-                    At::Mem {
-                        base: area,
-                        offset: 0,
-                    },
-                )?;
-            } else if let Some((r, t)) = flat_result {
-                enc.value(&mut b, result, At::Flat(&[(r, t)]))?;
-            } else {
-                bail!("result of `{}` is neither flat nor in memory", s.func.name);
-            }
+            enc.call_result(&mut b, &s.func.name, result, ret_area, flat_result)?;
         }
         // `append(func_id, args_ptr, args_len, results_ptr, results_len)`; the results of a call
         // reported before forwarding are a `Return` alone.

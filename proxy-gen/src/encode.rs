@@ -263,6 +263,24 @@ impl Encoder<'_> {
         walk::walk(self, b, ty, at)
     }
 
+    /// Appends the encoding of a lowered call's `result` (of the function `name`), where the
+    /// canonical ABI put it: in the return area whose address is in local `area`, or in the flat
+    /// result kept in a local (`Body::keep_call_result`).
+    pub fn call_result(
+        &self,
+        b: &mut Body,
+        name: &str,
+        result: &Type,
+        area: Option<u32>,
+        flat: Option<(u32, ValType)>,
+    ) -> Result<()> {
+        match (area, flat) {
+            (Some(base), _) => self.value(b, result, At::Mem { base, offset: 0 }),
+            (None, Some((r, t))) => self.value(b, result, At::Flat(&[(r, t)])),
+            (None, None) => Err(anyhow!("result of `{name}` is neither flat nor in memory")),
+        }
+    }
+
     /// Appends the encoding of values of `types` laid out like a record's fields (a function's
     /// parameters) at `at`, one after the other.
     pub fn fields<'t>(

@@ -972,20 +972,9 @@ fn stub_body(
     let res_start = b.local(ValType::I32);
     b.code.extend([I::LocalGet(cur), I::LocalSet(res_start)]);
     if let Some(result) = &func.result {
-        if lowered.retptr {
-            enc.value(
-                &mut b,
-                result,
-                At::Mem {
-                    base: n - 1,
-                    offset: 0,
-                },
-            )?;
-        } else if let Some((r, t)) = flat_result {
-            enc.value(&mut b, result, At::Flat(&[(r, t)]))?;
-        } else {
-            bail!("result of `{}` is neither flat nor in memory", func.name);
-        }
+        // The return area is the guest's, passed as the import's last parameter.
+        let area = if lowered.retptr { Some(n - 1) } else { None };
+        enc.call_result(&mut b, &func.name, result, area, flat_result)?;
     }
     if report_first {
         b.code

@@ -71,7 +71,7 @@ pub fn instrumented_with(
     cache: Option<&Cache>,
 ) -> Result<Instrumented> {
     match cache {
-        Some(cache) => Ok(cache.load_or_instrument_with(original, mode, layout)?.0),
+        Some(cache) => Ok(cache.load_or_instrument(original, mode, layout)?.0),
         None => instrument(original, Sha256::digest(original).into(), mode, layout),
     }
 }
@@ -116,18 +116,9 @@ impl Cache {
         self.dir.join(format!("{}.composition", hex(key)))
     }
 
-    /// The composition of `original` for `mode`: loaded when cached, else made and stored. An
-    /// unreadable entry is reported on stderr and replaced.
+    /// The composition of `original` for `mode` (record mode's as `layout` says): loaded when
+    /// cached, else made and stored. An unreadable entry is reported on stderr and replaced.
     pub fn load_or_instrument(
-        &self,
-        original: &[u8],
-        mode: Mode,
-    ) -> Result<(Instrumented, super::Outcome)> {
-        self.load_or_instrument_with(original, mode, Layout::Auto)
-    }
-
-    /// [`Cache::load_or_instrument`] with record mode's [`Layout`] chosen.
-    pub fn load_or_instrument_with(
         &self,
         original: &[u8],
         mode: Mode,
@@ -235,6 +226,16 @@ mod tests {
         fs::read(path).expect("guest built by proxyrt-test-guests")
     }
 
+    /// [`key`] of the original `bytes`.
+    fn key_of(bytes: &[u8], mode: Mode, layout: Layout) -> [u8; 32] {
+        key(&Sha256::digest(bytes).into(), mode, layout)
+    }
+
+    /// [`instrument`] of `bytes` for `mode`, layout `auto`, without the cache.
+    fn instrument_of(bytes: &[u8], mode: Mode) -> Result<Instrumented> {
+        instrument(bytes, Sha256::digest(bytes).into(), mode, Layout::Auto)
+    }
+
     fn entries(dir: &std::path::Path) -> Vec<PathBuf> {
         fs::read_dir(dir)
             .map(|d| d.map(|e| e.expect("dir entry").path()).collect())
@@ -246,15 +247,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().join("cache"));
         let cli = read(guests::CLI);
-        let direct = instrument(
-            &cli,
-            Sha256::digest(&cli).into(),
-            Mode::Record,
-            Layout::Auto,
-        )
-        .unwrap();
+        let direct = instrument_of(&cli, Mode::Record).unwrap();
 
-        let (first, outcome) = cache.load_or_instrument(&cli, Mode::Record).unwrap();
+        let (first, outcome) = cache
+            .load_or_instrument(&cli, Mode::Record, Layout::Auto)
+            .unwrap();
         assert_eq!(outcome, Outcome::Miss);
         assert_eq!(
             (&first.composed, &first.info),
@@ -268,15 +265,13 @@ mod tests {
         assert_eq!(stored.len(), 1, "{stored:?}");
         assert_eq!(
             stored[0],
-            cache.composition_path(&key(
-                &Sha256::digest(&cli).into(),
-                Mode::Record,
-                Layout::Auto
-            ))
+            cache.composition_path(&key_of(&cli, Mode::Record, Layout::Auto))
         );
         let written = fs::metadata(&stored[0]).unwrap().modified().unwrap();
 
-        let (second, outcome) = cache.load_or_instrument(&cli, Mode::Record).unwrap();
+        let (second, outcome) = cache
+            .load_or_instrument(&cli, Mode::Record, Layout::Auto)
+            .unwrap();
         assert_eq!(outcome, Outcome::Hit);
         assert_eq!(second, first);
         assert_eq!(
@@ -294,13 +289,13 @@ mod tests {
         let last = edited.len() - 1;
         edited[last] ^= 1;
         let keys = [
-            key(&Sha256::digest(&cli).into(), Mode::Record, Layout::Auto),
-            key(&Sha256::digest(&cli).into(), Mode::Replay, Layout::Auto),
-            key(&Sha256::digest(&cli).into(), Mode::Forward, Layout::Auto),
-            key(&Sha256::digest(&cli).into(), Mode::Record, Layout::Spliced),
-            key(&Sha256::digest(&cli).into(), Mode::Record, Layout::Composed),
-            key(&Sha256::digest(&demo).into(), Mode::Record, Layout::Auto),
-            key(&Sha256::digest(&edited).into(), Mode::Record, Layout::Auto),
+            key_of(&cli, Mode::Record, Layout::Auto),
+            key_of(&cli, Mode::Replay, Layout::Auto),
+            key_of(&cli, Mode::Forward, Layout::Auto),
+            key_of(&cli, Mode::Record, Layout::Spliced),
+            key_of(&cli, Mode::Record, Layout::Composed),
+            key_of(&demo, Mode::Record, Layout::Auto),
+            key_of(&edited, Mode::Record, Layout::Auto),
         ];
         for (i, a) in keys.iter().enumerate() {
             for b in &keys[i + 1..] {
@@ -308,7 +303,7 @@ mod tests {
             }
         }
         assert_eq!(
-            key(&Sha256::digest(&cli).into(), Mode::Record, Layout::Auto),
+            key_of(&cli, Mode::Record, Layout::Auto),
             keys[0],
             "the key is deterministic"
         );
@@ -316,8 +311,12 @@ mod tests {
         // One component, two modes: two entries, neither served for the other.
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().to_path_buf());
-        let (record, _) = cache.load_or_instrument(&cli, Mode::Record).unwrap();
-        let (replay, outcome) = cache.load_or_instrument(&cli, Mode::Replay).unwrap();
+        let (record, _) = cache
+            .load_or_instrument(&cli, Mode::Record, Layout::Auto)
+            .unwrap();
+        let (replay, outcome) = cache
+            .load_or_instrument(&cli, Mode::Replay, Layout::Auto)
+            .unwrap();
         assert_eq!(outcome, Outcome::Miss);
         assert_ne!(record.composed, replay.composed);
         assert_eq!(record.info, replay.info);
@@ -329,12 +328,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().to_path_buf());
         let cli = read(guests::CLI);
-        let (good, _) = cache.load_or_instrument(&cli, Mode::Replay).unwrap();
-        let path = cache.composition_path(&key(
-            &Sha256::digest(&cli).into(),
-            Mode::Replay,
-            Layout::Auto,
-        ));
+        let (good, _) = cache
+            .load_or_instrument(&cli, Mode::Replay, Layout::Auto)
+            .unwrap();
+        let path = cache.composition_path(&key_of(&cli, Mode::Replay, Layout::Auto));
         let entry = fs::read(&path).unwrap();
         let mut flipped = entry.clone();
         let middle = entry.len() / 2;
@@ -346,20 +343,22 @@ mod tests {
             flipped,
         ] {
             fs::write(&path, &damaged).unwrap();
-            let (rebuilt, outcome) = cache.load_or_instrument(&cli, Mode::Replay).unwrap();
+            let (rebuilt, outcome) = cache
+                .load_or_instrument(&cli, Mode::Replay, Layout::Auto)
+                .unwrap();
             assert_eq!(outcome, Outcome::Miss);
             assert_eq!(rebuilt, good);
             assert_eq!(fs::read(&path).unwrap(), entry, "the entry was replaced");
         }
         // An intact entry of another key (here: another mode) under this name is refused too.
-        let (_, _) = cache.load_or_instrument(&cli, Mode::Record).unwrap();
-        let record_path = cache.composition_path(&key(
-            &Sha256::digest(&cli).into(),
-            Mode::Record,
-            Layout::Auto,
-        ));
+        let (_, _) = cache
+            .load_or_instrument(&cli, Mode::Record, Layout::Auto)
+            .unwrap();
+        let record_path = cache.composition_path(&key_of(&cli, Mode::Record, Layout::Auto));
         fs::copy(&record_path, &path).unwrap();
-        let (rebuilt, outcome) = cache.load_or_instrument(&cli, Mode::Replay).unwrap();
+        let (rebuilt, outcome) = cache
+            .load_or_instrument(&cli, Mode::Replay, Layout::Auto)
+            .unwrap();
         assert_eq!(outcome, Outcome::Miss);
         assert_eq!(rebuilt, good);
     }
@@ -419,16 +418,7 @@ mod tests {
             cache_dir: Some(dir.path().to_path_buf()),
         };
         let made = instrumented(&cli, Mode::Record, options.cache().as_ref()).unwrap();
-        assert_eq!(
-            made,
-            instrument(
-                &cli,
-                Sha256::digest(&cli).into(),
-                Mode::Record,
-                Layout::Auto
-            )
-            .unwrap()
-        );
+        assert_eq!(made, instrument_of(&cli, Mode::Record).unwrap());
         assert!(entries(dir.path()).is_empty());
     }
 }
