@@ -191,6 +191,7 @@ fn serve_request(c: &mut Criterion) {
     let replayer = Replayable::new(
         &original,
         Path::new(proxyrt_test_guests::HTTP_HANDLER),
+        proxy_gen::Layout::Auto,
         None,
     )
     .expect("the replay composition")

@@ -25,7 +25,7 @@ fn main() -> Result<()> {
             .imports
             .iter()
             .filter_map(|o| match o {
-                ImportOrigin::Host { call, memory } => Some((call, memory)),
+                ImportOrigin::Host { call, memory, .. } => Some((call, memory)),
                 ImportOrigin::Internal => None,
             })
             .collect();

@@ -1263,7 +1263,10 @@ fn stub_body(
             sizes: ctx.sizes,
             r,
             realloc,
-            new_handle: ctx.handles.w_new,
+            memory: 0,
+            target: decode::Target::Proxy {
+                new_handle: ctx.handles.w_new,
+            },
         };
         let mut out = None;
         if let Some(result) = &s.func.result {

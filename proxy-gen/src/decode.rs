@@ -23,7 +23,7 @@ use wit_parser::{Handle, Int, Resolve, SizeAlign, Type, TypeId};
 use crate::abi;
 use crate::error::unsupported;
 use crate::walk::{self, At, Unsupported, VariantShape, Visitor};
-use crate::wasmcode::{memarg, Body};
+use crate::wasmcode::{memarg_in, Body};
 
 /// Function and global indices of the decoder helpers in the stub module.
 #[derive(Clone, Copy)]
@@ -44,6 +44,8 @@ pub struct Readers {
     pub cur: u32,
     /// Global: one past the last readable byte.
     pub end: u32,
+    /// The memory the bytes are in (the proxy's one memory; a spliced stub's batch memory).
+    pub memory: u32,
 }
 
 /// How many functions [`reader_functions`] defines.
@@ -62,7 +64,13 @@ impl Readers {
             skip: first + 5,
             cur,
             end: cur + 1,
+            memory: 0,
         }
+    }
+
+    /// The same helpers reading memory `memory`.
+    pub fn in_memory(self, memory: u32) -> Readers {
+        Readers { memory, ..self }
     }
 
     /// Instructions that make the readers' input the bytes of the `list<u8>` whose (ptr, len)
@@ -70,12 +78,12 @@ impl Readers {
     pub fn read_from(&self, area: u32) -> [I<'static>; 9] {
         [
             I::LocalGet(area),
-            I::I32Load(memarg(0, 2)),
+            I::I32Load(memarg_in(self.memory, 0, 2)),
             I::GlobalSet(self.cur),
             I::LocalGet(area),
-            I::I32Load(memarg(0, 2)),
+            I::I32Load(memarg_in(self.memory, 0, 2)),
             I::LocalGet(area),
-            I::I32Load(memarg(4, 2)),
+            I::I32Load(memarg_in(self.memory, 4, 2)),
             I::I32Add,
             I::GlobalSet(self.end),
         ]
@@ -130,7 +138,7 @@ pub fn reader_functions(r: Readers) -> Vec<(Vec<ValType>, Vec<ValType>, Function
     let mut code = check_avail(r, &[I::I32Const(1)]);
     code.extend([
         I::GlobalGet(r.cur),
-        I::I32Load8U(memarg(0, 0)),
+        I::I32Load8U(memarg_in(r.memory, 0, 0)),
         I::GlobalGet(r.cur),
         I::I32Const(1),
         I::I32Add,
@@ -196,8 +204,8 @@ pub fn reader_functions(r: Readers) -> Vec<(Vec<ValType>, Vec<ValType>, Function
 
     // w32 / w64
     for (t, n, load) in [
-        (I32, 4, I::I32Load(memarg(0, 0))),
-        (I64, 8, I::I64Load(memarg(0, 0))),
+        (I32, 4, I::I32Load(memarg_in(r.memory, 0, 0))),
+        (I64, 8, I::I64Load(memarg_in(r.memory, 0, 0))),
     ] {
         let mut code = check_avail(r, &[I::I32Const(n)]);
         code.extend([
@@ -232,10 +240,27 @@ pub struct Decoder<'r> {
     pub sizes: &'r SizeAlign,
     /// The reader helpers.
     pub r: Readers,
-    /// The bump `realloc` (for lists).
+    /// The `realloc` lists are allocated with (the proxy's bump allocator, or the guest's).
     pub realloc: u32,
-    /// Resource type (dealiased) -> `resource.new` of the proxy's own type for it.
-    pub new_handle: &'r HashMap<TypeId, u32>,
+    /// The memory the value is written to (and `realloc` allocates in).
+    pub memory: u32,
+    /// Whose value it becomes.
+    pub target: Target<'r>,
+}
+
+/// Who the decoded value is for: what its byte lists and `own` handles become.
+#[derive(Clone, Copy)]
+pub enum Target<'r> {
+    /// The proxy's, lifted to the guest by `canon lift`: strings and byte lists point into the
+    /// replayer's buffer, and an `own` handle is a handle of the proxy's own resource type
+    /// (resource type, dealiased -> its `resource.new`).
+    Proxy {
+        new_handle: &'r HashMap<TypeId, u32>,
+    },
+    /// The guest's own memory, where a spliced stub stands in for a lowering: strings and byte
+    /// lists are copied there (allocated with the guest's `realloc`), and an `own` handle is its
+    /// recorded id, a handle the guest only ever gives back to other stubs.
+    Guest,
 }
 
 /// How a value of up to 64 bits is stored.
@@ -298,10 +323,10 @@ impl Decoder<'_> {
                 b.code.push(I::LocalGet(base));
                 b.code.extend(produce.iter().cloned());
                 b.code.push(match store {
-                    Store::B8 => I::I32Store8(memarg(offset, 0)),
-                    Store::B16 => I::I32Store16(memarg(offset, 1)),
-                    Store::B32 => I::I32Store(memarg(offset, 2)),
-                    Store::B64 => I::I64Store(memarg(offset, 3)),
+                    Store::B8 => I::I32Store8(memarg_in(self.memory, offset, 0)),
+                    Store::B16 => I::I32Store16(memarg_in(self.memory, offset, 1)),
+                    Store::B32 => I::I32Store(memarg_in(self.memory, offset, 2)),
+                    Store::B64 => I::I64Store(memarg_in(self.memory, offset, 3)),
                 });
             }
         }
@@ -360,16 +385,36 @@ impl Visitor for Decoder<'_> {
             bail!("a string or list as a single flat result");
         };
         let len = b.local(ValType::I32);
+        b.code
+            .extend([I::Call(self.r.leb32), I::LocalSet(len), I::LocalGet(base)]);
+        match self.target {
+            Target::Proxy { .. } => b.code.extend([I::LocalGet(len), I::Call(self.r.skip)]),
+            Target::Guest => {
+                // realloc(0, 0, 1, len), then the bytes copied there from the replayer's buffer.
+                let ptr = b.local(ValType::I32);
+                b.code.extend([
+                    I::I32Const(0),
+                    I::I32Const(0),
+                    I::I32Const(1),
+                    I::LocalGet(len),
+                    I::Call(self.realloc),
+                    I::LocalTee(ptr),
+                    I::LocalGet(len),
+                    I::Call(self.r.skip),
+                    I::LocalGet(len),
+                    I::MemoryCopy {
+                        src_mem: self.r.memory,
+                        dst_mem: self.memory,
+                    },
+                    I::LocalGet(ptr),
+                ]);
+            }
+        }
         b.code.extend([
-            I::Call(self.r.leb32),
-            I::LocalSet(len),
+            I::I32Store(memarg_in(self.memory, offset, 2)),
             I::LocalGet(base),
             I::LocalGet(len),
-            I::Call(self.r.skip),
-            I::I32Store(memarg(offset, 2)),
-            I::LocalGet(base),
-            I::LocalGet(len),
-            I::I32Store(memarg(offset + 4, 2)),
+            I::I32Store(memarg_in(self.memory, offset + 4, 2)),
         ]);
         Ok(())
     }
@@ -378,12 +423,16 @@ impl Visitor for Decoder<'_> {
         let Handle::Own(r) = handle else {
             bail!("a borrow handle in a result");
         };
-        let r = abi::dealias(self.resolve, *r);
-        let new = self
-            .new_handle
-            .get(&r)
-            .ok_or_else(|| anyhow!("no resource.new for an own handle in a result"))?;
-        self.put(b, at, &[I::Call(self.r.leb32), I::Call(*new)], Store::B32)
+        match self.target {
+            Target::Proxy { new_handle } => {
+                let r = abi::dealias(self.resolve, *r);
+                let new = new_handle
+                    .get(&r)
+                    .ok_or_else(|| anyhow!("no resource.new for an own handle in a result"))?;
+                self.put(b, at, &[I::Call(self.r.leb32), I::Call(*new)], Store::B32)
+            }
+            Target::Guest => self.put(b, at, &[I::Call(self.r.leb32)], Store::B32),
+        }
     }
 
     fn resource(&self, _: &mut Body, _: At<'_>) -> Result<()> {
@@ -421,10 +470,10 @@ impl Visitor for Decoder<'_> {
             I::LocalSet(ptr),
             I::LocalGet(base),
             I::LocalGet(ptr),
-            I::I32Store(memarg(offset, 2)),
+            I::I32Store(memarg_in(self.memory, offset, 2)),
             I::LocalGet(base),
             I::LocalGet(len),
-            I::I32Store(memarg(offset + 4, 2)),
+            I::I32Store(memarg_in(self.memory, offset + 4, 2)),
         ]);
         walk::walk_elements(self, b, fields, ptr, len)
     }
@@ -437,7 +486,7 @@ impl Visitor for Decoder<'_> {
                     b.code.extend([
                         I::LocalGet(base),
                         I::Call(self.r.u8),
-                        I::I32Store8(memarg(offset + j, 0)),
+                        I::I32Store8(memarg_in(self.memory, offset + j, 0)),
                     ]);
                 }
             }

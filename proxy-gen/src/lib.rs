@@ -65,21 +65,29 @@ pub fn instrument(component: &[u8], mode: Mode) -> Result<Vec<u8>> {
 }
 
 /// [`instrument`] for a component already decoded with [`decode`], so that a caller that also needs
-/// its [`ComponentInfo`] (`Decoded::info`) decodes it once. Record mode uses [`Layout::Auto`].
+/// its [`ComponentInfo`] (`Decoded::info`) decodes it once. Record mode uses [`Layout::Auto`];
+/// replay mode is composed (a result that imports nothing but the replayer, which another
+/// runtime can plug: [`instrument_with_layout`] splices it on request).
 pub fn instrument_decoded(decoded: &Decoded, component: &[u8], mode: Mode) -> Result<Vec<u8>> {
-    instrument_with_layout(decoded, component, mode, Layout::Auto)
+    let layout = match mode {
+        Mode::Record => Layout::Auto,
+        _ => Layout::Composed,
+    };
+    instrument_with_layout(decoded, component, mode, layout)
 }
 
-/// How [`Mode::Record`] instruments a component (the other modes are always composed: replay has
-/// no host to splice against, and forward is the composition's baseline).
+/// How [`Mode::Record`] and [`Mode::Replay`] instrument a component (forward mode is always
+/// composed: it is the composition's baseline).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Layout {
     /// Spliced when the component allows it, else composed (the default).
     #[default]
     Auto,
-    /// Recording stubs spliced inside the component's own core modules ([`splice::splice_record`]):
-    /// no second component, so no fused adapter on the call path. A component that does not allow
-    /// it is an error ([`Error::Unsupported`], with the reason).
+    /// Recording or replaying stubs spliced inside the component's own core modules
+    /// ([`splice::splice_record`], [`splice::splice_replay`]): no second component, so no fused
+    /// adapter on the call path. A component that does not allow it is an error
+    /// ([`Error::Unsupported`], with the reason). A spliced replay keeps the original's imports,
+    /// which it never calls (the runtime defines them as traps), plus the replayer.
     Spliced,
     /// The proxy component composed above the original (every component allows it).
     Composed,
@@ -96,7 +104,7 @@ impl Layout {
     }
 }
 
-/// [`instrument_decoded`] with record mode's [`Layout`] chosen (ignored by the other modes).
+/// [`instrument_decoded`] with record or replay mode's [`Layout`] chosen (ignored by forward).
 pub fn instrument_with_layout(
     decoded: &Decoded,
     component: &[u8],
@@ -106,23 +114,32 @@ pub fn instrument_with_layout(
     if decoded.imports_nothing() {
         return Ok(component.to_vec());
     }
-    if mode == Mode::Record && layout != Layout::Composed {
-        // What the record proxy cannot take is refused in every layout, although spliced stubs
-        // could record some of it: the trace is replayed by a proxy, which has the same limits.
+    let splice = match mode {
+        Mode::Record => splice::splice_record,
+        Mode::Replay => splice::splice_replay,
+        _ => return compose_decoded(decoded, component, mode),
+    };
+    let (verb, flag) = match mode {
+        Mode::Record => ("recording", "record"),
+        _ => ("replaying", "replay"),
+    };
+    if layout != Layout::Composed {
+        // What the proxy cannot take is refused in every layout, although spliced stubs could
+        // take some of it: a trace recorded by either is replayed by either.
         no_panic(|| plan::Plan::new(decoded, mode).map_err(Error::from_generator))?;
         // A bug of ours while splicing is reported (with the way around it), not hidden by
         // composing instead: the fuzz targets and the tests must see it.
-        let spliced = match no_panic(|| splice::splice_record(decoded, component)) {
+        let spliced = match no_panic(|| splice(decoded, component)) {
             Ok(spliced) => spliced,
             // Input the stubs cannot take: `auto` composes (the proxy may take it, or says why not).
             Err(Error::Unsupported(why)) if layout == Layout::Auto => {
                 Err(splice::origin::Refused(why))
             }
             Err(Error::Internal(e)) => {
-                return Err(Error::Internal(e.context(
-                    "while splicing recording stubs inside the component (`--layout composed` \
-                     records without them)",
-                )))
+                return Err(Error::Internal(e.context(format!(
+                    "while splicing {verb} stubs inside the component (`{flag} --layout \
+                     composed` does without them)"
+                ))))
             }
             Err(other) => return Err(other),
         };
@@ -130,7 +147,7 @@ pub fn instrument_with_layout(
             Ok(spliced) => return Ok(spliced),
             Err(refused) if layout == Layout::Spliced => {
                 return Err(Error::Unsupported(format!(
-                    "cannot splice recording stubs inside this component: {refused} (record it \
+                    "cannot splice {verb} stubs inside this component: {refused} ({flag} it \
                      with `--layout composed`)"
                 )))
             }

@@ -510,7 +510,8 @@ fn replay_in_process(wasm: &str, trace: &Path) -> Replay {
     let path = Path::new(wasm);
     let original = fs::read(path).expect("the component");
     let cache = Cache::new(PathBuf::from(test_cache_dir()));
-    let replayable = Replayable::new(&original, path, Some(&cache)).expect("instrumented");
+    let replayable = Replayable::new(&original, path, proxy_gen::Layout::Auto, Some(&cache))
+        .expect("instrumented");
     let source = TraceSource::open(trace).expect("a readable trace");
     proxyrt::identity::check(
         source.header(),

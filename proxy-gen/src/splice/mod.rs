@@ -31,8 +31,9 @@ use wasmparser::{Chunk, Parser, Payload, TypeRef};
 
 pub mod origin;
 mod record;
+mod replay;
 
-pub use record::splice_record;
+pub use record::{splice_record, splice_replay};
 
 /// `component` with a pass-through stub between every core module and each function it imports.
 /// The result validates and behaves as `component` does (same imports, exports and effects).

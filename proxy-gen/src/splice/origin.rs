@@ -78,10 +78,24 @@ pub enum ImportOrigin {
         call: HostCall,
         /// The memory the call's strings, lists and return area are in, as this module numbers it.
         memory: Option<u32>,
+        /// The function the lowering allocates the results' lists with (a replaying stub
+        /// allocates with it).
+        realloc: Realloc,
     },
     /// Anything else: a function of another module, a host call another module records, a
     /// canonical built-in.
     Internal,
+}
+
+/// A lowering's `realloc`, as the module calling the lowering sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Realloc {
+    /// The lowering has none (its results hold no list or string).
+    None,
+    /// The module's own function of this index (an export of its own instance).
+    Own(u32),
+    /// Another instance's function.
+    Elsewhere,
 }
 
 /// The origins of one module's function imports.
@@ -156,6 +170,14 @@ pub fn analyze(bytes: &[u8]) -> Result<(Vec<ModuleOrigins>, Vec<u32>), Refused> 
             imports.push(match origin {
                 Resolved::Host { call, lowered } => {
                     reached.insert(lowered);
+                    let realloc = match c.funcs.get(lowered as usize) {
+                        Some(CoreFunc::Lower {
+                            realloc: Some(f), ..
+                        }) => c
+                            .own_function(instance, info, *f)
+                            .map_or(Realloc::Elsewhere, Realloc::Own),
+                        _ => Realloc::None,
+                    };
                     let memory = match c.funcs.get(lowered as usize) {
                         Some(CoreFunc::Lower {
                             memory: Some(m), ..
@@ -171,7 +193,11 @@ pub fn analyze(bytes: &[u8]) -> Result<(Vec<ModuleOrigins>, Vec<u32>), Refused> 
                         }
                         _ => None,
                     };
-                    ImportOrigin::Host { call, memory }
+                    ImportOrigin::Host {
+                        call,
+                        memory,
+                        realloc,
+                    }
                 }
                 Resolved::Reexport | Resolved::Internal => ImportOrigin::Internal,
             });
@@ -248,6 +274,7 @@ enum CoreFunc {
     Lower {
         func: u32,
         memory: Option<u32>,
+        realloc: Option<u32>,
         utf8: bool,
         is_async: bool,
     },
@@ -634,11 +661,13 @@ impl Component {
                                 let mut lower = CoreFunc::Lower {
                                     func: func_index,
                                     memory: None,
+                                    realloc: None,
                                     utf8: true,
                                     is_async: false,
                                 };
                                 if let CoreFunc::Lower {
                                     memory,
+                                    realloc,
                                     utf8,
                                     is_async,
                                     ..
@@ -647,6 +676,7 @@ impl Component {
                                     for option in options.iter() {
                                         match option {
                                             CanonicalOption::Memory(m) => *memory = Some(*m),
+                                            CanonicalOption::Realloc(f) => *realloc = Some(*f),
                                             CanonicalOption::UTF16
                                             | CanonicalOption::CompactUTF16 => *utf8 = false,
                                             CanonicalOption::Async
@@ -923,6 +953,20 @@ impl Component {
         }
     }
 
+    /// Core function `func` of the component as module `info` instantiated as `instance` numbers
+    /// it, when it is that instance's own export.
+    fn own_function(&self, instance: u32, info: &ModuleInfo, func: u32) -> Option<u32> {
+        match self.funcs.get(func as usize)? {
+            CoreFunc::Export { instance: i, name } if *i == instance => {
+                match info.exports.get(name) {
+                    Some((ExternalKind::Func | ExternalKind::FuncExact, index)) => Some(*index),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
     /// The identity of core memory `memory` of the component.
     fn memory_identity(&self, memory: u32, depth: u32) -> Result<Option<Identity>, Refused> {
         match self.memories.get(memory as usize) {
@@ -1029,7 +1073,7 @@ mod tests {
             .imports
             .iter()
             .filter_map(|o| match o {
-                ImportOrigin::Host { call, memory } => Some((call.clone(), *memory)),
+                ImportOrigin::Host { call, memory, .. } => Some((call.clone(), *memory)),
                 ImportOrigin::Internal => None,
             })
             .collect();
@@ -1155,7 +1199,8 @@ mod tests {
             origins[0].imports,
             vec![ImportOrigin::Host {
                 call: func(Some("host"), "tick"),
-                memory: None
+                memory: None,
+                realloc: Realloc::None,
             }]
         );
         assert_eq!(origins[1].imports, vec![ImportOrigin::Internal; 2]);

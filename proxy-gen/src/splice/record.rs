@@ -38,20 +38,22 @@ use wasm_encoder::{
     Alias, CanonicalFunctionSection, CanonicalOption, CodeSection, ComponentAliasSection,
     ComponentExportKind, ComponentImportSection, ComponentSectionId, ComponentTypeRef,
     ComponentTypeSection, ComponentValType, ConstExpr, ElementSection, Elements, EntityType,
-    ExportKind, ExportSection, Function, FunctionSection, ImportSection, InstanceSection,
-    InstanceType, Instruction as I, MemorySection, MemoryType, ModuleArg, PrimitiveValType,
-    RefType, SectionId, TableSection, TableType, TypeSection, ValType,
+    ExportKind, ExportSection, Function, FunctionSection, GlobalSection, GlobalType, ImportSection,
+    InstanceSection, InstanceType, Instruction as I, MemorySection, MemoryType, ModuleArg,
+    PrimitiveValType, RefType, SectionId, TableSection, TableType, TypeSection, ValType,
 };
 use wasmparser::{Chunk, Parser, Payload, TypeRef};
 use wit_parser::{Function as WitFunction, Resolve, SizeAlign, WorldItem};
 
-use super::origin::{self, HostCall, ImportOrigin, ModuleOrigins, Refused};
+use super::origin::{self, HostCall, ImportOrigin, ModuleOrigins, Realloc, Refused};
+use super::replay;
 use crate::abi;
 use crate::analyze::Decoded;
 use crate::coremod::{self, BatchEnv, Given, Rec, RecorderCalls, RECORD_HEAP_BASE, RETURN_ONLY};
+use crate::decode::{self, Readers};
 use crate::encode::{self, Encoder, Helpers, Memories};
 use crate::error::{unsupported, Error, Result};
-use crate::mode::RECORDER_INTERFACE;
+use crate::mode::{RECORDER_INTERFACE, REPLAYER_INTERFACE};
 use crate::walk::At;
 use crate::wasmcode::Body;
 
@@ -77,6 +79,41 @@ pub fn splice_record(
     decoded: &Decoded,
     component: &[u8],
 ) -> Result<std::result::Result<Vec<u8>, Refused>> {
+    splice(decoded, component, Flavor::Record)
+}
+
+/// `component` replaying its host calls from inside ([`replay`]'s stubs, answered by
+/// `replayer.next`), or why it cannot (then replay with the composed proxy). As
+/// [`splice_record`] otherwise.
+pub fn splice_replay(
+    decoded: &Decoded,
+    component: &[u8],
+) -> Result<std::result::Result<Vec<u8>, Refused>> {
+    splice(decoded, component, Flavor::Replay)
+}
+
+/// Which stubs a splice puts in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Flavor {
+    Record,
+    Replay,
+}
+
+impl Flavor {
+    /// The table of the interface's functions the home module defines.
+    fn table(self) -> TableType {
+        match self {
+            Flavor::Record => recorder_table(),
+            Flavor::Replay => replay::table_type(),
+        }
+    }
+}
+
+fn splice(
+    decoded: &Decoded,
+    component: &[u8],
+    flavor: Flavor,
+) -> Result<std::result::Result<Vec<u8>, Refused>> {
     crate::analyze::validate(component)?;
     let info = decoded.info();
     if !info.export_handles.is_empty() {
@@ -84,14 +121,12 @@ pub fn splice_record(
             "its exports are given host handles (the export proxy records those)".into(),
         )));
     }
-    if info
+    if let Some(ours) = info
         .imported_interfaces
         .iter()
-        .any(|i| i.name == RECORDER_INTERFACE)
+        .find(|i| i.name == RECORDER_INTERFACE || i.name == REPLAYER_INTERFACE)
     {
-        return Ok(Err(Refused(format!(
-            "it imports `{RECORDER_INTERFACE}` itself"
-        ))));
+        return Ok(Err(Refused(format!("it imports `{}` itself", ours.name))));
     }
     let (modules, sections) = match origin::analyze(component) {
         Ok(found) => found,
@@ -101,7 +136,7 @@ pub fn splice_record(
     let mut plans = HashMap::new();
     let mut home = None;
     for m in modules.iter().filter(|m| m.records()) {
-        let plan = match ModulePlan::new(m, &calls, &info, home.is_none()) {
+        let plan = match ModulePlan::new(m, &calls, &info, home.is_none(), flavor) {
             Ok(plan) => plan,
             Err(refused) => return Ok(Err(refused)),
         };
@@ -113,8 +148,15 @@ pub fn splice_record(
     };
     // Types too large for generated code, or an instantiation argument of ours already taken, are
     // unsupported input (`Layout::Auto` then composes); anything else is our bug.
-    let spliced = rewrite(component, &sections, &plans, home, decoded.resolve())
-        .map_err(Error::from_generator)?;
+    let spliced = rewrite(
+        component,
+        &sections,
+        &plans,
+        home,
+        decoded.resolve(),
+        flavor,
+    )
+    .map_err(Error::from_generator)?;
     let features = wasmparser::WasmFeatures::all();
     wasmparser::Validator::new_with_features(features)
         .validate_all(&spliced)
@@ -153,6 +195,7 @@ impl Calls {
 struct ModulePlan {
     /// Defines the batch memory and the recorder table (the first module that records).
     home: bool,
+    flavor: Flavor,
     /// The memory (the module's own index, before splicing) the host calls' pointers are in.
     memory: Option<u32>,
     /// One per host-call import, in import order.
@@ -165,6 +208,8 @@ struct Stub {
     /// Its func-id (`ComponentInfo::intercepted_functions`).
     func_id: u32,
     kind: StubKind,
+    /// The module's function its lowering allocates lists with (replay allocates with it).
+    realloc: Option<u32>,
 }
 
 /// What a stub stands for.
@@ -185,6 +230,7 @@ impl ModulePlan {
         calls: &Calls,
         info: &recorder_host::types::ComponentInfo,
         home: bool,
+        flavor: Flavor,
     ) -> std::result::Result<ModulePlan, Refused> {
         let ids: HashMap<(Option<&str>, &str), u32> = info
             .intercepted_functions()
@@ -193,8 +239,25 @@ impl ModulePlan {
         let mut memory = None;
         let mut stubs = Vec::new();
         for (import, origin) in m.imports.iter().enumerate() {
-            let ImportOrigin::Host { call, memory: mem } = origin else {
+            let ImportOrigin::Host {
+                call,
+                memory: mem,
+                realloc,
+            } = origin
+            else {
                 continue;
+            };
+            let realloc = match realloc {
+                Realloc::None => None,
+                Realloc::Own(f) => Some(*f),
+                Realloc::Elsewhere if flavor == Flavor::Replay => {
+                    return Err(Refused(format!(
+                        "module {} lowers `{}` with another instance's realloc",
+                        m.module,
+                        call.function().1
+                    )))
+                }
+                Realloc::Elsewhere => None,
             };
             if let Some(mem) = mem {
                 if memory.is_some_and(|m| m != *mem) {
@@ -231,10 +294,12 @@ impl ModulePlan {
                 import: import as u32,
                 func_id,
                 kind,
+                realloc,
             });
         }
         Ok(ModulePlan {
             home,
+            flavor,
             memory,
             stubs,
         })
@@ -249,6 +314,7 @@ fn rewrite(
     plans: &HashMap<u32, ModulePlan>,
     home: u32,
     resolve: &Resolve,
+    flavor: Flavor,
 ) -> anyhow::Result<Vec<u8>> {
     let mut sizes = SizeAlign::default();
     sizes.fill(resolve);
@@ -354,8 +420,45 @@ fn rewrite(
     if importers.iter().any(|i| *i < home) {
         bail!("a recording module is instantiated before the home module");
     }
-    wire_recorder(&mut out, bytes, home)?;
+    let counts = Counts::of(bytes)?;
+    match flavor {
+        Flavor::Record => wire_recorder(&mut out, &counts, home),
+        Flavor::Replay => {
+            replay::wire_replayer(&mut out, &counts, home, BATCH_EXPORT, RECORDER_EXPORT)
+        }
+    }
     Ok(out.finish())
+}
+
+/// The sizes of a component's index spaces, where the interface wired in at its end starts.
+pub(super) struct Counts {
+    pub component_types: u32,
+    pub component_instances: u32,
+    pub component_functions: u32,
+    pub core_functions: u32,
+    pub memories: u32,
+    pub tables: u32,
+    pub modules: u32,
+    pub core_instances: u32,
+}
+
+impl Counts {
+    fn of(component: &[u8]) -> anyhow::Result<Counts> {
+        let types = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(component)
+            .context("validating the original component")?;
+        let t = types.as_ref();
+        Ok(Counts {
+            component_types: t.component_type_count(),
+            component_instances: t.component_instance_count(),
+            component_functions: t.component_function_count(),
+            core_functions: t.function_count(),
+            memories: t.memory_count(),
+            tables: t.table_count(),
+            modules: t.module_count(),
+            core_instances: t.core_instance_count(),
+        })
+    }
 }
 
 fn export_kind(kind: wasmparser::ExternalKind) -> ExportKind {
@@ -369,17 +472,9 @@ fn export_kind(kind: wasmparser::ExternalKind) -> ExportKind {
 }
 
 /// Appends the recorder interface's import, its functions lowered with the batch memory and the
-/// fixup module that puts them in the home instance's recorder table. `original` gives the index
+/// fixup module that puts them in the home instance's recorder table. `t`: the original's index
 /// spaces' sizes (the rewrite adds nothing to them before this).
-fn wire_recorder(
-    out: &mut wasm_encoder::Component,
-    original: &[u8],
-    home: u32,
-) -> anyhow::Result<()> {
-    let types = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-        .validate_all(original)
-        .context("validating the original component")?;
-    let t = types.as_ref();
+fn wire_recorder(out: &mut wasm_encoder::Component, t: &Counts, home: u32) {
     let list = ComponentValType::Type(0);
     let u32_ = ComponentValType::Primitive(PrimitiveValType::U32);
 
@@ -411,14 +506,14 @@ fn wire_recorder(
     let mut imports = ComponentImportSection::new();
     imports.import(
         RECORDER_INTERFACE,
-        ComponentTypeRef::Instance(t.component_type_count()),
+        ComponentTypeRef::Instance(t.component_types),
     );
     out.section(&imports);
-    let recorder = t.component_instance_count();
+    let recorder = t.component_instances;
 
-    let first_func = t.component_function_count();
-    let memory = t.memory_count();
-    let table = t.table_count();
+    let first_func = t.component_functions;
+    let memory = t.memories;
+    let table = t.tables;
     let mut aliases = ComponentAliasSection::new();
     for (rec, _) in &signatures {
         aliases.alias(Alias::InstanceExport {
@@ -439,7 +534,7 @@ fn wire_recorder(
     });
     out.section(&aliases);
 
-    let first_core = t.function_count();
+    let first_core = t.core_functions;
     let mut canon = CanonicalFunctionSection::new();
     for k in 0..Rec::ALL.len() as u32 {
         canon.lower(first_func + k, [CanonicalOption::Memory(memory)]);
@@ -474,12 +569,8 @@ fn wire_recorder(
         items.push((k.to_string(), ExportKind::Func, first_core + k));
     }
     instances.export_items(items);
-    instances.instantiate(
-        t.module_count(),
-        [("", ModuleArg::Instance(t.core_instance_count()))],
-    );
+    instances.instantiate(t.modules, [("", ModuleArg::Instance(t.core_instances))]);
     out.section(&instances);
-    Ok(())
 }
 
 /// The table of the recorder's five functions, in [`Rec::ALL`] order.
@@ -515,6 +606,14 @@ struct Splicer<'a> {
     /// The batch memory's and the recorder table's indices after splicing.
     batch: u32,
     table: u32,
+    /// Replay: the home module's allocator (function index), and the readers' two globals'
+    /// initial values are appended to the global section.
+    realloc: Option<u32>,
+    readers: bool,
+    /// Whether the module's memories and tables keep their indices (the home module, or one that
+    /// defines none): then a function body changes only where it calls a host-call import, and is
+    /// copied with those calls patched in place ([`patch_calls`]), at its original offsets.
+    keeps_indices: bool,
     /// The functions appended to the function and code sections, in order: (type index, body).
     added: Vec<(u32, Function)>,
     /// The core types appended to the type section.
@@ -536,6 +635,7 @@ impl<'a> Splicer<'a> {
         let mut func_imports = Vec::new();
         let (mut imported_memories, mut memories) = (0, 0);
         let (mut imported_tables, mut tables) = (0, 0);
+        let (mut imported_globals, mut globals) = (0, 0);
         let mut defined = 0;
         for payload in Parser::new(0).parse_all(module) {
             match payload? {
@@ -558,12 +658,14 @@ impl<'a> Splicer<'a> {
                             TypeRef::Func(t) | TypeRef::FuncExact(t) => func_imports.push(t),
                             TypeRef::Memory(_) => imported_memories += 1,
                             TypeRef::Table(_) => imported_tables += 1,
+                            TypeRef::Global(_) => imported_globals += 1,
                             _ => {}
                         }
                     }
                 }
                 Payload::MemorySection(s) => memories = s.count(),
                 Payload::TableSection(s) => tables = s.count(),
+                Payload::GlobalSection(s) => globals = s.count(),
                 Payload::FunctionSection(s) => defined = s.count(),
                 _ => {}
             }
@@ -602,47 +704,101 @@ impl<'a> Splicer<'a> {
             .collect();
         let first_helper = first_stub + plan.stubs.len() as u32;
         let helpers = Helpers::at(first_helper);
-        let append = first_helper + encode::HELPER_COUNT;
-        let flush = append + 1;
-        let cx = StubCx {
-            resolve,
-            sizes,
-            helpers,
-            memory: guest_memory.unwrap_or(batch),
-            append,
-            flush,
-            recorder: RecorderCalls::Table {
-                table,
-                types: arities,
-            },
-        };
+        let guest = guest_memory.unwrap_or(batch);
         let mut added = Vec::new();
-        for stub in &plan.stubs {
+        let core_type = |import: u32| -> anyhow::Result<&(Vec<ValType>, Vec<ValType>)> {
             let ty = *func_imports
-                .get(stub.import as usize)
-                .ok_or_else(|| anyhow!("import {} out of range", stub.import))?;
-            let Some(Some(core)) = types.get(ty as usize) else {
-                bail!("import {} has no function type", stub.import);
-            };
-            added.push((ty, stub_body(&cx, stub, core)?));
-        }
-        let mems = Memories {
-            src: cx.memory,
-            dst: batch,
+                .get(import as usize)
+                .ok_or_else(|| anyhow!("import {import} out of range"))?;
+            match types.get(ty as usize) {
+                Some(Some(core)) => Ok(core),
+                _ => bail!("import {import} has no function type"),
+            }
         };
-        for (params, results, body) in encode::helper_functions(first_helper, mems) {
-            added.push((type_of(params, results), body));
-        }
-        let env = BatchEnv {
-            memory: batch,
-            given: Given::Memory {
-                memory: batch,
-                address: GIVEN_ADDRESS,
-            },
-            recorder: cx.recorder,
-        };
-        for (params, results, body) in coremod::batch_functions(&env, flush) {
-            added.push((type_of(params, results), body));
+        let import_type = |import: u32| func_imports[import as usize];
+        let mut realloc = None;
+        match plan.flavor {
+            Flavor::Record => {
+                let append = first_helper + encode::HELPER_COUNT;
+                let flush = append + 1;
+                let cx = StubCx {
+                    resolve,
+                    sizes,
+                    helpers,
+                    memory: guest,
+                    append,
+                    flush,
+                    recorder: RecorderCalls::Table {
+                        table,
+                        types: arities,
+                    },
+                };
+                for stub in &plan.stubs {
+                    let core = core_type(stub.import)?;
+                    added.push((import_type(stub.import), stub_body(&cx, stub, core)?));
+                }
+                let mems = Memories {
+                    src: guest,
+                    dst: batch,
+                };
+                for (params, results, body) in encode::helper_functions(first_helper, mems) {
+                    added.push((type_of(params, results), body));
+                }
+                let env = BatchEnv {
+                    memory: batch,
+                    given: Given::Memory {
+                        memory: batch,
+                        address: GIVEN_ADDRESS,
+                    },
+                    recorder: cx.recorder,
+                };
+                for (params, results, body) in coremod::batch_functions(&env, flush) {
+                    added.push((type_of(params, results), body));
+                }
+            }
+            Flavor::Replay => {
+                let first_reader = first_helper + encode::HELPER_COUNT;
+                let readers =
+                    Readers::at(first_reader, imported_globals + globals).in_memory(batch);
+                let cx = replay::StubCx {
+                    resolve,
+                    sizes,
+                    helpers,
+                    readers,
+                    memory: guest,
+                    batch,
+                    table,
+                    next_type: type_of(vec![ValType::I32; replay::NEXT_PARAMS], vec![]),
+                    scratch: SCRATCH,
+                };
+                for stub in &plan.stubs {
+                    let call = match &stub.kind {
+                        StubKind::Func { func, .. } => replay::Call::Func {
+                            func,
+                            realloc: stub.realloc,
+                        },
+                        StubKind::Drop => replay::Call::Drop,
+                    };
+                    let body =
+                        replay::stub_body(&cx, stub.func_id, &call, core_type(stub.import)?)?;
+                    added.push((import_type(stub.import), body));
+                }
+                let mems = Memories {
+                    src: guest,
+                    dst: batch,
+                };
+                for (params, results, body) in encode::helper_functions(first_helper, mems) {
+                    added.push((type_of(params, results), body));
+                }
+                for (params, results, body) in decode::reader_functions(readers) {
+                    added.push((type_of(params, results), body));
+                }
+                if plan.home {
+                    realloc = Some(first_reader + decode::READER_COUNT);
+                    let (params, results, body) = replay::realloc_function(batch);
+                    added.push((type_of(params, results), body));
+                }
+            }
         }
         Ok(Splicer {
             plan,
@@ -651,6 +807,9 @@ impl<'a> Splicer<'a> {
             imported_tables,
             batch,
             table,
+            realloc,
+            readers: plan.flavor == Flavor::Replay,
+            keeps_indices: plan.home || (memories == 0 && tables == 0),
             added,
             new_types,
             seen: HashSet::new(),
@@ -666,7 +825,23 @@ impl<'a> Splicer<'a> {
 
     fn add_table(&self, tables: &mut TableSection) {
         if self.plan.home {
-            tables.table(recorder_table());
+            tables.table(self.plan.flavor.table());
+        }
+    }
+
+    fn add_globals(&self, globals: &mut GlobalSection) {
+        if self.readers {
+            // The readers' cursor and end.
+            for _ in 0..2 {
+                globals.global(
+                    GlobalType {
+                        val_type: ValType::I32,
+                        mutable: true,
+                        shared: false,
+                    },
+                    &ConstExpr::i32_const(0),
+                );
+            }
         }
     }
 
@@ -674,6 +849,9 @@ impl<'a> Splicer<'a> {
         if self.plan.home {
             exports.export(BATCH_EXPORT, ExportKind::Memory, self.batch);
             exports.export(RECORDER_EXPORT, ExportKind::Table, self.table);
+            if let Some(realloc) = self.realloc {
+                exports.export(replay::REALLOC_EXPORT, ExportKind::Func, realloc);
+            }
         }
     }
 }
@@ -687,6 +865,64 @@ fn after_splice(home: bool, index: u32, imported: u32) -> u32 {
     } else {
         index
     }
+}
+
+/// `body` with every call of a host-call import (`call`, `return_call`, `ref.func` of a key of
+/// `stub_of`) made to its stub instead, the new index written over the old one in the same
+/// number of bytes; `None` when one does not fit (a short LEB128 that the stub's index outgrows).
+///
+/// Keeping every body's bytes, hence every instruction's offset, keeps the guest's DWARF true:
+/// wasmtime names source lines in backtraces (a trap, a replay's divergence report) from code
+/// offsets. Linkers leave call targets as padded 5-byte LEB128s in builds with debug info, so
+/// those always fit; re-encoding instead would shorten them and shift everything after.
+fn patch_calls(
+    body: &wasmparser::FunctionBody<'_>,
+    stub_of: &HashMap<u32, u32>,
+) -> wasmparser::Result<Option<Vec<u8>>> {
+    use wasmparser::Operator;
+    let mut bytes = body.as_bytes().to_vec();
+    let base = body.range().start;
+    let mut reader = body.get_operators_reader()?;
+    while !reader.eof() {
+        let at = reader.original_position();
+        let op = reader.read()?;
+        let (Operator::Call { function_index }
+        | Operator::ReturnCall { function_index }
+        | Operator::RefFunc { function_index }) = op
+        else {
+            continue;
+        };
+        let Some(stub) = stub_of.get(&function_index) else {
+            continue;
+        };
+        // The index follows the one-byte opcode, up to the next instruction.
+        let start = (at - base + 1) as usize;
+        let end = (reader.original_position() - base) as usize;
+        let Some(slot) = bytes.get_mut(start..end) else {
+            return Ok(None);
+        };
+        if !write_padded_leb(slot, *stub) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(bytes))
+}
+
+/// Writes `value` as unsigned LEB128 in exactly `slot.len()` bytes (padded with continuation
+/// bytes); false when it does not fit.
+fn write_padded_leb(slot: &mut [u8], mut value: u32) -> bool {
+    let Some((last, head)) = slot.split_last_mut() else {
+        return false;
+    };
+    for byte in head {
+        *byte = (value & 0x7f) as u8 | 0x80;
+        value >>= 7;
+    }
+    if value > 0x7f {
+        return false;
+    }
+    *last = value as u8;
+    true
 }
 
 /// The position of a section in a module's order (custom sections aside).
@@ -769,7 +1005,7 @@ impl Reencode for Splicer<'_> {
             imports.import(
                 IMPORT_MODULE,
                 RECORDER_EXPORT,
-                EntityType::Table(recorder_table()),
+                EntityType::Table(self.plan.flavor.table()),
             );
         }
         Ok(())
@@ -795,6 +1031,17 @@ impl Reencode for Splicer<'_> {
         utils::parse_table_section(self, tables, section)?;
         self.add_table(tables);
         self.seen.insert(SectionId::Table as u8);
+        Ok(())
+    }
+
+    fn parse_global_section(
+        &mut self,
+        globals: &mut GlobalSection,
+        section: wasmparser::GlobalSectionReader<'_>,
+    ) -> ReResult<()> {
+        utils::parse_global_section(self, globals, section)?;
+        self.add_globals(globals);
+        self.seen.insert(SectionId::Global as u8);
         Ok(())
     }
 
@@ -825,7 +1072,18 @@ impl Reencode for Splicer<'_> {
         code: &mut CodeSection,
         section: wasmparser::CodeSectionReader<'_>,
     ) -> ReResult<()> {
-        utils::parse_code_section(self, code, section)?;
+        for body in section {
+            let body = body?;
+            match self
+                .keeps_indices
+                .then(|| patch_calls(&body, &self.stub_of))
+            {
+                Some(Ok(Some(patched))) => {
+                    code.raw(&patched);
+                }
+                _ => utils::parse_function_body(self, code, body)?,
+            }
+        }
         for (_, body) in &self.added {
             code.function(body);
         }
@@ -841,26 +1099,39 @@ impl Reencode for Splicer<'_> {
         // The home module's table, memory and exports go into sections it may not have: insert
         // those where they belong.
         let next = before.map(order).unwrap_or(u8::MAX);
-        if self.plan.home {
-            for id in [SectionId::Table, SectionId::Memory, SectionId::Export] {
-                if !self.seen.contains(&(id as u8)) && order(id) < next && before != Some(id) {
-                    self.seen.insert(id as u8);
-                    match id {
-                        SectionId::Table => {
-                            let mut s = TableSection::new();
-                            self.add_table(&mut s);
-                            module.section(&s);
-                        }
-                        SectionId::Memory => {
-                            let mut s = MemorySection::new();
-                            self.add_memory(&mut s);
-                            module.section(&s);
-                        }
-                        _ => {
-                            let mut s = ExportSection::new();
-                            self.add_exports(&mut s);
-                            module.section(&s);
-                        }
+        for id in [
+            SectionId::Table,
+            SectionId::Memory,
+            SectionId::Global,
+            SectionId::Export,
+        ] {
+            let ours = if id == SectionId::Global {
+                self.readers
+            } else {
+                self.plan.home
+            };
+            if ours && !self.seen.contains(&(id as u8)) && order(id) < next && before != Some(id) {
+                self.seen.insert(id as u8);
+                match id {
+                    SectionId::Table => {
+                        let mut s = TableSection::new();
+                        self.add_table(&mut s);
+                        module.section(&s);
+                    }
+                    SectionId::Memory => {
+                        let mut s = MemorySection::new();
+                        self.add_memory(&mut s);
+                        module.section(&s);
+                    }
+                    SectionId::Global => {
+                        let mut s = GlobalSection::new();
+                        self.add_globals(&mut s);
+                        module.section(&s);
+                    }
+                    _ => {
+                        let mut s = ExportSection::new();
+                        self.add_exports(&mut s);
+                        module.section(&s);
                     }
                 }
             }
@@ -1030,6 +1301,24 @@ mod tests {
         assert_eq!(imports(&spliced), expected);
         // Same world otherwise: the WIT of the spliced component is the original's plus the
         // recorder's interface.
+        let info = crate::analyze(&original).expect("analyzes");
+        let spliced_info = crate::analyze(&spliced).expect("the spliced component analyzes");
+        assert_eq!(
+            info.exports().collect::<Vec<_>>(),
+            spliced_info.exports().collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn the_cli_guest_replays_from_inside_with_the_replayer_imported_last() {
+        let original = std::fs::read(proxyrt_test_guests::CLI).expect("the cli guest is built");
+        let decoded = crate::decode(&original).expect("decodes");
+        let spliced = splice_replay(&decoded, &original)
+            .expect("no error")
+            .expect("spliceable");
+        let mut expected = imports(&original);
+        expected.push(REPLAYER_INTERFACE.to_string());
+        assert_eq!(imports(&spliced), expected);
         let info = crate::analyze(&original).expect("analyzes");
         let spliced_info = crate::analyze(&spliced).expect("the spliced component analyzes");
         assert_eq!(

@@ -677,7 +677,14 @@ impl Session {
         wasm: &crate::engine::WasmOptions,
         cache: Option<&crate::cache::Cache>,
     ) -> Result<Self> {
-        let replayable = crate::replay::Replayable::new(original, path, cache)?;
+        let replayable = crate::replay::Replayable::new(
+            original,
+            path,
+            // The answers' handle ids are made up (the fuzzer's, a person's): they go through
+            // the proxy's own resources, which any id can be.
+            proxy_gen::Layout::Composed,
+            cache,
+        )?;
         let header = crate::identity::header(
             *replayable.original_sha256(),
             replayable.info().clone(),

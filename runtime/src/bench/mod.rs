@@ -86,10 +86,17 @@ pub struct Samples {
 
 impl Build {
     /// Loads the component at `path` for replaying the trace at `trace` (whose header is
-    /// `header`): refused if it is not a build of the recorded program.
-    pub fn load(path: &Path, header: &Header, trace: &Path, cache: Option<&Cache>) -> Result<Self> {
+    /// `header`), its replay put in as `layout` says: refused if it is not a build of the
+    /// recorded program.
+    pub fn load(
+        path: &Path,
+        header: &Header,
+        trace: &Path,
+        layout: proxy_gen::Layout,
+        cache: Option<&Cache>,
+    ) -> Result<Self> {
         let original = load::read_binary_component(path, "bench")?;
-        let replayable = Replayable::new(&original, path, cache)?;
+        let replayable = Replayable::new(&original, path, layout, cache)?;
         identity::check(
             header,
             replayable.info(),
@@ -98,7 +105,9 @@ impl Build {
             trace,
         )?;
         let start = Instant::now();
-        let timed = replayable.compile(&WasmOptions::default(), None)?;
+        let timed = replayable
+            .compile(&WasmOptions::default(), None)?
+            .timing_host_calls();
         let compile = start.elapsed();
         // The check's replay: the one that reports a divergence, with source lines.
         let metered = replayable.compile(

@@ -60,10 +60,15 @@ pub struct Instrumented {
 /// made by proxy-gen (and stored). Errors are proxy-gen's, unwrapped, so that callers add the
 /// same context as when they called proxy-gen themselves.
 pub fn instrumented(original: &[u8], mode: Mode, cache: Option<&Cache>) -> Result<Instrumented> {
-    instrumented_with(original, mode, Layout::Auto, cache)
+    // proxy-gen's default: record mode spliced when it can be, replay mode composed.
+    let layout = match mode {
+        Mode::Record => Layout::Auto,
+        _ => Layout::Composed,
+    };
+    instrumented_with(original, mode, layout, cache)
 }
 
-/// [`instrumented`] with record mode's [`Layout`] chosen.
+/// [`instrumented`] with record or replay mode's [`Layout`] chosen.
 pub fn instrumented_with(
     original: &[u8],
     mode: Mode,

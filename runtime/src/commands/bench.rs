@@ -73,6 +73,11 @@ pub struct BenchCommand {
     #[command(flatten)]
     pub run: RunOptions,
 
+    /// How the builds replay: `auto` (replaying stubs spliced inside each component when it
+    /// allows it, else the composed proxy), `spliced` or `composed`; as `replay --layout`.
+    #[arg(long, value_name = "LAYOUT", default_value = "auto", value_parser = crate::options::parse_layout)]
+    pub layout: proxy_gen::Layout,
+
     /// Arguments of the guest when the first build is recorded (after `--`).
     #[arg(last = true, value_name = "ARGS")]
     pub args: Vec<OsString>,
@@ -92,7 +97,13 @@ impl BenchCommand {
         let header = crate::replay::TraceSource::open(&trace)?.header().clone();
         let mut builds = Vec::new();
         for path in &paths {
-            builds.push(Build::load(path, &header, &trace, cache.as_ref())?);
+            builds.push(Build::load(
+                path,
+                &header,
+                &trace,
+                self.layout,
+                cache.as_ref(),
+            )?);
         }
         let mut checks = Vec::new();
         for build in &builds {

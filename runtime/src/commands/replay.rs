@@ -75,6 +75,13 @@ pub struct ReplayCommand {
     #[arg(long, value_name = "hash:K/N|count:K/N")]
     pub partition: Option<corpus::Partition>,
 
+    /// How the guest is made to replay: `auto` (the default: replaying stubs spliced inside the
+    /// component's own core modules when it allows it, else the proxy component composed above
+    /// it), `spliced` (an error if it does not allow it) or `composed`. The trace and the
+    /// outcome are the same; spliced stubs cost less per host call.
+    #[arg(long, value_name = "LAYOUT", default_value = "auto", value_parser = crate::options::parse_layout)]
+    pub layout: proxy_gen::Layout,
+
     #[command(flatten)]
     pub cache: CacheOptions,
 
@@ -107,7 +114,7 @@ impl ReplayCommand {
             bail!("`-j` needs at least 1");
         }
         let original = load::read_binary_component(path, "replay")?;
-        let replayable = Replayable::new(&original, path, cache.as_ref())?;
+        let replayable = Replayable::new(&original, path, self.layout, cache.as_ref())?;
         // With the guest's DWARF: a divergence report names source lines.
         let wasm = WasmOptions {
             backtrace_details: true,

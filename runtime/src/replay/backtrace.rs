@@ -3,13 +3,14 @@
 //!
 //! wasmtime walks the frames (frame pointers) and names each function from the component's DWARF
 //! when the replayer's engine keeps it ([`crate::engine::WasmOptions::backtrace_details`]), else
-//! from its name section. The replay proxy's frames, the innermost ones (the stub that called the
-//! replayer host and the shims between it and the guest, which have no names), are left out:
-//! they are proxyrt's, not the guest's.
+//! from its name section. proxyrt's frames, the innermost ones, are left out: the stub that
+//! called the replayer host (the proxy's, or one spliced inside the guest's own module) and the
+//! shims between the proxy and the guest. None of them has a name or a source line: the guest's
+//! innermost frame is the first frame that has one.
 
 use super::divergence::Frame;
 use std::fmt::Write as _;
-use wasmtime::{AsContext, Module, WasmBacktrace};
+use wasmtime::{AsContext, WasmBacktrace};
 
 /// The guest's frames at this moment, innermost first: the store is in a call of the replayer
 /// host, made by the replay proxy's stub.
@@ -17,26 +18,14 @@ pub fn capture(store: impl AsContext) -> Vec<Frame> {
     frames(&WasmBacktrace::capture(store), true)
 }
 
-/// The frames of `backtrace`, innermost first; `in_host_call`: the innermost frame is the replay
-/// proxy's stub, whose module's frames are left out. A frame with inlined functions in its DWARF
-/// gives one [`Frame`] per function, the inlined ones first.
+/// The frames of `backtrace`, innermost first; `in_host_call`: the innermost frames are
+/// proxyrt's (a stub, and the composed proxy's shims), which are left out. A frame with inlined
+/// functions in its DWARF gives one [`Frame`] per function, the inlined ones first.
 pub fn frames(backtrace: &WasmBacktrace, in_host_call: bool) -> Vec<Frame> {
     let all = backtrace.frames();
-    let stub = all
-        .first()
-        .filter(|_| in_host_call)
-        .map(|f| f.module().clone());
     let mut out = Vec::new();
-    // The proxy's code between the guest and the stub (its shims) has no names: the guest's
-    // innermost frame is the first named one.
     let mut proxy = in_host_call;
     for frame in all {
-        if stub
-            .as_ref()
-            .is_some_and(|m| Module::same(m, frame.module()))
-        {
-            continue;
-        }
         proxy &= frame.func_name().is_none() && frame.symbols().is_empty();
         if proxy {
             continue;

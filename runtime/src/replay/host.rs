@@ -26,8 +26,9 @@ pub struct ReplayerHost {
     stopped: Option<Stop>,
     /// Host calls answered.
     calls: u64,
-    /// Time spent answering them.
-    host_time: Duration,
+    /// Time spent answering them, when timed ([`Self::time_calls`]): two clock reads a call,
+    /// which cost more than answering a small call, so only a benchmark pays for them.
+    host_time: Option<Duration>,
     /// Capture the guest's backtrace when it makes call number N (1 for the first call).
     locate: Option<u64>,
     /// The backtrace captured there.
@@ -48,7 +49,7 @@ impl ReplayerHost {
             output,
             stopped: None,
             calls: 0,
-            host_time: Duration::ZERO,
+            host_time: None,
             locate: None,
             located: Vec::new(),
         }
@@ -56,14 +57,21 @@ impl ReplayerHost {
 
     /// Answers the guest's call of `func` with `args` from the source and shows its output.
     pub fn answer(&mut self, func: u32, args: &[u8]) -> Result<Vec<u8>, Stop> {
-        let start = Instant::now();
+        let start = self.host_time.map(|_| Instant::now());
         let answer = self.source.call(func, args);
         if let Ok(results) = &answer {
             self.calls += 1;
             self.output.observe(func, args, results);
         }
-        self.host_time += start.elapsed();
+        if let (Some(total), Some(start)) = (&mut self.host_time, start) {
+            *total += start.elapsed();
+        }
         answer
+    }
+
+    /// Times the calls from now on ([`Self::counts`]).
+    pub fn time_calls(&mut self) {
+        self.host_time.get_or_insert(Duration::ZERO);
     }
 
     /// The source, for the replay driver's export and end checks.
@@ -102,9 +110,9 @@ impl ReplayerHost {
         std::mem::take(&mut self.located)
     }
 
-    /// Host calls answered so far, and the time spent answering them.
+    /// Host calls answered so far, and the time spent answering them (zero unless timed).
     pub fn counts(&self) -> (u64, Duration) {
-        (self.calls, self.host_time)
+        (self.calls, self.host_time.unwrap_or_default())
     }
 
     /// Ends the replay: what was captured of the guest's output.

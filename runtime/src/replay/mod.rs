@@ -57,14 +57,20 @@ pub struct Replayable {
 }
 
 impl Replayable {
-    /// The replay composition of `original` (the component at `path`), from `cache` when it has it.
-    pub fn new(original: &[u8], path: &Path, cache: Option<&Cache>) -> Result<Self> {
+    /// The replay composition of `original` (the component at `path`), put in as `layout` says
+    /// (by default spliced inside the component when it allows it), from `cache` when it has it.
+    pub fn new(
+        original: &[u8],
+        path: &Path,
+        layout: proxy_gen::Layout,
+        cache: Option<&Cache>,
+    ) -> Result<Self> {
         let Instrumented {
             composed,
             info,
             composed_sha256,
             original_sha256,
-        } = cache::instrumented(original, proxy_gen::Mode::Replay, cache)
+        } = cache::instrumented_with(original, proxy_gen::Mode::Replay, layout, cache)
             .with_context(|| format!("cannot replay {}", path.display()))?;
         Ok(Replayable {
             composed,
@@ -98,6 +104,12 @@ impl Replayable {
         .with_context(|| format!("failed to compile {}", self.path.display()))?;
         let mut linker = Linker::new(&engine);
         host::add_to_linker(&mut linker)?;
+        // A spliced replay keeps the original's imports, which its stubs never call: defined as
+        // functions that trap (and host resource types nothing is made of).
+        linker
+            .define_unknown_imports_as_traps(&component)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot link {}", self.path.display()))?;
         Ok(Replayer {
             engine,
             component,
@@ -105,6 +117,7 @@ impl Replayable {
             info: self.info.clone(),
             path: self.path.clone(),
             fuel: wasm.fuel,
+            timed: false,
         })
     }
 }
@@ -117,6 +130,8 @@ pub struct Replayer {
     info: ComponentInfo,
     path: PathBuf,
     fuel: Option<u64>,
+    /// Measure the time the host spends answering ([`Replay::host_time`]).
+    timed: bool,
 }
 
 /// How a replay ended.
@@ -157,7 +172,8 @@ pub struct Replay {
     pub results: Option<String>,
     /// Host calls the source answered.
     pub calls: u64,
-    /// Time spent answering them (in the source and showing output).
+    /// Time spent answering them (in the source and showing output), measured only by a
+    /// replayer that times host calls ([`Replayer::timing_host_calls`]; else zero).
     pub host_time: Duration,
     /// The guest's stdout and stderr, with [`Output::Capture`] (else empty).
     pub stdout: Vec<u8>,
@@ -232,6 +248,13 @@ impl Replayer {
     /// The path of the component it was compiled from.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// This replayer, measuring the time its host spends answering ([`Replay::host_time`]: what
+    /// a benchmark subtracts to isolate the guest's own time).
+    pub fn timing_host_calls(mut self) -> Self {
+        self.timed = true;
+        self
     }
 
     /// Replays the guest once against `source`, showing its output as `output` says. An error is
@@ -324,6 +347,9 @@ impl Replayer {
         let mut host = ReplayerHost::new(Box::new(source), OutputMirror::new(&self.info, output));
         if let Some(call) = locate {
             host.locate(call);
+        }
+        if self.timed {
+            host.time_calls();
         }
         let profiling = profiler.is_some();
         let mut store = Store::new(
