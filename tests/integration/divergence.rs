@@ -108,6 +108,14 @@ fn a_rebuilt_guest_with_an_extra_print_is_reported_with_its_source_line() {
         "{frame}"
     );
 
+    // Replaying stubs spliced inside the guest (what `auto` picked above) and the composed proxy
+    // report the same divergence, source line included: the spliced guest's code keeps its
+    // offsets, so its DWARF still names the right lines.
+    let composed = replay_in_empty_dir(guests::CLI_V2, &rec.trace, &["--layout", "composed"]);
+    composed.assert_status(DIVERGENCE);
+    assert_eq!(composed.stderr_text(), err, "the composed layout's report");
+    assert_eq!(composed.stdout_text(), out.stdout_text());
+
     // A replay that follows the trace writes that it did.
     let same = replay_in_empty_dir(
         guests::CLI,

@@ -132,7 +132,7 @@ fn record(wasm: &Path, opts: &[&str]) -> Session {
 /// asserts that it created nothing there.
 fn replay(wasm: &Path, trace: &Path) -> Output {
     let start = Instant::now();
-    let out = replay_in_empty_dir(wasm, trace, &[]);
+    let out = replay_in_empty_dir(wasm, trace, SPLICED);
     let name = wasm.file_name().unwrap().to_string_lossy();
     eprintln!("replay {name}: {:.1}s", start.elapsed().as_secs_f64());
     out

@@ -94,7 +94,8 @@ fn without_seconds(line: &str) -> String {
 /// Record mode's two layouts (#17): recording stubs spliced inside the guest's own core module
 /// (what `auto` picks for this guest) and the proxy component composed above it write the same
 /// trace for the same run (every call, value and handle id; only the file's timestamps differ
-/// between two runs), and the spliced trace replays. A layout that cannot be had is a clear error.
+/// between two runs), and every trace replays in both of replay's layouts. A layout that cannot
+/// be had is a clear error.
 #[test]
 fn the_spliced_and_the_composed_layout_write_the_same_trace() {
     let steps = [

@@ -33,10 +33,12 @@ pub struct InstrumentCommand {
     #[arg(long, requires = "embed_trace")]
     pub stdio: bool,
 
-    /// With `-m record`: how the recording is put into the component, as `proxyrt record
-    /// --layout` says (`auto`, `spliced` or `composed`).
-    #[arg(long, value_name = "LAYOUT", default_value = "auto", value_parser = crate::options::parse_layout)]
-    pub layout: proxy_gen::Layout,
+    /// With `-m record` or `-m replay`: how the stubs are put into the component, as `proxyrt
+    /// record --layout` and `replay --layout` say (`auto`, `spliced` or `composed`). Default:
+    /// `auto` for record; `composed` for replay, whose output then imports nothing but the
+    /// replayer (a spliced replay keeps the original's imports, which a runtime must define).
+    #[arg(long, value_name = "LAYOUT", value_parser = crate::options::parse_layout)]
+    pub layout: Option<proxy_gen::Layout>,
 
     /// The component to instrument.
     #[arg(value_name = "WASM")]
@@ -71,12 +73,20 @@ impl InstrumentCommand {
     pub fn execute(self) -> Result<i32> {
         let bytes = load::read_binary_component(&self.wasm, "instrument")?;
         let mode = self.mode.mode();
-        if self.layout != proxy_gen::Layout::Auto && mode != proxy_gen::Mode::Record {
-            bail!("--layout goes with `-m record`");
-        }
+        let layout = match (self.layout, mode) {
+            (Some(_), proxy_gen::Mode::Forward) => {
+                bail!("--layout goes with `-m record` or `-m replay`")
+            }
+            (Some(_), _) if self.embed_trace.is_some() => {
+                bail!("--layout does not go with `--embed-trace` (which composes)")
+            }
+            (Some(layout), _) => layout,
+            (None, proxy_gen::Mode::Record) => proxy_gen::Layout::Auto,
+            (None, _) => proxy_gen::Layout::Composed,
+        };
         let composed = match &self.embed_trace {
             None => proxy_gen::decode(&bytes).and_then(|decoded| {
-                proxy_gen::instrument_with_layout(&decoded, &bytes, mode, self.layout)
+                proxy_gen::instrument_with_layout(&decoded, &bytes, mode, layout)
             }),
             Some(trace) => {
                 if mode != proxy_gen::Mode::Replay {

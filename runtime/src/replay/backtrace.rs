@@ -5,8 +5,8 @@
 //! when the replayer's engine keeps it ([`crate::engine::WasmOptions::backtrace_details`]), else
 //! from its name section. proxyrt's frames, the innermost ones, are left out: the stub that
 //! called the replayer host (the proxy's, or one spliced inside the guest's own module) and the
-//! shims between the proxy and the guest. None of them has a name or a source line: the guest's
-//! innermost frame is the first frame that has one.
+//! shims between the proxy and the guest, which have no name or source line: the guest's
+//! innermost frame is the first frame after the stub that has one.
 
 use super::divergence::Frame;
 use std::fmt::Write as _;
@@ -25,7 +25,10 @@ pub fn frames(backtrace: &WasmBacktrace, in_host_call: bool) -> Vec<Frame> {
     let all = backtrace.frames();
     let mut out = Vec::new();
     let mut proxy = in_host_call;
-    for frame in all {
+    // The innermost frame is the stub, even when it lies in the guest's module (spliced), whose
+    // name section may lend it a name; the composed proxy's shims after it have none.
+    let skip = usize::from(in_host_call);
+    for frame in all.iter().skip(skip) {
         proxy &= frame.func_name().is_none() && frame.symbols().is_empty();
         if proxy {
             continue;
