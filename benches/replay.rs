@@ -7,10 +7,11 @@
 //! 1. criterion groups `replay-vs-run/<workload>` (`run`, then `replay`), the same workloads as
 //!    `benches/record.rs` plus `echo` (one write, 6 host calls: the fixed cost of a process);
 //! 2. `paired`: the same workloads again, `run`, `record` (spliced: recording stubs inside the
-//!    guest's core modules), `replay`, `run` of the forward composition (the pass-through proxy
-//!    alone), `run` of the spliced component (a pass-through stub inside each core module,
-//!    `proxy_gen::splice`) and `record --layout composed` (the proxy above the guest) timed *in
-//!    turn* (one of each per round, the order rotated every round) and the medians of the per-round ratios to `run`, which a shared, noisy
+//!    guest's core modules), `replay` (spliced likewise), `run` of the forward composition (the
+//!    pass-through proxy alone), `run` of the spliced component (a pass-through stub inside each
+//!    core module, `proxy_gen::splice`), `record --layout composed` and `replay --layout
+//!    composed` (the proxy above the guest) timed *in turn* (one of each per round, the order
+//!    rotated every round) and the medians of the per-round ratios to `run`, which a shared, noisy
 //!    machine disturbs less than separate criterion groups; with `PROXYRT_BENCH_BASELINE` set to
 //!    another `proxyrt` binary (e.g. a release build of main), also that binary's `record` in
 //!    every round, so that a change is measured against its baseline in the same rounds;
@@ -92,6 +93,15 @@ impl Workload {
             self.wasm.into(),
             path_str(trace),
         ]
+    }
+
+    /// `replay` with the replay proxy composed above the guest (`--layout composed`), the layout
+    /// replay used before the spliced one.
+    fn replay_composed(&self, trace: &Path) -> Vec<String> {
+        let mut v = self.replay(trace);
+        v.insert(1, "--layout".into());
+        v.insert(2, "composed".into());
+        v
     }
 }
 
@@ -250,7 +260,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// `run`, `record`, `replay`, `run` of the forward composition, `run` of the spliced
-/// component and `record --layout composed` in turn (and, with
+/// component, `record --layout composed` and `replay --layout composed` in turn (and, with
 /// `PROXYRT_BENCH_BASELINE`, the baseline binary's `record`), `ROUNDS` rounds per workload (the
 /// order rotated every round); prints the medians and the medians of the per-round ratios to
 /// `run` (and of `record` to forward, and to the baseline's `record`), with their ranges. The
@@ -263,8 +273,8 @@ fn paired() {
     let baseline = std::env::var_os("PROXYRT_BENCH_BASELINE").map(PathBuf::from);
     println!(
         "\npaired: {ROUNDS} rounds of one `run`, one `record`, one `replay --quiet`, one `run` of the \
-         forward composition, one of the spliced component and one `record --layout composed` \
-         each{}, in rotating order",
+         forward composition, one of the spliced component, one `record --layout composed` and \
+         one `replay --layout composed` each{}, in rotating order",
         match &baseline {
             Some(b) => format!(" and one `record` by the baseline {}", b.display()),
             None => String::new(),
@@ -292,8 +302,9 @@ fn paired() {
         let spliced = dirs.spliced(&w);
         let again = dirs.trace(&format!("{}-again", w.name));
         let composed_trace = dirs.trace(&format!("{}-composed", w.name));
-        // Warm the cache for the composed record layout.
+        // Warm the cache for the composed layouts.
         proxyrt(cache, &w.record_composed(&composed_trace));
+        proxyrt(cache, &w.replay_composed(&trace));
         let mut kinds: Vec<(&Path, Vec<String>)> = vec![
             (Path::new(env!("CARGO_BIN_EXE_proxyrt")), w.run()),
             (Path::new(env!("CARGO_BIN_EXE_proxyrt")), w.record(&again)),
@@ -303,6 +314,10 @@ fn paired() {
             (
                 Path::new(env!("CARGO_BIN_EXE_proxyrt")),
                 w.record_composed(&composed_trace),
+            ),
+            (
+                Path::new(env!("CARGO_BIN_EXE_proxyrt")),
+                w.replay_composed(&trace),
             ),
         ];
         let base_trace = dirs.trace(&format!("{}-baseline", w.name));
@@ -360,14 +375,20 @@ fn paired() {
             show(ratios(1, 5)),
             show(ratios(5, 3)),
         );
+        println!(
+            "{:<14} replay (default layout) / replay --layout composed {}; replay composed / run {}",
+            "",
+            show(ratios(2, 6)),
+            show(ratios(6, 0)),
+        );
         if baseline.is_some() {
             println!(
                 "{:<14} baseline record {:.2} ms: /run {}, /forward {}; record / baseline record {}",
                 "",
-                medians[6],
-                show(ratios(6, 0)),
-                show(ratios(6, 3)),
-                show(ratios(1, 6)),
+                medians[7],
+                show(ratios(7, 0)),
+                show(ratios(7, 3)),
+                show(ratios(1, 7)),
             );
         }
         // The difference beyond echo's, per host call: what recording and replaying cost more
