@@ -1327,6 +1327,71 @@ mod tests {
         );
     }
 
+    /// The function bodies of each core module of `bytes` with the most functions, in order.
+    fn largest_module_bodies(bytes: &[u8]) -> Vec<Vec<u8>> {
+        let mut best: Vec<Vec<u8>> = Vec::new();
+        for payload in Parser::new(0).parse_all(bytes) {
+            if let Payload::ModuleSection {
+                unchecked_range, ..
+            } = payload.expect("parses")
+            {
+                let module = super::super::slice(bytes, &unchecked_range).expect("in bounds");
+                let mut bodies = Vec::new();
+                for p in Parser::new(0).parse_all(module) {
+                    if let Payload::CodeSectionEntry(body) = p.expect("parses") {
+                        bodies.push(body.as_bytes().to_vec());
+                    }
+                }
+                if bodies.len() > best.len() {
+                    best = bodies;
+                }
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn the_guests_code_keeps_its_bytes_but_for_the_calls_it_makes_to_the_host() {
+        // Same size for every original body, so every instruction keeps its offset and the
+        // guest's DWARF its lines; only call targets differ (the stubs, appended after).
+        let original = std::fs::read(proxyrt_test_guests::CLI).expect("the cli guest is built");
+        let decoded = crate::decode(&original).expect("decodes");
+        for spliced in [
+            splice_record(&decoded, &original)
+                .expect("no error")
+                .expect("spliceable"),
+            splice_replay(&decoded, &original)
+                .expect("no error")
+                .expect("spliceable"),
+        ] {
+            let (before, after) = (
+                largest_module_bodies(&original),
+                largest_module_bodies(&spliced),
+            );
+            assert!(after.len() > before.len(), "stubs appended");
+            let mut patched = 0;
+            for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+                assert_eq!(b.len(), a.len(), "body {i} changed size");
+                patched += usize::from(b != a);
+            }
+            assert!(patched > 0, "no call was redirected");
+        }
+    }
+
+    #[test]
+    fn a_padded_leb128_keeps_its_width_or_is_refused() {
+        let mut slot = [0u8; 5];
+        assert!(write_padded_leb(&mut slot, 300));
+        assert_eq!(slot, [0xac, 0x82, 0x80, 0x80, 0x00]);
+        let mut reader = wasmparser::BinaryReader::new(&slot, 0);
+        assert_eq!(reader.read_var_u32().expect("a LEB128"), 300);
+        let mut one = [0u8; 1];
+        assert!(write_padded_leb(&mut one, 127));
+        assert_eq!(one, [0x7f]);
+        assert!(!write_padded_leb(&mut one, 128), "128 needs two bytes");
+        assert!(!write_padded_leb(&mut [], 0));
+    }
+
     #[test]
     fn components_it_cannot_record_from_inside_are_refused_not_broken() {
         // A host call made while instantiating (a start function) would find the recorder table
