@@ -133,7 +133,7 @@ impl Cache {
         let key = key(&original_sha256, mode, layout);
         let path = self.composition_path(&key);
         match std::fs::read(&path) {
-            Ok(bytes) => match decode_entry(&key, &bytes, original_sha256) {
+            Ok(bytes) => match decode_entry(&key, bytes, original_sha256) {
                 Ok(entry) => return Ok((entry, super::Outcome::Hit)),
                 Err(e) => eprintln!(
                     "warning: ignoring unreadable cache entry {}: {e:#}",
@@ -183,7 +183,12 @@ fn encode_entry(key: &[u8; 32], entry: &Instrumented) -> Result<Vec<u8>> {
 
 /// Reads an entry written by [`encode_entry`] for `key` (of the original whose SHA-256 is
 /// `original_sha256`); any damage is an error, never a panic.
-fn decode_entry(key: &[u8; 32], bytes: &[u8], original_sha256: [u8; 32]) -> Result<Instrumented> {
+/// The entry `bytes` of `key`, checked; the composed component is taken out of them, not copied.
+fn decode_entry(
+    key: &[u8; 32],
+    mut bytes: Vec<u8>,
+    original_sha256: [u8; 32],
+) -> Result<Instrumented> {
     if bytes.len() < INFO_AT || &bytes[..CHECKSUM_AT] != MAGIC {
         bail!("not a composition entry (or cut)");
     }
@@ -199,7 +204,7 @@ fn decode_entry(key: &[u8; 32], bytes: &[u8], original_sha256: [u8; 32]) -> Resu
         .ok()
         .filter(|&n| n <= rest.len())
         .context("bad interfaces length")?;
-    let (info_bytes, composed) = rest.split_at(info_len);
+    let info_bytes = &rest[..info_len];
     let (info, used): (ComponentInfo, usize) =
         // With a limit: bincode allocates a string of the length it reads before reading it,
         // so a damaged entry could claim exabytes (the trace reader's fuzzer found that); no
@@ -212,8 +217,9 @@ fn decode_entry(key: &[u8; 32], bytes: &[u8], original_sha256: [u8; 32]) -> Resu
     if used != info_len {
         bail!("trailing bytes after the component's interfaces");
     }
+    let composed = bytes.split_off(INFO_AT + info_len);
     Ok(Instrumented {
-        composed: composed.to_vec(),
+        composed,
         info,
         original_sha256,
         composed_sha256: Some(digest),
@@ -379,14 +385,14 @@ mod tests {
             info: ComponentInfo::default(),
         };
         let entry = encode_entry(&key, &made).unwrap();
-        assert_eq!(decode_entry(&key, &entry, [9; 32]).unwrap(), made);
+        assert_eq!(decode_entry(&key, entry.clone(), [9; 32]).unwrap(), made);
         assert!(
-            decode_entry(&[8u8; 32], &entry, [9; 32]).is_err(),
+            decode_entry(&[8u8; 32], entry.clone(), [9; 32]).is_err(),
             "another key"
         );
         for len in 0..entry.len() {
             assert!(
-                decode_entry(&key, &entry[..len], [9; 32]).is_err(),
+                decode_entry(&key, entry[..len].to_vec(), [9; 32]).is_err(),
                 "cut at {len}"
             );
         }
@@ -394,7 +400,7 @@ mod tests {
             let mut flipped = entry.clone();
             flipped[at] ^= 0x01;
             assert!(
-                decode_entry(&key, &flipped, [9; 32]).is_err(),
+                decode_entry(&key, flipped, [9; 32]).is_err(),
                 "flipped at {at}"
             );
         }
