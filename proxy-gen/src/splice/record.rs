@@ -1393,6 +1393,44 @@ mod tests {
     }
 
     #[test]
+    fn a_host_call_lowered_with_another_instances_realloc_is_recorded_but_not_replayed_inside() {
+        // `$m` calls `name` with its results in the allocator instance's memory, which it imports:
+        // a recording stub only reads them, a replaying one would have to allocate them with a
+        // function `$m` does not have.
+        let bytes = wat::parse_str(
+            r#"(component
+                (import "host" (instance $h (export "name" (func (result string)))))
+                (alias export $h "name" (func $name))
+                (core module $alloc
+                    (memory (export "memory") 1)
+                    (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 8))
+                (core instance $a (instantiate $alloc))
+                (alias core export $a "memory" (core memory $mem))
+                (alias core export $a "realloc" (core func $realloc))
+                (core func $lowered (canon lower (func $name) (memory $mem) (realloc $realloc)))
+                (core module $m
+                    (import "host" "name" (func $n (param i32)))
+                    (import "a" "memory" (memory 1))
+                    (func (export "go") i32.const 0 call $n))
+                (core instance (instantiate $m
+                    (with "host" (instance (export "name" (func $lowered))))
+                    (with "a" (instance $a)))))"#,
+        )
+        .expect("WAT");
+        let decoded = crate::decode(&bytes).expect("decodes");
+        splice_record(&decoded, &bytes)
+            .expect("no error")
+            .expect("recorded from inside");
+        let refused = splice_replay(&decoded, &bytes)
+            .expect("no error")
+            .expect_err("refused");
+        assert!(
+            refused.0.contains("another instance's realloc"),
+            "{refused}"
+        );
+    }
+
+    #[test]
     fn components_it_cannot_record_from_inside_are_refused_not_broken() {
         // A host call made while instantiating (a start function) would find the recorder table
         // empty: refused, so that the caller composes instead.
