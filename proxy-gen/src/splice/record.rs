@@ -29,6 +29,12 @@
 //! the scratch area is reused by every call. What [`origin`] refuses, and components whose exports
 //! are given host handles (wasi:http handlers: the export proxy records those), stay with the
 //! composed proxy.
+//!
+//! The splicer here serves replay mode too ([`splice_replay`]): the same layout with
+//! [`replay`]'s stubs, a one-function table for `replayer.next`, the home module's allocator for
+//! its results, and two globals per module for the decoders' cursor. In both modes a function
+//! body is copied byte for byte with its host calls' indices patched in place ([`patch_calls`]),
+//! so the guest's code keeps its offsets (and its DWARF its lines).
 
 use std::collections::{HashMap, HashSet};
 
@@ -59,7 +65,8 @@ use crate::wasmcode::Body;
 
 /// The home module's export of the batch memory.
 pub const BATCH_EXPORT: &str = "proxyrt:batch";
-/// The home module's export of the table of recorder functions.
+/// The home module's export of the table of the interface's functions (the recorder's five, or
+/// the replayer's `next`).
 pub const RECORDER_EXPORT: &str = "proxyrt:recorder";
 /// The module name under which the other modules import both, and the instantiation argument's.
 const IMPORT_MODULE: &str = "proxyrt";
@@ -606,9 +613,9 @@ struct Splicer<'a> {
     /// The batch memory's and the recorder table's indices after splicing.
     batch: u32,
     table: u32,
-    /// Replay: the home module's allocator (function index), and the readers' two globals'
-    /// initial values are appended to the global section.
+    /// Replay, home module: the allocator `replayer.next`'s results are lowered with (exported).
     realloc: Option<u32>,
+    /// Replay: the decoders' cursor and end, two globals appended to the global section.
     readers: bool,
     /// Whether the module's memories and tables keep their indices (the home module, or one that
     /// defines none): then a function body changes only where it calls a host-call import, and is
@@ -706,16 +713,16 @@ impl<'a> Splicer<'a> {
         let helpers = Helpers::at(first_helper);
         let guest = guest_memory.unwrap_or(batch);
         let mut added = Vec::new();
-        let core_type = |import: u32| -> anyhow::Result<&(Vec<ValType>, Vec<ValType>)> {
+        // An import's type index and core type.
+        let core_type = |import: u32| -> anyhow::Result<(u32, &CoreType)> {
             let ty = *func_imports
                 .get(import as usize)
                 .ok_or_else(|| anyhow!("import {import} out of range"))?;
             match types.get(ty as usize) {
-                Some(Some(core)) => Ok(core),
+                Some(Some(core)) => Ok((ty, core)),
                 _ => bail!("import {import} has no function type"),
             }
         };
-        let import_type = |import: u32| func_imports[import as usize];
         let mut realloc = None;
         match plan.flavor {
             Flavor::Record => {
@@ -734,8 +741,8 @@ impl<'a> Splicer<'a> {
                     },
                 };
                 for stub in &plan.stubs {
-                    let core = core_type(stub.import)?;
-                    added.push((import_type(stub.import), stub_body(&cx, stub, core)?));
+                    let (ty, core) = core_type(stub.import)?;
+                    added.push((ty, stub_body(&cx, stub, core)?));
                 }
                 let mems = Memories {
                     src: guest,
@@ -779,9 +786,8 @@ impl<'a> Splicer<'a> {
                         },
                         StubKind::Drop => replay::Call::Drop,
                     };
-                    let body =
-                        replay::stub_body(&cx, stub.func_id, &call, core_type(stub.import)?)?;
-                    added.push((import_type(stub.import), body));
+                    let (ty, core) = core_type(stub.import)?;
+                    added.push((ty, replay::stub_body(&cx, stub.func_id, &call, core)?));
                 }
                 let mems = Memories {
                     src: guest,
@@ -924,6 +930,9 @@ fn write_padded_leb(slot: &mut [u8], mut value: u32) -> bool {
     *last = value as u8;
     true
 }
+
+/// A core function type: its parameters and results.
+type CoreType = (Vec<ValType>, Vec<ValType>);
 
 /// The position of a section in a module's order (custom sections aside).
 fn order(id: SectionId) -> u8 {
