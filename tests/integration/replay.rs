@@ -613,3 +613,26 @@ fn the_replay_library_reports_traps_and_exits_as_the_cli_does() {
         assert_eq!(lib.stdout, cli.stdout, "{steps:?}");
     }
 }
+
+/// A replayer says whether its stubs are spliced inside the guest (what `bench` needs to tell
+/// builds replayed differently apart): `auto` splices the cli guest and composes a wasi:http
+/// handler (its export is given host handles), and an explicit layout is kept.
+#[test]
+fn the_replayer_says_whether_it_replays_from_inside() {
+    let cache = Cache::new(PathBuf::from(test_cache_dir()));
+    let wasm = WasmOptions::default();
+    let cases = [
+        (guests::CLI, proxy_gen::Layout::Auto, true),
+        (guests::CLI, proxy_gen::Layout::Spliced, true),
+        (guests::CLI, proxy_gen::Layout::Composed, false),
+        (guests::HTTP_HANDLER, proxy_gen::Layout::Auto, false),
+    ];
+    for (guest, layout, spliced) in cases {
+        let path = Path::new(guest);
+        let original = fs::read(path).expect("the component");
+        let replayer = Replayable::new(&original, path, layout, Some(&cache))
+            .and_then(|r| r.compile(&wasm, Some(&cache)))
+            .expect("a replayer");
+        assert_eq!(replayer.is_spliced(), spliced, "{guest} {layout:?}");
+    }
+}

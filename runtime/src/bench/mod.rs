@@ -85,6 +85,11 @@ pub struct Samples {
 }
 
 impl Build {
+    /// Whether it replays with stubs spliced inside it ([`Replayer::is_spliced`]).
+    pub fn is_spliced(&self) -> bool {
+        self.timed.is_spliced()
+    }
+
     /// Loads the component at `path` for replaying the trace at `trace` (whose header is
     /// `header`), its replay put in as `layout` says: refused if it is not a build of the
     /// recorded program.

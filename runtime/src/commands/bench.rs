@@ -105,6 +105,26 @@ impl BenchCommand {
                 cache.as_ref(),
             )?);
         }
+        if builds.iter().any(Build::is_spliced) && !builds.iter().all(Build::is_spliced) {
+            // `auto` spliced some builds and composed others: a host call costs the two layouts
+            // differently, which the comparison would count as the builds' difference.
+            let layouts: Vec<String> = builds
+                .iter()
+                .map(|b| {
+                    let layout = if b.is_spliced() {
+                        "spliced"
+                    } else {
+                        "composed"
+                    };
+                    format!("{} {layout}", b.label)
+                })
+                .collect();
+            eprintln!(
+                "note: the builds replay in different layouts ({}): each host call costs them \
+                 differently; `--layout composed` replays every build the same way",
+                layouts.join(", ")
+            );
+        }
         let mut checks = Vec::new();
         for build in &builds {
             match build.check(&trace).await? {

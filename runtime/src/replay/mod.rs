@@ -42,6 +42,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker, Val};
 use wasmtime::{Engine, GuestProfiler, Store, UpdateDeadline};
 
@@ -102,6 +103,21 @@ impl Replayable {
             cache,
         )
         .with_context(|| format!("failed to compile {}", self.path.display()))?;
+        // The composed layout imports no function but the replayer's (the original's types-only
+        // interfaces aside); a spliced one keeps the original's imports.
+        let spliced = component
+            .component_type()
+            .imports(&engine)
+            .any(|(name, item)| {
+                name != host::INTERFACE
+                    && match item.ty {
+                        ComponentItem::ComponentFunc(_) => true,
+                        ComponentItem::ComponentInstance(instance) => instance
+                            .exports(&engine)
+                            .any(|(_, e)| matches!(e.ty, ComponentItem::ComponentFunc(_))),
+                        _ => false,
+                    }
+            });
         let mut linker = Linker::new(&engine);
         host::add_to_linker(&mut linker)?;
         // A spliced replay keeps the original's imports, which its stubs never call: defined as
@@ -118,6 +134,7 @@ impl Replayable {
             path: self.path.clone(),
             fuel: wasm.fuel,
             timed: false,
+            spliced,
         })
     }
 }
@@ -132,6 +149,8 @@ pub struct Replayer {
     fuel: Option<u64>,
     /// Measure the time the host spends answering ([`Replay::host_time`]).
     timed: bool,
+    /// Its stubs are spliced inside the guest's core modules (else a proxy is composed above it).
+    spliced: bool,
 }
 
 /// How a replay ended.
@@ -248,6 +267,13 @@ impl Replayer {
     /// The path of the component it was compiled from.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether the guest replays with stubs spliced inside its own core modules (`--layout
+    /// auto` picked, or was told, `spliced`), rather than through a composed proxy: the two cost
+    /// differently per host call, which a comparison of builds must not mix up.
+    pub fn is_spliced(&self) -> bool {
+        self.spliced
     }
 
     /// This replayer, measuring the time its host spends answering ([`Replay::host_time`]: what
