@@ -38,7 +38,7 @@ use crate::encode::{self, Encoder, Helpers, Memories};
 use crate::error::unsupported;
 use crate::mode::Mode;
 use crate::walk::{self, At, Unsupported, VariantShape, Visitor};
-use crate::wasmcode::{self, copy_bytes, memarg, memarg_in, Body};
+use crate::wasmcode::{self, memarg, memarg_in, Body};
 
 /// Where the bump heap starts without a batch buffer; address 0..HEAP_BASE stays unused so a null
 /// pointer never aliases data.
@@ -762,7 +762,7 @@ pub(crate) fn batch_functions(
         I::I32Store(m(0)),
         I::End,
     ]);
-    let mut append = Function::new([(1, I64), (4, I32)]);
+    let mut append = Function::new([(1, I64), (2, I32)]);
     for i in &code {
         append.instruction(i);
     }
@@ -792,25 +792,22 @@ pub(crate) fn batch_functions(
 /// At the address in local `p` of memory `mem`: the length in local `len` (u32), then the `len`
 /// bytes at the address in local `ptr` (a batch record's arguments or results, in `mem` too). `p`
 /// is left as it was.
-fn length_and_bytes(mem: u32, p: u32, ptr: u32, len: u32) -> Vec<I<'static>> {
-    let (dst, i) = (APPEND_DST, APPEND_I);
-    let mut code = vec![
+fn length_and_bytes(mem: u32, p: u32, ptr: u32, len: u32) -> [I<'static>; 9] {
+    [
         I::LocalGet(p),
         I::LocalGet(len),
         I::I32Store(memarg_in(mem, 0, 0)),
         I::LocalGet(p),
         I::I32Const(4),
         I::I32Add,
-        I::LocalSet(dst),
-    ];
-    code.extend(copy_bytes(mem, mem, dst, ptr, len, i));
-    code
+        I::LocalGet(ptr),
+        I::LocalGet(len),
+        I::MemoryCopy {
+            src_mem: mem,
+            dst_mem: mem,
+        },
+    ]
 }
-
-/// `append`'s scratch locals for [`length_and_bytes`] (after its five parameters and `total`,
-/// `p`, `fill`).
-const APPEND_DST: u32 = 8;
-const APPEND_I: u32 = 9;
 
 /// The destructor of a wrapper type, `dtor(rep)`: see [`stub_module`]. `host_drop` is the
 /// `resource.drop` of the host handle behind the wrapper (forwarding); `func_id` is the drop's id

@@ -31,7 +31,7 @@ use wit_parser::{Handle, Int, Resolve, SizeAlign, Type};
 use crate::abi;
 use crate::error::unsupported;
 use crate::walk::{self, At, Unsupported, VariantShape, Visitor};
-use crate::wasmcode::{copy_bytes, memarg_in, Body};
+use crate::wasmcode::{memarg_in, Body};
 
 /// Function indices of the encoder helpers in the stub module (see [`helper_functions`]).
 #[derive(Clone, Copy)]
@@ -167,13 +167,24 @@ pub fn helper_functions(first: u32, mems: Memories) -> Vec<(Vec<ValType>, Vec<Va
         out.push((vec![I32, t], vec![I32], f));
     }
 
-    // copy(cur 0, src 1, n 2) -> cur; local i 3
-    let mut f = Function::new([(1, I32)]);
-    for i in [I::LocalGet(0), I::LocalGet(2), I::Call(ensure)]
-        .into_iter()
-        .chain(copy_bytes(mems.dst, mems.src, 0, 1, 2, 3))
-        .chain([I::LocalGet(0), I::LocalGet(2), I::I32Add, I::End])
-    {
+    // copy(cur 0, src 1, n 2) -> cur
+    let mut f = Function::new([]);
+    for i in [
+        I::LocalGet(0),
+        I::LocalGet(2),
+        I::Call(ensure),
+        I::LocalGet(0),
+        I::LocalGet(1),
+        I::LocalGet(2),
+        I::MemoryCopy {
+            src_mem: mems.src,
+            dst_mem: mems.dst,
+        },
+        I::LocalGet(0),
+        I::LocalGet(2),
+        I::I32Add,
+        I::End,
+    ] {
         f.instruction(&i);
     }
     out.push((vec![I32, I32, I32], vec![I32], f));

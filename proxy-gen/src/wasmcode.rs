@@ -89,59 +89,6 @@ pub fn grow_memory_to(end: u32) -> [I<'static>; 25] {
     grow_memory_in(0, end)
 }
 
-/// Up to this many bytes, [`copy_bytes`] copies with a loop.
-pub const SMALL_COPY: i32 = 16;
-
-/// Copies the number of bytes in local `n` from the address in local `src` of memory `src_mem` to
-/// the address in local `dst` of memory `dst_mem`. Up to [`SMALL_COPY`] bytes (most values a
-/// recorded call moves: a handle, a result, a short line) with a byte loop, because wasmtime
-/// makes `memory.copy` a call out of the guest's code, which costs more than a few bytes; larger
-/// ones with `memory.copy`. `i` is a scratch i32 local. Out of bounds traps either way.
-pub fn copy_bytes(
-    dst_mem: u32,
-    src_mem: u32,
-    dst: u32,
-    src: u32,
-    n: u32,
-    i: u32,
-) -> Vec<I<'static>> {
-    vec![
-        I::LocalGet(n),
-        I::I32Const(SMALL_COPY),
-        I::I32LeU,
-        I::If(BlockType::Empty),
-        I::I32Const(0),
-        I::LocalSet(i),
-        I::Block(BlockType::Empty),
-        I::Loop(BlockType::Empty),
-        I::LocalGet(i),
-        I::LocalGet(n),
-        I::I32GeU,
-        I::BrIf(1),
-        I::LocalGet(dst),
-        I::LocalGet(i),
-        I::I32Add,
-        I::LocalGet(src),
-        I::LocalGet(i),
-        I::I32Add,
-        I::I32Load8U(memarg_in(src_mem, 0, 0)),
-        I::I32Store8(memarg_in(dst_mem, 0, 0)),
-        I::LocalGet(i),
-        I::I32Const(1),
-        I::I32Add,
-        I::LocalSet(i),
-        I::Br(0),
-        I::End,
-        I::End,
-        I::Else,
-        I::LocalGet(dst),
-        I::LocalGet(src),
-        I::LocalGet(n),
-        I::MemoryCopy { src_mem, dst_mem },
-        I::End,
-    ]
-}
-
 /// [`grow_memory_to`] for memory `memory`.
 pub fn grow_memory_in(memory: u32, end: u32) -> [I<'static>; 25] {
     [
