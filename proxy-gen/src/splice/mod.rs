@@ -29,6 +29,7 @@ use wasm_encoder::reencode::{utils, Reencode};
 use wasm_encoder::{CodeSection, ComponentSectionId, Function, FunctionSection, Instruction};
 use wasmparser::{Chunk, Parser, Payload, TypeRef};
 
+mod home;
 pub mod origin;
 mod record;
 mod replay;

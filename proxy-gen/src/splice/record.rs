@@ -38,22 +38,24 @@
 
 use std::collections::{HashMap, HashSet};
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use wasm_encoder::reencode::{utils, Reencode};
 use wasm_encoder::{
     Alias, CanonicalFunctionSection, CanonicalOption, CodeSection, ComponentAliasSection,
-    ComponentExportKind, ComponentImportSection, ComponentSectionId, ComponentTypeRef,
-    ComponentTypeSection, ComponentValType, ConstExpr, ElementSection, Elements, EntityType,
-    ExportKind, ExportSection, Function, FunctionSection, GlobalSection, GlobalType, ImportSection,
-    InstanceSection, InstanceType, Instruction as I, MemorySection, MemoryType, ModuleArg,
-    PrimitiveValType, RefType, SectionId, TableSection, TableType, TypeSection, ValType,
+    ComponentExportKind, ComponentSectionId, ComponentTypeRef, ComponentValType, ConstExpr,
+    ElementSection, Elements, EntityType, ExportKind, ExportSection, Function, FunctionSection,
+    GlobalSection, GlobalType, ImportSection, InstanceSection, InstanceType, Instruction as I,
+    MemorySection, MemoryType, ModuleArg, PrimitiveValType, RefType, SectionId, TableSection,
+    TableType, TypeSection, ValType,
 };
 use wasmparser::{Chunk, Parser, Payload, TypeRef};
 use wit_parser::{Function as WitFunction, Resolve, SizeAlign, WorldItem};
 
+use super::home::{
+    alias_home, import_interface, lowered_params, Counts, BATCH_EXPORT, RECORDER_EXPORT,
+};
 use super::origin::{self, HostCall, ImportOrigin, ModuleOrigins, Realloc, Refused};
 use super::replay;
-use crate::abi;
 use crate::analyze::Decoded;
 use crate::coremod::{self, BatchEnv, Given, Rec, RecorderCalls, RECORD_HEAP_BASE, RETURN_ONLY};
 use crate::decode::{self, Readers};
@@ -63,11 +65,6 @@ use crate::mode::{RECORDER_INTERFACE, REPLAYER_INTERFACE};
 use crate::walk::At;
 use crate::wasmcode::Body;
 
-/// The home module's export of the batch memory.
-pub const BATCH_EXPORT: &str = "proxyrt:batch";
-/// The home module's export of the table of the interface's functions (the recorder's five, or
-/// the replayer's `next`).
-pub const RECORDER_EXPORT: &str = "proxyrt:recorder";
 /// The module name under which the other modules import both, and the instantiation argument's.
 const IMPORT_MODULE: &str = "proxyrt";
 /// Address (in the batch memory) of the flag "the batch buffer was handed to the host".
@@ -430,42 +427,9 @@ fn rewrite(
     let counts = Counts::of(bytes)?;
     match flavor {
         Flavor::Record => wire_recorder(&mut out, &counts, home),
-        Flavor::Replay => {
-            replay::wire_replayer(&mut out, &counts, home, BATCH_EXPORT, RECORDER_EXPORT)
-        }
+        Flavor::Replay => replay::wire_replayer(&mut out, &counts, home),
     }
     Ok(out.finish())
-}
-
-/// The sizes of a component's index spaces, where the interface wired in at its end starts.
-pub(super) struct Counts {
-    pub component_types: u32,
-    pub component_instances: u32,
-    pub component_functions: u32,
-    pub core_functions: u32,
-    pub memories: u32,
-    pub tables: u32,
-    pub modules: u32,
-    pub core_instances: u32,
-}
-
-impl Counts {
-    fn of(component: &[u8]) -> anyhow::Result<Counts> {
-        let types = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-            .validate_all(component)
-            .context("validating the original component")?;
-        let t = types.as_ref();
-        Ok(Counts {
-            component_types: t.component_type_count(),
-            component_instances: t.component_instance_count(),
-            component_functions: t.component_function_count(),
-            core_functions: t.function_count(),
-            memories: t.memory_count(),
-            tables: t.table_count(),
-            modules: t.module_count(),
-            core_instances: t.core_instance_count(),
-        })
-    }
 }
 
 fn export_kind(kind: wasmparser::ExternalKind) -> ExportKind {
@@ -507,16 +471,7 @@ fn wire_recorder(out: &mut wasm_encoder::Component, t: &Counts, home: u32) {
             .result(None);
         instance.export(rec.name(), ComponentTypeRef::Func(1 + k as u32));
     }
-    let mut type_section = ComponentTypeSection::new();
-    type_section.instance(&instance);
-    out.section(&type_section);
-    let mut imports = ComponentImportSection::new();
-    imports.import(
-        RECORDER_INTERFACE,
-        ComponentTypeRef::Instance(t.component_types),
-    );
-    out.section(&imports);
-    let recorder = t.component_instances;
+    let recorder = import_interface(out, RECORDER_INTERFACE, &instance, t);
 
     let first_func = t.component_functions;
     let memory = t.memories;
@@ -529,16 +484,7 @@ fn wire_recorder(out: &mut wasm_encoder::Component, t: &Counts, home: u32) {
             name: rec.name(),
         });
     }
-    aliases.alias(Alias::CoreInstanceExport {
-        instance: home,
-        kind: ExportKind::Memory,
-        name: BATCH_EXPORT,
-    });
-    aliases.alias(Alias::CoreInstanceExport {
-        instance: home,
-        kind: ExportKind::Table,
-        name: RECORDER_EXPORT,
-    });
+    alias_home(&mut aliases, home);
     out.section(&aliases);
 
     let first_core = t.core_functions;
@@ -1210,12 +1156,7 @@ fn stub_body(
             func, report_first, ..
         } => (func, *report_first),
     };
-    let lowered = abi::lowered_sig(cx.resolve, func);
-    if lowered.params != *params || lowered.results != *results {
-        bail!("`{}` is imported with another core type", func.name);
-    }
-    let flat_params = n - u32::from(lowered.retptr);
-    let slots: Vec<(u32, ValType)> = (0..flat_params).map(|i| (i, params[i as usize])).collect();
+    let (lowered, slots) = lowered_params(cx.resolve, func, params, results)?;
     let at = if lowered.indirect_params {
         At::Mem { base: 0, offset: 0 }
     } else {
@@ -1299,41 +1240,30 @@ mod tests {
     }
 
     #[test]
-    fn the_cli_guest_records_from_inside_with_the_recorder_imported_last() {
+    fn the_cli_guest_records_and_replays_from_inside_with_the_interface_imported_last() {
         let original = std::fs::read(proxyrt_test_guests::CLI).expect("the cli guest is built");
         let decoded = crate::decode(&original).expect("decodes");
-        let spliced = splice_record(&decoded, &original)
-            .expect("no error")
-            .expect("spliceable");
-        let mut expected = imports(&original);
-        expected.push(RECORDER_INTERFACE.to_string());
-        assert_eq!(imports(&spliced), expected);
-        // Same world otherwise: the WIT of the spliced component is the original's plus the
-        // recorder's interface.
         let info = crate::analyze(&original).expect("analyzes");
-        let spliced_info = crate::analyze(&spliced).expect("the spliced component analyzes");
-        assert_eq!(
-            info.exports().collect::<Vec<_>>(),
-            spliced_info.exports().collect::<Vec<_>>()
-        );
-    }
-
-    #[test]
-    fn the_cli_guest_replays_from_inside_with_the_replayer_imported_last() {
-        let original = std::fs::read(proxyrt_test_guests::CLI).expect("the cli guest is built");
-        let decoded = crate::decode(&original).expect("decodes");
-        let spliced = splice_replay(&decoded, &original)
-            .expect("no error")
-            .expect("spliceable");
-        let mut expected = imports(&original);
-        expected.push(REPLAYER_INTERFACE.to_string());
-        assert_eq!(imports(&spliced), expected);
-        let info = crate::analyze(&original).expect("analyzes");
-        let spliced_info = crate::analyze(&spliced).expect("the spliced component analyzes");
-        assert_eq!(
-            info.exports().collect::<Vec<_>>(),
-            spliced_info.exports().collect::<Vec<_>>()
-        );
+        type Splice = fn(&Decoded, &[u8]) -> Result<std::result::Result<Vec<u8>, Refused>>;
+        let modes: [(Splice, &str); 2] = [
+            (splice_record, RECORDER_INTERFACE),
+            (splice_replay, REPLAYER_INTERFACE),
+        ];
+        for (splice, interface) in modes {
+            let spliced = splice(&decoded, &original)
+                .expect("no error")
+                .expect("spliceable");
+            let mut expected = imports(&original);
+            expected.push(interface.to_string());
+            assert_eq!(imports(&spliced), expected);
+            // Same world otherwise: the WIT of the spliced component is the original's plus the
+            // interface's.
+            let spliced_info = crate::analyze(&spliced).expect("the spliced component analyzes");
+            assert_eq!(
+                info.exports().collect::<Vec<_>>(),
+                spliced_info.exports().collect::<Vec<_>>()
+            );
+        }
     }
 
     /// The function bodies of each core module of `bytes` with the most functions, in order.

@@ -13,19 +13,19 @@
 //!
 //! What this module holds is replay's part: the stub bodies, the home module's allocator and the
 //! wiring of `replayer`. The splicing itself (modules, sections, the home module's batch memory
-//! and table) is the splicer's, shared with record mode.
+//! and table) is the splicer's ([`super::record`], which uses this module), shared with record
+//! mode; what both wire in the same way is [`super::home`]'s.
 
 use anyhow::bail;
 use wasm_encoder::{
     Alias, CanonicalFunctionSection, CanonicalOption, ComponentAliasSection, ComponentExportKind,
-    ComponentImportSection, ComponentTypeRef, ComponentTypeSection, ComponentValType, ConstExpr,
-    ElementSection, Elements, EntityType, ExportKind, Function, ImportSection, InstanceSection,
-    InstanceType, Instruction as I, ModuleArg, PrimitiveValType, RefType, TableType, TypeSection,
-    ValType,
+    ComponentTypeRef, ComponentValType, ConstExpr, ElementSection, Elements, EntityType,
+    ExportKind, Function, ImportSection, InstanceSection, InstanceType, Instruction as I,
+    ModuleArg, PrimitiveValType, RefType, TableType, TypeSection, ValType,
 };
 use wit_parser::{Function as WitFunction, Resolve, SizeAlign};
 
-use crate::abi;
+use super::home::{alias_home, import_interface, lowered_params, Counts};
 use crate::decode::{Decoder, Readers, Target};
 use crate::encode::{Encoder, Helpers};
 use crate::mode::REPLAYER_INTERFACE;
@@ -110,12 +110,7 @@ pub fn stub_body(
         next(cx, &mut b, func_id, cur);
         return Ok(b.finish());
     };
-    let lowered = abi::lowered_sig(cx.resolve, func);
-    if lowered.params != *params || lowered.results != *results {
-        bail!("`{}` is imported with another core type", func.name);
-    }
-    let flat_params = n - u32::from(lowered.retptr);
-    let slots: Vec<(u32, ValType)> = (0..flat_params).map(|i| (i, params[i as usize])).collect();
+    let (lowered, slots) = lowered_params(cx.resolve, func, params, results)?;
     let at = if lowered.indirect_params {
         At::Mem { base: 0, offset: 0 }
     } else {
@@ -238,13 +233,7 @@ pub fn realloc_function(batch: u32) -> (Vec<ValType>, Vec<ValType>, Function) {
 /// `counts` are the original's index spaces' sizes (the rewrite adds nothing to them before
 /// this): component types, component instances, component functions, core functions, memories,
 /// tables, modules, core instances.
-pub fn wire_replayer(
-    out: &mut wasm_encoder::Component,
-    counts: &super::record::Counts,
-    home: u32,
-    batch_export: &str,
-    table_export: &str,
-) {
+pub fn wire_replayer(out: &mut wasm_encoder::Component, counts: &Counts, home: u32) {
     let list = ComponentValType::Type(0);
     let u32_ = ComponentValType::Primitive(PrimitiveValType::U32);
     let mut instance = InstanceType::new();
@@ -255,32 +244,15 @@ pub fn wire_replayer(
         .params([("func-id", u32_), ("args", list)])
         .result(Some(list));
     instance.export("next", ComponentTypeRef::Func(1));
-    let mut type_section = ComponentTypeSection::new();
-    type_section.instance(&instance);
-    out.section(&type_section);
-    let mut imports = ComponentImportSection::new();
-    imports.import(
-        REPLAYER_INTERFACE,
-        ComponentTypeRef::Instance(counts.component_types),
-    );
-    out.section(&imports);
+    let replayer = import_interface(out, REPLAYER_INTERFACE, &instance, counts);
 
     let mut aliases = ComponentAliasSection::new();
     aliases.alias(Alias::InstanceExport {
-        instance: counts.component_instances,
+        instance: replayer,
         kind: ComponentExportKind::Func,
         name: "next",
     });
-    aliases.alias(Alias::CoreInstanceExport {
-        instance: home,
-        kind: ExportKind::Memory,
-        name: batch_export,
-    });
-    aliases.alias(Alias::CoreInstanceExport {
-        instance: home,
-        kind: ExportKind::Table,
-        name: table_export,
-    });
+    alias_home(&mut aliases, home);
     aliases.alias(Alias::CoreInstanceExport {
         instance: home,
         kind: ExportKind::Func,

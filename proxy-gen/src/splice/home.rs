@@ -1,0 +1,102 @@
+//! What both spliced modes' wiring shares (a leaf of `splice`: record's splicer and replay's
+//! stubs both use it, and it uses neither): the names under which the home module exports the
+//! batch memory and the interface's table, their aliases at the end of the component, and the
+//! sizes of the original's index spaces, where what is wired in there starts.
+
+use anyhow::{bail, Context};
+use wasm_encoder::{
+    Alias, ComponentAliasSection, ComponentImportSection, ComponentTypeRef, ComponentTypeSection,
+    ExportKind, InstanceType, ValType,
+};
+use wit_parser::{Function, Resolve};
+
+use crate::abi::{self, CoreSig};
+
+/// The home module's export of the batch memory.
+pub const BATCH_EXPORT: &str = "proxyrt:batch";
+/// The home module's export of the table of the interface's functions (the recorder's five, or
+/// the replayer's `next`).
+pub const RECORDER_EXPORT: &str = "proxyrt:recorder";
+
+/// How `func` is lowered, checked against the core type (`params`, `results`) of the import a
+/// stub stands for, and the stub's flat parameter slots (its locals, but the return area).
+pub fn lowered_params(
+    resolve: &Resolve,
+    func: &Function,
+    params: &[ValType],
+    results: &[ValType],
+) -> anyhow::Result<(CoreSig, Vec<(u32, ValType)>)> {
+    let lowered = abi::lowered_sig(resolve, func);
+    if lowered.params != params || lowered.results != results {
+        bail!("`{}` is imported with another core type", func.name);
+    }
+    let flat = params.len() - usize::from(lowered.retptr);
+    let slots = params[..flat]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (i as u32, *t))
+        .collect();
+    Ok((lowered, slots))
+}
+
+/// Appends the import of interface `name`, of the instance type `instance`, after the original's
+/// types and instances (`counts`); returns its component instance index.
+pub fn import_interface(
+    out: &mut wasm_encoder::Component,
+    name: &str,
+    instance: &InstanceType,
+    counts: &Counts,
+) -> u32 {
+    let mut types = ComponentTypeSection::new();
+    types.instance(instance);
+    out.section(&types);
+    let mut imports = ComponentImportSection::new();
+    imports.import(name, ComponentTypeRef::Instance(counts.component_types));
+    out.section(&imports);
+    counts.component_instances
+}
+
+/// The sizes of a component's index spaces, where the interface wired in at its end starts.
+pub struct Counts {
+    pub component_types: u32,
+    pub component_instances: u32,
+    pub component_functions: u32,
+    pub core_functions: u32,
+    pub memories: u32,
+    pub tables: u32,
+    pub modules: u32,
+    pub core_instances: u32,
+}
+
+impl Counts {
+    pub fn of(component: &[u8]) -> anyhow::Result<Counts> {
+        let types = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(component)
+            .context("validating the original component")?;
+        let t = types.as_ref();
+        Ok(Counts {
+            component_types: t.component_type_count(),
+            component_instances: t.component_instance_count(),
+            component_functions: t.component_function_count(),
+            core_functions: t.function_count(),
+            memories: t.memory_count(),
+            tables: t.table_count(),
+            modules: t.module_count(),
+            core_instances: t.core_instance_count(),
+        })
+    }
+}
+
+/// Aliases the home instance's batch memory and interface table: the next core memory and table.
+pub fn alias_home(aliases: &mut ComponentAliasSection, home: u32) {
+    aliases.alias(Alias::CoreInstanceExport {
+        instance: home,
+        kind: ExportKind::Memory,
+        name: BATCH_EXPORT,
+    });
+    aliases.alias(Alias::CoreInstanceExport {
+        instance: home,
+        kind: ExportKind::Table,
+        name: RECORDER_EXPORT,
+    });
+}
