@@ -182,8 +182,8 @@ fn encode_entry(key: &[u8; 32], entry: &Instrumented) -> Result<Vec<u8>> {
 }
 
 /// Reads an entry written by [`encode_entry`] for `key` (of the original whose SHA-256 is
-/// `original_sha256`); any damage is an error, never a panic.
-/// The entry `bytes` of `key`, checked; the composed component is taken out of them, not copied.
+/// `original_sha256`); any damage is an error, never a panic. The composed component is taken
+/// out of `bytes`, not copied.
 fn decode_entry(
     key: &[u8; 32],
     mut bytes: Vec<u8>,

@@ -26,7 +26,8 @@ pub fn frames(backtrace: &WasmBacktrace, in_host_call: bool) -> Vec<Frame> {
     let mut out = Vec::new();
     let mut proxy = in_host_call;
     // The innermost frame is the stub, even when it lies in the guest's module (spliced), whose
-    // name section may lend it a name; the composed proxy's shims after it have none.
+    // name section names it after the import it stands for; the composed proxy's shims after it
+    // have no name.
     let skip = usize::from(in_host_call);
     for frame in all.iter().skip(skip) {
         proxy &= frame.func_name().is_none() && frame.symbols().is_empty();
