@@ -122,7 +122,8 @@ fn splice(
     let info = decoded.info();
     if !info.export_handles.is_empty() {
         return Ok(Err(Refused(
-            "its exports are given host handles (the export proxy records those)".into(),
+            "its exports are given host handles (the composed export proxy stands in for those)"
+                .into(),
         )));
     }
     if let Some(ours) = info
