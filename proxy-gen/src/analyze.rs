@@ -74,10 +74,14 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded> {
 
 /// Fully validates `bytes` (function bodies included) with every feature wasmparser knows.
 pub fn validate(bytes: &[u8]) -> Result<()> {
+    validated(bytes).map(drop)
+}
+
+/// [`validate`], keeping the types the validator found (the sizes of the index spaces, for one).
+pub fn validated(bytes: &[u8]) -> Result<wasmparser::types::Types> {
     check_header(bytes)?;
     Validator::new_with_features(WasmFeatures::all())
         .validate_all(bytes)
-        .map(drop)
         .map_err(|e| Error::Malformed(anyhow!(e)))
 }
 

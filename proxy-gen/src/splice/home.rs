@@ -3,7 +3,7 @@
 //! batch memory and the interface's table, their aliases at the end of the component, and the
 //! sizes of the original's index spaces, where what is wired in there starts.
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use wasm_encoder::{
     Alias, ComponentAliasSection, ComponentImportSection, ComponentTypeRef, ComponentTypeSection,
     ExportKind, InstanceType, ValType,
@@ -69,12 +69,10 @@ pub struct Counts {
 }
 
 impl Counts {
-    pub fn of(component: &[u8]) -> anyhow::Result<Counts> {
-        let types = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-            .validate_all(component)
-            .context("validating the original component")?;
+    /// The counts of a component, from the types its validation found.
+    pub fn of(types: &wasmparser::types::Types) -> Counts {
         let t = types.as_ref();
-        Ok(Counts {
+        Counts {
             component_types: t.component_type_count(),
             component_instances: t.component_instance_count(),
             component_functions: t.component_function_count(),
@@ -83,7 +81,7 @@ impl Counts {
             tables: t.table_count(),
             modules: t.module_count(),
             core_instances: t.core_instance_count(),
-        })
+        }
     }
 }
 

@@ -118,7 +118,8 @@ fn splice(
     component: &[u8],
     flavor: Flavor,
 ) -> Result<std::result::Result<Vec<u8>, Refused>> {
-    crate::analyze::validate(component)?;
+    // Validated once: the types give the index spaces' sizes the wiring at the end starts from.
+    let counts = Counts::of(&crate::analyze::validated(component)?);
     let info = decoded.info();
     if !info.export_handles.is_empty() {
         return Ok(Err(Refused(
@@ -155,6 +156,7 @@ fn splice(
     // unsupported input (`Layout::Auto` then composes); anything else is our bug.
     let spliced = rewrite(
         component,
+        &counts,
         &sections,
         &plans,
         home,
@@ -315,6 +317,7 @@ impl ModulePlan {
 /// the home instance, and the recorder wired in at the end.
 fn rewrite(
     bytes: &[u8],
+    counts: &Counts,
     sections: &[u32],
     plans: &HashMap<u32, ModulePlan>,
     home: u32,
@@ -425,10 +428,9 @@ fn rewrite(
     if importers.iter().any(|i| *i < home) {
         bail!("a recording module is instantiated before the home module");
     }
-    let counts = Counts::of(bytes)?;
     match flavor {
-        Flavor::Record => wire_recorder(&mut out, &counts, home),
-        Flavor::Replay => replay::wire_replayer(&mut out, &counts, home),
+        Flavor::Record => wire_recorder(&mut out, counts, home),
+        Flavor::Replay => replay::wire_replayer(&mut out, counts, home),
     }
     Ok(out.finish())
 }
