@@ -8,9 +8,12 @@ use wasm_encoder::{
     Alias, ComponentAliasSection, ComponentImportSection, ComponentTypeRef, ComponentTypeSection,
     ExportKind, InstanceType, ValType,
 };
-use wit_parser::{Function, Resolve};
+use wit_parser::Function;
 
 use crate::abi::{self, CoreSig};
+use crate::encode::Encoder;
+use crate::walk::At;
+use crate::wasmcode::Body;
 
 /// The home module's export of the batch memory.
 pub const BATCH_EXPORT: &str = "proxyrt:batch";
@@ -18,25 +21,36 @@ pub const BATCH_EXPORT: &str = "proxyrt:batch";
 /// the replayer's `next`).
 pub const RECORDER_EXPORT: &str = "proxyrt:recorder";
 
-/// How `func` is lowered, checked against the core type (`params`, `results`) of the import a
-/// stub stands for, and the stub's flat parameter slots (its locals, but the return area).
-pub fn lowered_params(
-    resolve: &Resolve,
+/// A core function type: its parameters and results.
+pub type CoreType = (Vec<ValType>, Vec<ValType>);
+
+/// Encodes the arguments of `func` with `enc` in a stub of the core type `core` of the import it
+/// stands for (checked against how `func` is lowered), where the lowering left them: the stub's
+/// flat parameters, or the indirect-params area. Returns how `func` is lowered.
+pub fn encode_params(
+    enc: &Encoder<'_>,
+    b: &mut Body,
     func: &Function,
-    params: &[ValType],
-    results: &[ValType],
-) -> anyhow::Result<(CoreSig, Vec<(u32, ValType)>)> {
-    let lowered = abi::lowered_sig(resolve, func);
-    if lowered.params != params || lowered.results != results {
+    core: &CoreType,
+) -> anyhow::Result<CoreSig> {
+    let (params, results) = core;
+    let lowered = abi::lowered_sig(enc.resolve, func);
+    if lowered.params != *params || lowered.results != *results {
         bail!("`{}` is imported with another core type", func.name);
     }
     let flat = params.len() - usize::from(lowered.retptr);
-    let slots = params[..flat]
+    let slots: Vec<(u32, ValType)> = params[..flat]
         .iter()
         .enumerate()
         .map(|(i, t)| (i as u32, *t))
         .collect();
-    Ok((lowered, slots))
+    let at = if lowered.indirect_params {
+        At::Mem { base: 0, offset: 0 }
+    } else {
+        At::Flat(&slots)
+    };
+    enc.fields(b, func.params.iter().map(|p| &p.ty), at)?;
+    Ok(lowered)
 }
 
 /// Appends the import of interface `name`, of the instance type `instance`, after the original's

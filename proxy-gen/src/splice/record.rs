@@ -52,7 +52,7 @@ use wasmparser::{Chunk, Parser, Payload, TypeRef};
 use wit_parser::{Function as WitFunction, Resolve, SizeAlign, WorldItem};
 
 use super::home::{
-    alias_home, import_interface, lowered_params, Counts, BATCH_EXPORT, RECORDER_EXPORT,
+    alias_home, encode_params, import_interface, CoreType, Counts, BATCH_EXPORT, RECORDER_EXPORT,
 };
 use super::origin::{self, HostCall, ImportOrigin, ModuleOrigins, Realloc, Refused};
 use super::replay;
@@ -62,7 +62,6 @@ use crate::decode::{self, Readers};
 use crate::encode::{self, Encoder, Helpers, Memories};
 use crate::error::{unsupported, Error, Result};
 use crate::mode::{RECORDER_INTERFACE, REPLAYER_INTERFACE};
-use crate::walk::At;
 use crate::wasmcode::Body;
 
 /// The module name under which the other modules import both, and the instantiation argument's.
@@ -573,7 +572,7 @@ struct Splicer<'a> {
     /// The functions appended to the function and code sections, in order: (type index, body).
     added: Vec<(u32, Function)>,
     /// The core types appended to the type section.
-    new_types: Vec<(Vec<ValType>, Vec<ValType>)>,
+    new_types: Vec<CoreType>,
     /// Which of the sections the additions go to were seen (else inserted where they belong).
     seen: HashSet<u8>,
     /// An error found while rewriting (the reencoder's error type carries none of ours).
@@ -587,7 +586,7 @@ impl<'a> Splicer<'a> {
         resolve: &Resolve,
         sizes: &SizeAlign,
     ) -> anyhow::Result<Splicer<'a>> {
-        let mut types: Vec<Option<(Vec<ValType>, Vec<ValType>)>> = Vec::new();
+        let mut types: Vec<Option<CoreType>> = Vec::new();
         let mut func_imports = Vec::new();
         let (mut imported_memories, mut memories) = (0, 0);
         let (mut imported_tables, mut tables) = (0, 0);
@@ -880,9 +879,6 @@ fn write_padded_leb(slot: &mut [u8], mut value: u32) -> bool {
     true
 }
 
-/// A core function type: its parameters and results.
-type CoreType = (Vec<ValType>, Vec<ValType>);
-
 /// The position of a section in a module's order (custom sections aside).
 fn order(id: SectionId) -> u8 {
     match id {
@@ -1115,11 +1111,7 @@ struct StubCx<'r> {
 }
 
 /// The stub of one host-call import, of the import's core type `core`.
-fn stub_body(
-    cx: &StubCx<'_>,
-    stub: &Stub,
-    core: &(Vec<ValType>, Vec<ValType>),
-) -> anyhow::Result<Function> {
+fn stub_body(cx: &StubCx<'_>, stub: &Stub, core: &CoreType) -> anyhow::Result<Function> {
     let (params, results) = core;
     let n = params.len() as u32;
     let mut b = Body::new(n);
@@ -1159,16 +1151,9 @@ fn stub_body(
             func, report_first, ..
         } => (func, *report_first),
     };
-    let (lowered, slots) = lowered_params(cx.resolve, func, params, results)?;
-    let at = if lowered.indirect_params {
-        At::Mem { base: 0, offset: 0 }
-    } else {
-        At::Flat(&slots)
-    };
-
     // The arguments, encoded before the call (it may consume handles or never return).
     b.code.extend(start());
-    enc.fields(&mut b, func.params.iter().map(|p| &p.ty), at)?;
+    let lowered = encode_params(&enc, &mut b, func, core)?;
     let args_len = b.local(ValType::I32);
     b.code.extend(len_since(I::I32Const(SCRATCH)));
     b.code.push(I::LocalSet(args_len));

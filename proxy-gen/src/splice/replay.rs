@@ -25,7 +25,7 @@ use wasm_encoder::{
 };
 use wit_parser::{Function as WitFunction, Resolve, SizeAlign};
 
-use super::home::{alias_home, import_interface, lowered_params, Counts};
+use super::home::{alias_home, encode_params, import_interface, CoreType, Counts};
 use crate::decode::{Decoder, Readers, Target};
 use crate::encode::{Encoder, Helpers};
 use crate::mode::REPLAYER_INTERFACE;
@@ -89,7 +89,7 @@ pub fn stub_body(
     cx: &StubCx<'_>,
     func_id: u32,
     call: &Call<'_>,
-    core: &(Vec<ValType>, Vec<ValType>),
+    core: &CoreType,
 ) -> anyhow::Result<Function> {
     let (params, results) = core;
     let n = params.len() as u32;
@@ -110,12 +110,6 @@ pub fn stub_body(
         next(cx, &mut b, func_id, cur);
         return Ok(b.finish());
     };
-    let (lowered, slots) = lowered_params(cx.resolve, func, params, results)?;
-    let at = if lowered.indirect_params {
-        At::Mem { base: 0, offset: 0 }
-    } else {
-        At::Flat(&slots)
-    };
     let enc = Encoder {
         resolve: cx.resolve,
         sizes: cx.sizes,
@@ -124,7 +118,7 @@ pub fn stub_body(
         memory: cx.memory,
         own_rep: None,
     };
-    enc.fields(&mut b, func.params.iter().map(|p| &p.ty), at)?;
+    let lowered = encode_params(&enc, &mut b, func, core)?;
     next(cx, &mut b, func_id, cur);
 
     let area = b.local(ValType::I32);
