@@ -69,11 +69,7 @@ pub fn instrument(component: &[u8], mode: Mode) -> Result<Vec<u8>> {
 /// replay mode is composed (a result that imports nothing but the replayer, which another
 /// runtime can plug: [`instrument_with_layout`] splices it on request).
 pub fn instrument_decoded(decoded: &Decoded, component: &[u8], mode: Mode) -> Result<Vec<u8>> {
-    let layout = match mode {
-        Mode::Record => Layout::Auto,
-        _ => Layout::Composed,
-    };
-    instrument_with_layout(decoded, component, mode, layout)
+    instrument_with_layout(decoded, component, mode, Layout::default_for(mode))
 }
 
 /// How [`Mode::Record`] and [`Mode::Replay`] instrument a component (forward mode is always
@@ -94,6 +90,16 @@ pub enum Layout {
 }
 
 impl Layout {
+    /// The layout `mode` gets unless told otherwise: record mode splices when it can
+    /// ([`Layout::Auto`]); replay mode composes, so that the result imports nothing but the
+    /// replayer (which another runtime can plug); forward mode always composes.
+    pub fn default_for(mode: Mode) -> Layout {
+        match mode {
+            Mode::Record => Layout::Auto,
+            _ => Layout::Composed,
+        }
+    }
+
     /// The layout's name, as `proxyrt record --layout` spells it and cache keys use it.
     pub fn name(self) -> &'static str {
         match self {
@@ -151,7 +157,7 @@ pub fn instrument_with_layout(
                      with `--layout composed`)"
                 )))
             }
-            // Refused: the composed proxy records it (or says why it cannot either).
+            // Refused: the composed proxy takes it (or says why it cannot either).
             Err(_) => {}
         }
     }

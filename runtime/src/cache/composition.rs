@@ -60,12 +60,7 @@ pub struct Instrumented {
 /// made by proxy-gen (and stored). Errors are proxy-gen's, unwrapped, so that callers add the
 /// same context as when they called proxy-gen themselves.
 pub fn instrumented(original: &[u8], mode: Mode, cache: Option<&Cache>) -> Result<Instrumented> {
-    // proxy-gen's default: record mode spliced when it can be, replay mode composed.
-    let layout = match mode {
-        Mode::Record => Layout::Auto,
-        _ => Layout::Composed,
-    };
-    instrumented_with(original, mode, layout, cache)
+    instrumented_with(original, mode, Layout::default_for(mode), cache)
 }
 
 /// [`instrumented`] with record or replay mode's [`Layout`] chosen.

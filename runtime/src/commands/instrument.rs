@@ -81,8 +81,7 @@ impl InstrumentCommand {
                 bail!("--layout does not go with `--embed-trace` (which composes)")
             }
             (Some(layout), _) => layout,
-            (None, proxy_gen::Mode::Record) => proxy_gen::Layout::Auto,
-            (None, _) => proxy_gen::Layout::Composed,
+            (None, mode) => proxy_gen::Layout::default_for(mode),
         };
         let composed = match &self.embed_trace {
             None => proxy_gen::decode(&bytes).and_then(|decoded| {
