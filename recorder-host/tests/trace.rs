@@ -45,7 +45,8 @@ fn header() -> Header {
                 ],
             }],
             ..Default::default()
-        },
+        }
+        .into(),
         argv: vec!["app.wasm".into(), "x".into()],
         request: Some(HttpRequestLine {
             method: "POST".into(),

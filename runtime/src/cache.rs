@@ -9,7 +9,7 @@
 
 mod composition;
 
-pub use composition::{instrumented, instrumented_with, Instrumented};
+pub use composition::{instrumented, instrumented_with, ComponentBytes, Instrumented, Interfaces};
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -90,16 +90,17 @@ impl Cache {
     /// be read or written never fails the run: it falls back to compiling, with a warning when the
     /// entry could not be stored.
     pub fn load_or_compile(&self, engine: &Engine, bytes: &[u8]) -> Result<(Component, Outcome)> {
-        self.load_or_compile_known(engine, bytes, &Sha256::digest(bytes).into())
+        self.load_or_compile_known(engine, &Sha256::digest(bytes).into(), || Ok(bytes))
     }
 
     /// [`Cache::load_or_compile`] of bytes whose SHA-256 the caller knows (a composition from the
-    /// composition cache, which stores it): the key costs no hashing of the bytes.
-    pub fn load_or_compile_known(
+    /// composition cache, which stores it): the key costs no hashing of the bytes, and `bytes`
+    /// gives them only on a miss (a cached composition's bytes then stay unread).
+    pub fn load_or_compile_known<'a>(
         &self,
         engine: &Engine,
-        bytes: &[u8],
         sha256: &[u8; 32],
+        bytes: impl FnOnce() -> Result<&'a [u8]>,
     ) -> Result<(Component, Outcome)> {
         let path = self.entry_path_of(engine, sha256);
         if path.exists() {
@@ -117,7 +118,7 @@ impl Cache {
             }
         }
         let compiled = engine
-            .precompile_component(bytes)
+            .precompile_component(bytes()?)
             .map_err(anyhow::Error::from)?;
         if let Err(e) = self.store(&path, &compiled) {
             eprintln!("warning: could not write the compilation cache: {e:#}");

@@ -6,7 +6,7 @@
 //! (<https://github.com/bytecodealliance/wasm-tools/tree/main/crates/wasm-wave>), the syntax
 //! `wasmtime run --invoke` uses, or by their interface and name (as a trace records them).
 
-use crate::cache::Cache;
+use crate::cache::{Cache, ComponentBytes};
 use anyhow::{bail, Context, Result};
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
 use wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
@@ -48,21 +48,24 @@ pub fn engine(wasm: &WasmOptions) -> Result<Engine> {
 
 /// Compiles `bytes`, through `cache` when there is one.
 pub fn compile(engine: &Engine, bytes: &[u8], cache: Option<&Cache>) -> Result<Component> {
-    compile_known(engine, bytes, None, cache)
+    match cache {
+        Some(cache) => Ok(cache.load_or_compile(engine, bytes)?.0),
+        None => Component::new(engine, bytes).map_err(anyhow::Error::from),
+    }
 }
 
-/// [`compile`] of bytes whose SHA-256 may be known already (`sha256`: the cache's key then costs
-/// no hashing).
-pub fn compile_known(
+/// [`compile`] of a composition: when its SHA-256 is known (it came from the composition cache),
+/// the compiled cache's key costs no hashing and its bytes are read only on a miss.
+pub fn compile_composed(
     engine: &Engine,
-    bytes: &[u8],
-    sha256: Option<&[u8; 32]>,
+    composed: &ComponentBytes,
     cache: Option<&Cache>,
 ) -> Result<Component> {
-    match (cache, sha256) {
-        (Some(cache), Some(sha256)) => Ok(cache.load_or_compile_known(engine, bytes, sha256)?.0),
-        (Some(cache), None) => Ok(cache.load_or_compile(engine, bytes)?.0),
-        (None, _) => Component::new(engine, bytes).map_err(anyhow::Error::from),
+    match (cache, composed.sha256()) {
+        (Some(cache), Some(sha256)) => Ok(cache
+            .load_or_compile_known(engine, sha256, || composed.bytes())?
+            .0),
+        _ => compile(engine, composed.bytes()?, cache),
     }
 }
 

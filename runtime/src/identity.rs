@@ -5,9 +5,9 @@
 //! the SHA-256 of its interfaces (`ComponentInfo::interface_sha256`, the same for every build of
 //! one program).
 
+use crate::cache::Interfaces;
 use anyhow::{bail, Result};
 use recorder_host::trace::{Header, FORMAT_VERSION};
-use recorder_host::types::ComponentInfo;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -17,19 +17,19 @@ pub fn component_sha256(original: &[u8]) -> [u8; 32] {
 }
 
 /// The header of a trace of the component whose SHA-256 is `component_sha256` (and whose
-/// interfaces are `info`) run with `argv`; a trace of one HTTP request (`serve`) sets
+/// interfaces are `interfaces`) run with `argv`; a trace of one HTTP request (`serve`) sets
 /// [`Header::request`] on it.
 pub fn header(
     component_sha256: [u8; 32],
-    info: ComponentInfo,
+    interfaces: &Interfaces,
     argv: Vec<String>,
 ) -> Result<Header> {
     Ok(Header {
         format_version: FORMAT_VERSION,
         proxyrt_version: env!("CARGO_PKG_VERSION").to_string(),
         component_sha256,
-        interface_sha256: info.interface_sha256()?,
-        component: info,
+        interface_sha256: *interfaces.sha256(),
+        component: interfaces.get()?.clone(),
         argv,
         request: None,
     })
@@ -45,16 +45,16 @@ pub enum Build {
 }
 
 /// Refuses a trace (`header`, read from `trace`) of another program than the component at `path`
-/// (whose SHA-256 is `original_sha256`, with interfaces `info`); tells whether it is the recorded
-/// build or another one.
+/// (whose SHA-256 is `original_sha256`, and whose interfaces' is `interface_sha256`:
+/// `ComponentInfo::interface_sha256`); tells whether it is the recorded build or another one.
 pub fn check(
     header: &Header,
-    info: &ComponentInfo,
+    interface_sha256: &[u8; 32],
     original_sha256: &[u8; 32],
     path: &Path,
     trace: &Path,
 ) -> Result<Build> {
-    if header.interface_sha256 != info.interface_sha256()? {
+    if header.interface_sha256 != *interface_sha256 {
         bail!("{}", other_program(header, path, trace));
     }
     Ok(if header.component_sha256 == *original_sha256 {

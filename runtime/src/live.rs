@@ -6,7 +6,7 @@
 //! their view traits. When recording, the host's call of the export and its results go into the
 //! trace here, at the host boundary, since only the host calls the composition's exports.
 
-use crate::cache::Cache;
+use crate::cache::{Cache, ComponentBytes};
 use crate::engine::{self, ExportCall, WasmOptions};
 use crate::exit::Ending;
 use crate::hosts::recorder::{self, Recorder, RecorderView};
@@ -60,18 +60,16 @@ struct Prepared {
     call: Option<ExportCall>,
 }
 
-/// Compiles and runs `bytes` (the component at `path`, or a composition of it) on the real hosts
+/// Compiles and runs `wasm` (the component at `path`, or a composition of it) on the real hosts
 /// configured by `config`, with `recorder` (if any) serving `proxyrt:recorder`. The recorder is
 /// handed back however the run ended, so that the caller can finish or at least flush the trace.
-/// `sha256`: the SHA-256 of `bytes` if the caller has it (the compiled cache's key).
 pub async fn execute(
     config: &LiveConfig<'_>,
     path: &Path,
-    bytes: &[u8],
-    sha256: Option<&[u8; 32]>,
+    wasm: &ComponentBytes,
     recorder: Option<Recorder>,
 ) -> (Result<Ending>, Option<Recorder>) {
-    let prepared = match prepare(config, path, bytes, sha256, recorder.is_some()) {
+    let prepared = match prepare(config, path, wasm, recorder.is_some()) {
         Ok(prepared) => prepared,
         Err(e) => return (Err(e), recorder),
     };
@@ -97,12 +95,11 @@ pub async fn execute(
 fn prepare(
     config: &LiveConfig<'_>,
     path: &Path,
-    bytes: &[u8],
-    sha256: Option<&[u8; 32]>,
+    wasm: &ComponentBytes,
     recording: bool,
 ) -> Result<Prepared> {
     let engine = engine::engine(&config.wasm)?;
-    let component = engine::compile_known(&engine, bytes, sha256, config.cache.as_ref())
+    let component = engine::compile_composed(&engine, wasm, config.cache.as_ref())
         .with_context(|| format!("failed to compile {}", path.display()))?;
     let mut linker = Linker::new(&engine);
     wasi::add_to_linker(&mut linker, &config.wasi.options)?;

@@ -515,7 +515,7 @@ fn replay_in_process(wasm: &str, trace: &Path) -> Replay {
     let source = TraceSource::open(trace).expect("a readable trace");
     proxyrt::identity::check(
         source.header(),
-        replayable.info(),
+        replayable.interfaces().sha256(),
         replayable.original_sha256(),
         path,
         trace,

@@ -3,6 +3,7 @@
 
 use crate::types::ComponentInfo;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// First bytes of every trace file.
 pub const MAGIC: &[u8; 8] = b"PRXYTRC\0";
@@ -38,7 +39,7 @@ pub struct Header {
     /// The component's imports and exports with their WIT types: entries refer to functions by their
     /// index in [`ComponentInfo::intercepted_functions`], and the types let a reader decode and show
     /// the values without the component.
-    pub component: ComponentInfo,
+    pub component: Arc<ComponentInfo>,
     /// The guest's arguments, as passed (for display).
     pub argv: Vec<String>,
     /// The HTTP request the guest handled, for a trace of one request of `proxyrt serve` (one
@@ -96,7 +97,7 @@ impl Header {
             proxyrt_version: String::new(),
             component_sha256: [0; 32],
             interface_sha256: [0; 32],
-            component: ComponentInfo::default(),
+            component: Arc::default(),
             argv: Vec::new(),
             request: None,
         }

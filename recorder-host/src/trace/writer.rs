@@ -329,7 +329,8 @@ mod tests {
             component: ComponentInfo {
                 imported_interfaces: vec![iface("a:b/c", vec![f("f"), f("g")])],
                 ..Default::default()
-            },
+            }
+            .into(),
             ..Header::empty()
         }
     }

@@ -687,7 +687,7 @@ impl Session {
         )?;
         let header = crate::identity::header(
             *replayable.original_sha256(),
-            replayable.info().clone(),
+            replayable.interfaces(),
             wasi.argv.clone(),
         )?;
         let plan = Arc::new(Plan::new(header, rules, invoke)?);
@@ -701,7 +701,7 @@ impl Session {
             Some(crate::forward::Forwardable::new(
                 original,
                 path,
-                replayable.info(),
+                replayable.interfaces().get()?,
                 wasm,
                 &wasi.options,
                 cache,

@@ -104,7 +104,7 @@ impl Build {
         let replayable = Replayable::new(&original, path, layout, cache)?;
         identity::check(
             header,
-            replayable.info(),
+            replayable.interfaces().sha256(),
             replayable.original_sha256(),
             path,
             trace,

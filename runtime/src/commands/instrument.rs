@@ -136,7 +136,7 @@ fn recorded_calls(
     let info = decoded.info();
     identity::check(
         reader.header(),
-        &info,
+        &info.interface_sha256()?,
         &identity::component_sha256(original),
         wasm,
         path,

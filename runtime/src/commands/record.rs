@@ -140,8 +140,7 @@ pub async fn record(
     let original = load::read_binary_component(path, "record")?;
     let Instrumented {
         composed,
-        info,
-        composed_sha256,
+        interfaces,
         original_sha256,
     } = cache::instrumented_with(
         &original,
@@ -150,17 +149,9 @@ pub async fn record(
         config.cache.as_ref(),
     )
     .with_context(|| format!("cannot record {}", path.display()))?;
-    let header = identity::header(original_sha256, info, argv)?;
+    let header = identity::header(original_sha256, &interfaces, argv)?;
     let recorder = Recorder::create(trace, &header, compression)?;
-    match live::execute(
-        config,
-        path,
-        &composed,
-        composed_sha256.as_ref(),
-        Some(recorder),
-    )
-    .await
-    {
+    match live::execute(config, path, &composed, Some(recorder)).await {
         (Ok(ending), Some(recorder)) => {
             recorder.finish(Some(&ending))?;
             Ok(ending.report())

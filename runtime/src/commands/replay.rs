@@ -263,7 +263,13 @@ impl ReplayCommand {
         let source = TraceSource::open(trace)?;
         let header = source.header();
         let served = header.request.is_some();
-        let build = identity::check(header, replayer.info(), original_sha256, path, trace)?;
+        let build = identity::check(
+            header,
+            replayer.interfaces().sha256(),
+            original_sha256,
+            path,
+            trace,
+        )?;
         if build == Build::Other && !self.quiet {
             eprintln!(
                 "note: {} (sha256 {}…) is another build of the program recorded in {} (sha256 {}…); \

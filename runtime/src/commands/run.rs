@@ -1,5 +1,6 @@
 //! `proxyrt run [OPTIONS] app.wasm [--] [ARGS...]`: a drop-in for `wasmtime run`.
 
+use crate::cache::ComponentBytes;
 use crate::live;
 use crate::load;
 use crate::options::{ComponentAndArgs, RunOptions};
@@ -23,7 +24,8 @@ impl RunCommand {
         let argv = self.run.guest_argv(&path, self.component.guest_args())?;
         let bytes = load::read_component(&path)?;
         let config = self.run.live_config(argv)?;
-        let (ending, _) = live::execute(&config, &path, &bytes, None, None).await;
+        let wasm = ComponentBytes::new(bytes);
+        let (ending, _) = live::execute(&config, &path, &wasm, None).await;
         Ok(ending?.report())
     }
 }

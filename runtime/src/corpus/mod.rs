@@ -197,7 +197,7 @@ pub fn replay_all(
     options: Options,
     done: &(dyn Fn(&TraceResult) + Sync),
 ) -> Result<Vec<TraceResult>> {
-    let interfaces = replayer.info().interface_sha256()?;
+    let interfaces = *replayer.interfaces().sha256();
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let results = Mutex::new(Vec::new());

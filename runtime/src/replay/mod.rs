@@ -31,7 +31,7 @@ pub use output::{Output, OutputMirror, StdStream};
 pub use source::{Finish, HostResults, Stop};
 pub use trace_source::TraceSource;
 
-use crate::cache::{self, Cache, Instrumented};
+use crate::cache::{self, Cache, ComponentBytes, Instrumented, Interfaces};
 use crate::engine::{self, Export, WasmOptions};
 use crate::exit::{self, DIVERGENCE_EXIT_CODE, TRAP_EXIT_CODE};
 use anyhow::{anyhow, Context, Result};
@@ -48,12 +48,10 @@ use wasmtime::{Engine, GuestProfiler, Store, UpdateDeadline};
 
 /// A component instrumented for replay, not compiled yet: enough to check a trace against it.
 pub struct Replayable {
-    composed: Vec<u8>,
-    /// The SHA-256 of `composed`, when the composition cache gave it.
-    composed_sha256: Option<[u8; 32]>,
+    composed: ComponentBytes,
     /// The SHA-256 of the original component (its identity in a trace's header).
     original_sha256: [u8; 32],
-    info: ComponentInfo,
+    interfaces: Arc<Interfaces>,
     path: PathBuf,
 }
 
@@ -68,23 +66,22 @@ impl Replayable {
     ) -> Result<Self> {
         let Instrumented {
             composed,
-            info,
-            composed_sha256,
+            interfaces,
             original_sha256,
         } = cache::instrumented_with(original, proxy_gen::Mode::Replay, layout, cache)
             .with_context(|| format!("cannot replay {}", path.display()))?;
         Ok(Replayable {
             composed,
-            composed_sha256,
             original_sha256,
-            info,
+            interfaces: Arc::new(interfaces),
             path: path.to_path_buf(),
         })
     }
 
-    /// The component's imports and exports: what a trace must have been recorded from.
-    pub fn info(&self) -> &ComponentInfo {
-        &self.info
+    /// The component's imports and exports: what a trace must have been recorded from (their
+    /// hash is what [`crate::identity::check`] compares).
+    pub fn interfaces(&self) -> &Interfaces {
+        &self.interfaces
     }
 
     /// The SHA-256 of the original component: which build a trace's header names.
@@ -96,13 +93,8 @@ impl Replayable {
     /// `wasm.fuel`, the replays count the fuel the guest consumes ([`Replay::fuel_consumed`]).
     pub fn compile(&self, wasm: &WasmOptions, cache: Option<&Cache>) -> Result<Replayer> {
         let engine = engine::engine(wasm)?;
-        let component = engine::compile_known(
-            &engine,
-            &self.composed,
-            self.composed_sha256.as_ref(),
-            cache,
-        )
-        .with_context(|| format!("failed to compile {}", self.path.display()))?;
+        let component = engine::compile_composed(&engine, &self.composed, cache)
+            .with_context(|| format!("failed to compile {}", self.path.display()))?;
         // The composed layout imports no function but the replayer's (the original's types-only
         // interfaces aside); a spliced one keeps the original's imports.
         let spliced = component
@@ -130,7 +122,7 @@ impl Replayable {
             engine,
             component,
             linker,
-            info: self.info.clone(),
+            interfaces: self.interfaces.clone(),
             path: self.path.clone(),
             fuel: wasm.fuel,
             timed: false,
@@ -144,7 +136,7 @@ pub struct Replayer {
     engine: Engine,
     component: Component,
     linker: Linker<ReplayStore>,
-    info: ComponentInfo,
+    interfaces: Arc<Interfaces>,
     path: PathBuf,
     fuel: Option<u64>,
     /// Measure the time the host spends answering ([`Replay::host_time`]).
@@ -260,8 +252,8 @@ enum Outcome {
 
 impl Replayer {
     /// The component's imports and exports.
-    pub fn info(&self) -> &ComponentInfo {
-        &self.info
+    pub fn interfaces(&self) -> &Interfaces {
+        &self.interfaces
     }
 
     /// The path of the component it was compiled from.
@@ -370,7 +362,13 @@ impl Replayer {
         profiler: Option<GuestProfiler>,
         locate: Option<u64>,
     ) -> Result<(Replay, Option<GuestProfiler>, Vec<Frame>)> {
-        let mut host = ReplayerHost::new(Box::new(source), OutputMirror::new(&self.info, output));
+        // The source's copy of the interfaces when it has the same (a trace's header: decoded
+        // anyway), so that a replay need not decode the composition cache's.
+        let info = match source.interfaces() {
+            Some((sha256, info)) if sha256 == self.interfaces.sha256() => info.clone(),
+            _ => self.interfaces.get()?.clone(),
+        };
+        let mut host = ReplayerHost::new(Box::new(source), OutputMirror::new(&info, output));
         if let Some(call) = locate {
             host.locate(call);
         }
@@ -402,7 +400,7 @@ impl Replayer {
         if let Some(fuel) = self.fuel {
             store.set_fuel(fuel).map_err(anyhow::Error::from)?;
         }
-        let outcome = self.execute(&mut store).await;
+        let outcome = self.execute(&mut store, &info).await;
         let fuel_consumed = match self.fuel {
             Some(fuel) => Some(fuel.saturating_sub(store.get_fuel().map_err(anyhow::Error::from)?)),
             None => None,
@@ -464,7 +462,7 @@ impl Replayer {
 
     /// Instantiates the replay composition and makes the export call the source has the host
     /// make, with the recorded arguments, checking its results against the recorded ones.
-    async fn execute(&self, store: &mut Store<ReplayStore>) -> Outcome {
+    async fn execute(&self, store: &mut Store<ReplayStore>, info: &ComponentInfo) -> Outcome {
         let path = &self.path;
         let instance = match self
             .linker
@@ -488,14 +486,14 @@ impl Replayer {
             Ok(call) => call,
             Err(stop) => return stopped(store, stop),
         };
-        let Some(export) = self.info.exports().nth(id as usize) else {
+        let Some(export) = info.exports().nth(id as usize) else {
             return Outcome::Stopped(anyhow!("internal error: export {id} vanished"));
         };
         let name = export.qualified_name();
         let (func, params) = match self.prepare(
             export.interface,
             &export.function.name,
-            &self.info.recorded_params(&export),
+            &info.recorded_params(&export),
             &args,
         ) {
             Ok(prepared) => prepared,

@@ -6,6 +6,8 @@
 //! as the replay proxy encodes them: arguments to check, results to hand back.
 
 use super::divergence::Divergence;
+use recorder_host::types::ComponentInfo;
+use std::sync::Arc;
 
 /// Why a replay stopped inside a host call, or at its end, other than by answering it.
 #[derive(Debug)]
@@ -59,4 +61,11 @@ pub trait HostResults: Send {
 
     /// The guest's execution ended as `finish`.
     fn finish(&mut self, finish: &Finish) -> Result<(), Stop>;
+
+    /// The interfaces of the component the source answers for, with their hash
+    /// (`ComponentInfo::interface_sha256`), when it has them (a trace's header): the replay uses
+    /// them instead of decoding its own copy when the hashes are equal. `None` by default.
+    fn interfaces(&self) -> Option<(&[u8; 32], &Arc<ComponentInfo>)> {
+        None
+    }
 }

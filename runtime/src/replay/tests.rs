@@ -156,7 +156,7 @@ fn header() -> Header {
         proxyrt_version: "test".into(),
         component_sha256: [0; 32],
         interface_sha256: [0; 32],
-        component: info(),
+        component: info().into(),
         argv: vec!["app".into()],
         request: None,
     }

@@ -15,11 +15,13 @@ use anyhow::{anyhow, Context, Result};
 use recorder_host::functions::{Function, FunctionTable};
 use recorder_host::names::HandleNamer;
 use recorder_host::trace::{Entry, EntryRef, Header, TraceError, TraceReader};
+use recorder_host::types::ComponentInfo;
 use recorder_host::value::first_difference;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 /// How much of a call's values a report decodes (bigger ones are shown by their size).
 const SHOWN: Option<usize> = Some(MAX_DECODED_BYTES);
@@ -329,6 +331,11 @@ impl<R: Read> TraceSource<R> {
 }
 
 impl<R: Read + Send> HostResults for TraceSource<R> {
+    fn interfaces(&self) -> Option<(&[u8; 32], &Arc<ComponentInfo>)> {
+        let header = self.reader.header();
+        Some((&header.interface_sha256, &header.component))
+    }
+
     /// The host calls an export: returns the export the trace has the host call here and its
     /// arguments (the replay makes the same call), or why the replay cannot.
     fn begin_export(&mut self) -> Result<(u32, Vec<u8>), Stop> {

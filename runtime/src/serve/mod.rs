@@ -21,7 +21,7 @@ mod traces;
 
 pub use host::HttpHost;
 
-use crate::cache::{self, Cache, Instrumented};
+use crate::cache::{self, Cache, ComponentBytes, Instrumented};
 use crate::engine::{self, WasmOptions};
 use crate::hosts::recorder;
 use crate::hosts::wasi::{self, WasiConfig, WasiHost};
@@ -107,22 +107,22 @@ impl Server {
     /// directory last, so that a component that cannot be served leaves no directory behind.
     pub fn prepare(config: ServeConfig, path: &Path) -> Result<Self> {
         let (bytes, header) = match &config.record {
-            None => (load::read_component(path)?, None),
+            None => (ComponentBytes::new(load::read_component(path)?), None),
             Some(_) => {
                 let original = load::read_binary_component(path, "serve --record")?;
                 let Instrumented {
                     composed,
-                    info,
+                    interfaces,
                     original_sha256,
-                    ..
                 } = cache::instrumented(&original, proxy_gen::Mode::Record, config.cache.as_ref())
                     .with_context(|| format!("cannot record {}", path.display()))?;
-                let header = identity::header(original_sha256, info, config.wasi.argv.clone())?;
+                let header =
+                    identity::header(original_sha256, &interfaces, config.wasi.argv.clone())?;
                 (composed, Some(header))
             }
         };
         let engine = engine::engine(&config.wasm)?;
-        let component = engine::compile(&engine, &bytes, config.cache.as_ref())
+        let component = engine::compile_composed(&engine, &bytes, config.cache.as_ref())
             .with_context(|| format!("failed to compile {}", path.display()))?;
         check_proxy(&engine, &component, path)?;
         let mut linker = Linker::new(&engine);
