@@ -5,6 +5,7 @@
 
 use crate::types::{ComponentInfo, InterceptedFunction, ValueType};
 use crate::value::{show_all, wave, Decoder, HandleNames};
+use std::sync::{Arc, OnceLock};
 
 /// An imported or exported function, as a trace's entries refer to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,20 +117,66 @@ pub fn readable_values(
 
 /// A component's functions by id: its intercepted imports (the `func` of `Call` entries and the
 /// recorder's `func-id`) and its exports (the `func` of export entries).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct FunctionTable {
-    imports: Vec<Function>,
-    exports: Vec<Function>,
+    info: Arc<ComponentInfo>,
+    /// Each made on first use: a replay that does not diverge never shows an import, and a
+    /// recording only looks its exports up. Making every [`Function`] copies every name and type
+    /// of the component, ~0.1 ms of each `replay` and `record` process before this was lazy.
+    imports: OnceLock<Vec<Function>>,
+    exports: OnceLock<Vec<Function>>,
 }
+
+/// Tables of the same component are equal.
+impl PartialEq for FunctionTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.info == other.info
+    }
+}
+
+impl Eq for FunctionTable {}
 
 impl FunctionTable {
     /// The table of `info`: imports in [`ComponentInfo::intercepted_functions`] order, exports
     /// in [`ComponentInfo::exports`] order, so that an id indexes each.
-    pub fn new(info: &ComponentInfo) -> Self {
+    pub fn new(info: &Arc<ComponentInfo>) -> Self {
         FunctionTable {
-            imports: info.intercepted_functions().map(Function::of).collect(),
-            exports: info
-                .exports()
+            info: info.clone(),
+            imports: OnceLock::new(),
+            exports: OnceLock::new(),
+        }
+    }
+
+    /// The component's interfaces, which the table is made from.
+    pub fn info(&self) -> &ComponentInfo {
+        &self.info
+    }
+
+    /// The intercepted import of id `id`.
+    pub fn import(&self, id: u32) -> Option<&Function> {
+        self.imports().get(usize::try_from(id).ok()?)
+    }
+
+    /// The export of id `id`.
+    pub fn export(&self, id: u32) -> Option<&Function> {
+        self.exports().get(usize::try_from(id).ok()?)
+    }
+
+    /// Every intercepted import, indexed by id.
+    pub fn imports(&self) -> &[Function] {
+        self.imports.get_or_init(|| {
+            self.info
+                .intercepted_functions()
+                .map(Function::of)
+                .collect()
+        })
+    }
+
+    /// Every export, indexed by id.
+    pub fn exports(&self) -> &[Function] {
+        self.exports.get_or_init(|| {
+            let info = &self.info;
+            info.exports()
                 .map(|f| {
                     let params = info.recorded_params(&f);
                     // The host's handles are left out of the types: out of the names too.
@@ -146,28 +193,8 @@ impl FunctionTable {
                         ..Function::of(f)
                     }
                 })
-                .collect(),
-        }
-    }
-
-    /// The intercepted import of id `id`.
-    pub fn import(&self, id: u32) -> Option<&Function> {
-        self.imports.get(usize::try_from(id).ok()?)
-    }
-
-    /// The export of id `id`.
-    pub fn export(&self, id: u32) -> Option<&Function> {
-        self.exports.get(usize::try_from(id).ok()?)
-    }
-
-    /// Every intercepted import, indexed by id.
-    pub fn imports(&self) -> &[Function] {
-        &self.imports
-    }
-
-    /// Every export, indexed by id.
-    pub fn exports(&self) -> &[Function] {
-        &self.exports
+                .collect()
+        })
     }
 
     /// The export `name` of `interface` (`None`: a function of the world) and its id.
@@ -181,7 +208,7 @@ impl FunctionTable {
             }
             _ => false,
         };
-        self.exports
+        self.exports()
             .iter()
             .enumerate()
             .find(|(_, f)| f.func == name && same_interface(f.interface.as_deref()))
@@ -239,7 +266,7 @@ mod tests {
     #[test]
     fn ids_follow_the_component_info() {
         let info = info();
-        let table = FunctionTable::new(&info);
+        let table = FunctionTable::new(&Arc::new(info.clone()));
         let names: Vec<&str> = table.imports().iter().map(|f| f.name.as_str()).collect();
         assert_eq!(
             names,
@@ -267,7 +294,7 @@ mod tests {
 
     #[test]
     fn exports_are_found_with_or_without_the_version() {
-        let table = FunctionTable::new(&info());
+        let table = FunctionTable::new(&info().into());
         let run = |i, n| table.find_export(i, n).map(|(id, f)| (id, f.name.as_str()));
         assert_eq!(
             run(Some("wasi:cli/run"), "run"),
@@ -285,7 +312,7 @@ mod tests {
 
     #[test]
     fn values_are_shown_as_trace_show_and_replay_reports_show_them() {
-        let table = FunctionTable::new(&info());
+        let table = FunctionTable::new(&info().into());
         let random = table.import(0).unwrap();
         assert_eq!(random.show_args(&[16], None), "(16)");
         assert_eq!(random.show_results(&[3, 1, 2, 255], None), "[1, 2, 255]");
@@ -379,7 +406,7 @@ mod tests {
 
     #[test]
     fn values_are_shown_exactly_as_before() {
-        let table = FunctionTable::new(&info());
+        let table = FunctionTable::new(&info().into());
         let alphabet = [0u8, 1, 2, 3, b'x', 0x80, 0xff];
         let mut inputs: Vec<Vec<u8>> = vec![vec![]];
         for &a in &alphabet {

@@ -141,15 +141,27 @@ impl HandleNames for HandleNamer {
 }
 
 impl HandleNamer {
-    /// A namer of the handles of the functions in `table`.
+    /// A namer of the handles of the functions in `table`. Only the functions that name or drop
+    /// handles keep their types (most functions do neither; copying every type was most of the
+    /// cost of making a namer, which every replay does).
     pub fn new(table: &FunctionTable) -> Self {
         let funcs = table
-            .imports()
-            .iter()
-            .map(|f| Func {
-                role: role(f.interface.as_deref(), &f.func, f.result.as_ref()),
-                params: f.params.clone(),
-                result: f.result.clone(),
+            .info()
+            .intercepted_functions()
+            .map(|f| {
+                let result = f.function.result.as_ref();
+                match role(f.interface, &f.function.name, result) {
+                    Role::Other => Func {
+                        role: Role::Other,
+                        params: Vec::new(),
+                        result: None,
+                    },
+                    role => Func {
+                        role,
+                        params: f.param_types(),
+                        result: result.cloned(),
+                    },
+                }
             })
             .collect();
         HandleNamer {
@@ -351,7 +363,7 @@ mod tests {
             )],
             ..Default::default()
         };
-        FunctionTable::new(&info)
+        FunctionTable::new(&info.into())
     }
 
     #[test]
