@@ -102,7 +102,7 @@ fn holds_output_stream(ty: &ValueType) -> bool {
 fn role(
     interface: Option<&str>,
     name: &str,
-    params: &[ValueType],
+    params: &[(String, ValueType)],
     result: Option<&ValueType>,
 ) -> Role {
     let interface = interface.unwrap_or("");
@@ -118,7 +118,7 @@ fn role(
             name,
             "[method]output-stream.write" | "[method]output-stream.blocking-write-and-flush"
         )
-        && matches!(params, [ValueType::Borrow(r), ValueType::List(t)]
+        && matches!(params, [(_, ValueType::Borrow(r)), (_, ValueType::List(t))]
             if is_output_stream(r) && **t == ValueType::U8)
     {
         return Role::Write;
@@ -129,7 +129,8 @@ fn role(
     Role::Other
 }
 
-/// A function's role and the result type its [`Role::NewOutputStream`] walk needs.
+/// A function's role and the result type its [`Role::NewOutputStream`] walk needs (only that
+/// role's: every replay makes a mirror, and copying every function's types was most of that).
 struct Func {
     role: Role,
     result: Option<ValueType>,
@@ -183,14 +184,16 @@ impl OutputMirror {
     pub fn new(info: &ComponentInfo, output: Output) -> Self {
         let funcs = info
             .intercepted_functions()
-            .map(|f| Func {
-                role: role(
-                    f.interface,
-                    &f.function.name,
-                    &f.param_types(),
-                    f.function.result.as_ref(),
-                ),
-                result: f.function.result.clone(),
+            .map(|f| {
+                let result = f.function.result.as_ref();
+                let role = role(f.interface, &f.function.name, &f.function.params, result);
+                Func {
+                    result: match role {
+                        Role::NewOutputStream => result.cloned(),
+                        _ => None,
+                    },
+                    role,
+                }
             })
             .collect();
         let (out, err) = match output {
