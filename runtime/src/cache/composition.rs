@@ -14,16 +14,17 @@
 //! An entry is a head (the composed bytes' SHA-256 and length, the component's [`ComponentInfo`]
 //! in bincode) behind a CRC-32 that also covers the key, then the composed bytes. A process that
 //! finds its compiled artifact in the cache never needs the composed bytes, and a replay takes the
-//! interfaces from the trace's header, so a hit reads only the head (a few KB of a ~250 KB entry),
-//! decodes nothing, and leaves the rest to [`ComponentBytes::bytes`] and [`Interfaces::get`]: reading,
-//! checking and decoding the whole entry was ~0.3 ms of every `record` and `replay`. The composed
-//! bytes, when they are read, are checked against their SHA-256 (they are what the compiled cache
-//! is keyed by); nothing in an entry is trusted before its check passed. A truncated, corrupt or
-//! misplaced head fails the CRC and is reported, rebuilt and replaced, like an unreadable compiled
-//! artifact; damaged composed bytes are an error that says to delete the entry. The checks guard
-//! against damage, not against an attacker (the cache directory is trusted like the binary).
-//! Entries are written to a temporary file and renamed into place, and the entry stays open while
-//! its bytes may still be read, so a run that replaces it meanwhile changes nothing for this one.
+//! interfaces from the trace's header, so a hit reads only the head (~15 KB of a ~250 KB entry),
+//! decodes nothing, and leaves the rest to [`ComponentBytes::bytes`] and [`Interfaces::get`]:
+//! reading, checking and decoding the whole entry was ~0.3 ms of every `record` and `replay`.
+//! The composed bytes, when they are read, are checked against their SHA-256 (what the compiled
+//! cache is keyed by); nothing in an entry is trusted before its check passed. A truncated,
+//! corrupt or misplaced head fails the CRC and is reported, rebuilt and replaced, like an
+//! unreadable compiled artifact; damaged composed bytes are an error, and the entry is removed so
+//! that the next run makes it again. The checks guard against damage, not against an attacker
+//! (the cache directory is trusted like the binary). Entries are written to a temporary file and
+//! renamed into place, and the entry stays open while its bytes may still be read, so a run that
+//! replaces it meanwhile changes nothing for this one.
 //! A cache that cannot be written never fails the run.
 
 use super::{hex, Cache};
@@ -95,6 +96,7 @@ impl ComponentBytes {
     }
 
     /// The bytes, read from the cache entry (and checked against their SHA-256) on first use.
+    /// A damaged entry is removed, so that the next run makes and stores the composition again.
     pub fn bytes(&self) -> Result<&[u8]> {
         if let Some(bytes) = self.bytes.get() {
             return Ok(bytes);
@@ -103,11 +105,15 @@ impl ComponentBytes {
             .entry
             .as_ref()
             .context("internal error: a composition without bytes")?;
-        let read = read_composed(file, *at, *len, self.sha256.as_ref()).with_context(|| {
-            format!(
-                "the composition cache entry {} is damaged (delete it)",
+        let read = read_composed(file, *at, *len, self.sha256.as_ref()).map_err(|e| {
+            let removed = match std::fs::remove_file(path) {
+                Ok(()) => "removed it: run again to rebuild it".to_string(),
+                Err(r) => format!("could not remove it ({r}): delete it"),
+            };
+            e.context(format!(
+                "the composition cache entry {} is damaged; {removed}",
                 path.display()
-            )
+            ))
         })?;
         Ok(self.bytes.get_or_init(|| read))
     }
@@ -480,7 +486,15 @@ mod tests {
         file.write_all(b"X").unwrap();
         drop(file);
         let e = damaged.composed.bytes().unwrap_err();
-        assert!(format!("{e:#}").contains("is damaged (delete it)"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("is damaged; removed it: run again to rebuild it"),
+            "{e:#}"
+        );
+        assert!(!path.exists(), "the damaged entry was removed");
+        let (_, outcome) = cache
+            .load_or_instrument(&cli, Mode::Replay, Layout::Auto)
+            .unwrap();
+        assert_eq!(outcome, Outcome::Miss, "and is made again");
         // A composition that has its bytes in memory (made here) keeps them.
         assert!(made.composed.bytes().is_ok());
     }
