@@ -117,14 +117,6 @@ impl ComponentBytes {
         })?;
         Ok(self.bytes.get_or_init(|| read))
     }
-
-    /// The bytes, owned (read from the cache entry if they were not yet).
-    pub fn into_bytes(self) -> Result<Vec<u8>> {
-        self.bytes()?;
-        self.bytes
-            .into_inner()
-            .context("internal error: a composition without bytes")
-    }
 }
 
 /// Reads `len` bytes at `at` of an entry, which must have the SHA-256 `sha256`.
