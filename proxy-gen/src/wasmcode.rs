@@ -31,51 +31,33 @@ pub fn memarg_in(memory: u32, offset: u32, align_log2: u32) -> MemArg {
 /// the embedded replayer.
 pub fn realloc_function(bump: u32) -> Function {
     let mut f = Function::new_with_locals_types([ValType::I32, ValType::I64]);
-    for i in [
-        // ptr = (bump + align - 1) & -align
-        I::GlobalGet(bump),
-        I::LocalGet(2),
-        I::I32Add,
-        I::I32Const(1),
-        I::I32Sub,
-        I::I32Const(0),
-        I::LocalGet(2),
-        I::I32Sub,
-        I::I32And,
-        I::LocalSet(4),
-        // end = ptr + new_size, in i64 so that overflow past 4 GiB is caught, not wrapped
-        I::LocalGet(4),
-        I::I64ExtendI32U,
-        I::LocalGet(3),
-        I::I64ExtendI32U,
-        I::I64Add,
-        I::LocalSet(5),
-    ]
-    .into_iter()
-    .chain(grow_memory_to(5))
-    .chain([
-        // resizing: copy min(old_size, new_size) bytes
-        I::LocalGet(1),
-        I::If(BlockType::Empty),
-        I::LocalGet(4),
-        I::LocalGet(0),
-        I::LocalGet(1),
-        I::LocalGet(3),
-        I::LocalGet(1),
-        I::LocalGet(3),
-        I::I32LtU,
-        I::Select,
-        I::MemoryCopy {
-            src_mem: 0,
-            dst_mem: 0,
-        },
-        I::End,
-        I::LocalGet(5),
-        I::I32WrapI64,
-        I::GlobalSet(bump),
-        I::LocalGet(4),
-        I::End,
-    ]) {
+    for i in std::iter::once(I::GlobalGet(bump))
+        .chain(align_up(2, 3, 4, 5))
+        .chain(grow_memory_to(5))
+        .chain([
+            // resizing: copy min(old_size, new_size) bytes
+            I::LocalGet(1),
+            I::If(BlockType::Empty),
+            I::LocalGet(4),
+            I::LocalGet(0),
+            I::LocalGet(1),
+            I::LocalGet(3),
+            I::LocalGet(1),
+            I::LocalGet(3),
+            I::I32LtU,
+            I::Select,
+            I::MemoryCopy {
+                src_mem: 0,
+                dst_mem: 0,
+            },
+            I::End,
+            I::LocalGet(5),
+            I::I32WrapI64,
+            I::GlobalSet(bump),
+            I::LocalGet(4),
+            I::End,
+        ])
+    {
         f.instruction(&i);
     }
     f
@@ -87,6 +69,28 @@ pub fn realloc_function(bump: u32) -> Function {
 /// not wrapped. Shared by the allocator's `realloc` and the encoders' `ensure`.
 pub fn grow_memory_to(end: u32) -> [I<'static>; 25] {
     grow_memory_in(0, end)
+}
+
+/// With a bump pointer on the stack: `ptr = (bump + align - 1) & -align` and `end = ptr + size`,
+/// in i64 so that an overflow past 4 GiB is caught, not wrapped (`align`, `size`: i32 locals;
+/// `ptr`: i32, `end`: i64). The bump allocators' common start, wherever they keep the pointer.
+pub fn align_up(align: u32, size: u32, ptr: u32, end: u32) -> [I<'static>; 14] {
+    [
+        I::LocalGet(align),
+        I::I32Add,
+        I::I32Const(1),
+        I::I32Sub,
+        I::I32Const(0),
+        I::LocalGet(align),
+        I::I32Sub,
+        I::I32And,
+        I::LocalTee(ptr),
+        I::I64ExtendI32U,
+        I::LocalGet(size),
+        I::I64ExtendI32U,
+        I::I64Add,
+        I::LocalSet(end),
+    ]
 }
 
 /// [`grow_memory_to`] for memory `memory`.

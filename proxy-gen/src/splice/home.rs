@@ -6,7 +6,7 @@
 use anyhow::bail;
 use wasm_encoder::{
     Alias, ComponentAliasSection, ComponentImportSection, ComponentTypeRef, ComponentTypeSection,
-    ExportKind, InstanceType, ValType,
+    ExportKind, InstanceType, RefType, TableType, ValType,
 };
 use wit_parser::Function;
 
@@ -20,6 +20,18 @@ pub const BATCH_EXPORT: &str = "proxyrt:batch";
 /// The home module's export of the table of the interface's functions (the recorder's five, or
 /// the replayer's `next`).
 pub const RECORDER_EXPORT: &str = "proxyrt:recorder";
+
+/// The home module's table of the interface's `len` functions (the recorder's five, the
+/// replayer's one), imported by the modules whose stubs call them.
+pub fn interface_table(len: u64) -> TableType {
+    TableType {
+        element_type: RefType::FUNCREF,
+        table64: false,
+        minimum: len,
+        maximum: Some(len),
+        shared: false,
+    }
+}
 
 /// A core function type: its parameters and results.
 pub type CoreType = (Vec<ValType>, Vec<ValType>);

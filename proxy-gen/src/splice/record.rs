@@ -52,7 +52,8 @@ use wasmparser::{Chunk, Parser, Payload, TypeRef};
 use wit_parser::{Function as WitFunction, Resolve, SizeAlign, WorldItem};
 
 use super::home::{
-    alias_home, encode_params, import_interface, CoreType, Counts, BATCH_EXPORT, RECORDER_EXPORT,
+    alias_home, encode_params, import_interface, interface_table, CoreType, Counts, BATCH_EXPORT,
+    RECORDER_EXPORT,
 };
 use super::origin::{self, HostCall, ImportOrigin, ModuleOrigins, Realloc, Refused};
 use super::replay;
@@ -530,13 +531,7 @@ fn wire_recorder(out: &mut wasm_encoder::Component, t: &Counts, home: u32) {
 
 /// The table of the recorder's five functions, in [`Rec::ALL`] order.
 fn recorder_table() -> TableType {
-    TableType {
-        element_type: RefType::FUNCREF,
-        table64: false,
-        minimum: Rec::ALL.len() as u64,
-        maximum: Some(Rec::ALL.len() as u64),
-        shared: false,
-    }
+    interface_table(Rec::ALL.len() as u64)
 }
 
 fn batch_memory() -> MemoryType {

@@ -21,16 +21,16 @@ use wasm_encoder::{
     Alias, CanonicalFunctionSection, CanonicalOption, ComponentAliasSection, ComponentExportKind,
     ComponentTypeRef, ComponentValType, ConstExpr, ElementSection, Elements, EntityType,
     ExportKind, Function, ImportSection, InstanceSection, InstanceType, Instruction as I,
-    ModuleArg, PrimitiveValType, RefType, TableType, TypeSection, ValType,
+    ModuleArg, PrimitiveValType, TableType, TypeSection, ValType,
 };
 use wit_parser::{Function as WitFunction, Resolve, SizeAlign};
 
-use super::home::{alias_home, encode_params, import_interface, CoreType, Counts};
+use super::home::{alias_home, encode_params, import_interface, interface_table, CoreType, Counts};
 use crate::decode::{Decoder, Readers, Target};
 use crate::encode::{Encoder, Helpers};
 use crate::mode::REPLAYER_INTERFACE;
 use crate::walk::At;
-use crate::wasmcode::{grow_memory_in, memarg_in, Body};
+use crate::wasmcode::{align_up, grow_memory_in, memarg_in, Body};
 
 /// The home module's export of the allocator `replayer.next`'s results are lowered with.
 pub const REALLOC_EXPORT: &str = "proxyrt:realloc";
@@ -44,13 +44,7 @@ pub const NEXT_PARAMS: usize = 4;
 
 /// The table of the replayer's one function.
 pub fn table_type() -> TableType {
-    TableType {
-        element_type: RefType::FUNCREF,
-        table64: false,
-        minimum: 1,
-        maximum: Some(1),
-        shared: false,
-    }
+    interface_table(1)
 }
 
 /// What stub bodies need.
@@ -187,25 +181,11 @@ pub fn realloc_function(batch: u32) -> (Vec<ValType>, Vec<ValType>, Function) {
     let (ptr, end) = (4, 5);
     let mut f = Function::new_with_locals_types([ValType::I32, ValType::I64]);
     let code = [
-        // ptr = (heap + align - 1) & -align
         I::I32Const(HEAP_ADDRESS),
         I::I32Load(memarg_in(batch, 0, 2)),
-        I::LocalGet(2),
-        I::I32Add,
-        I::I32Const(1),
-        I::I32Sub,
-        I::I32Const(0),
-        I::LocalGet(2),
-        I::I32Sub,
-        I::I32And,
-        I::LocalTee(ptr),
-        I::I64ExtendI32U,
-        I::LocalGet(3),
-        I::I64ExtendI32U,
-        I::I64Add,
-        I::LocalSet(end),
     ]
     .into_iter()
+    .chain(align_up(2, 3, ptr, end))
     .chain(grow_memory_in(batch, end))
     .chain([
         I::I32Const(HEAP_ADDRESS),
